@@ -1,0 +1,82 @@
+/*
+ * mapwarden_engine.h - the small C API that joins the interposer (CShim/)
+ * and the engine (Sources/MapwardenEngine, Embedded Swift, @_cdecl).
+ *
+ * Engine -> shim: the engine calls mw_lock/mw_unlock around every change
+ * to a window, and reads its environment through mw_getenv.
+ * Shim -> engine: every interposed call that passes the reentrancy guard is
+ * handed to the engine, which decides and makes the one syscall.
+ *
+ * Engine functions return the kernel's convention: a value, or -errno.
+ * The shim turns that into the libc convention (errno, -1 / MAP_FAILED).
+ */
+#ifndef MAPWARDEN_ENGINE_H
+#define MAPWARDEN_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/prctl.h>
+#include <fcntl.h>
+#include "mapwarden.h"
+#include "mapwarden_kernel.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#ifndef MREMAP_MAYMOVE
+#define MREMAP_MAYMOVE 1
+#endif
+#ifndef MREMAP_FIXED
+#define MREMAP_FIXED 2
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+#ifndef PR_SET_VMA
+#define PR_SET_VMA 0x53564d41
+#endif
+#ifndef PR_SET_VMA_ANON_NAME
+#define PR_SET_VMA_ANON_NAME 0
+#endif
+
+/* ---- provided by the shim (CShim/guard.c) ---- */
+
+/* The registry lock: a spin lock, taken across fork by pthread_atfork. */
+void mw_lock(void);
+void mw_unlock(void);
+
+/* getenv that is safe before libc is initialised (walks environ). */
+const char *mw_getenv(const char *name);
+
+/* getauxval(AT_SECURE): nonzero in setuid/setgid/capability processes. */
+unsigned long mw_at_secure(void);
+
+/* The page size from the auxiliary vector. */
+unsigned long mw_page_size(void);
+
+/* Address of a local variable of the caller's frame (a stack address). */
+uintptr_t mw_stack_address(void);
+
+/* ---- provided by the engine (Swift, @_cdecl) ---- */
+
+/* Reads the configuration and reserves the window. Returns 1 when a window
+ * is held, 0 when mapwarden stays inactive. May exit the process with a
+ * documented status under MAPWARDEN_ON_RESERVE_FAILURE=abort. */
+int mw_engine_start(void);
+
+long mw_engine_mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, long off);
+long mw_engine_munmap(uintptr_t addr, size_t len);
+long mw_engine_mprotect(uintptr_t addr, size_t len, int prot);
+long mw_engine_pkey_mprotect(uintptr_t addr, size_t len, int prot, int pkey);
+long mw_engine_mremap(uintptr_t old, size_t old_len, size_t new_len, int flags, uintptr_t new_addr);
+long mw_engine_madvise(uintptr_t addr, size_t len, int advice);
+long mw_engine_mlock(uintptr_t addr, size_t len);
+long mw_engine_mlock2(uintptr_t addr, size_t len, unsigned flags);
+long mw_engine_munlock(uintptr_t addr, size_t len);
+long mw_engine_msync(uintptr_t addr, size_t len, int flags);
+long mw_engine_mincore(uintptr_t addr, size_t len, unsigned char *vec);
+long mw_engine_query(uintptr_t addr, struct mapwarden_info *info);
+
+#endif

@@ -1,0 +1,108 @@
+/*
+ * mapwarden_kernel.h - raw system calls, shared by the shim and the engine.
+ *
+ * Every real kernel call mapwarden makes goes through these: no libc
+ * wrapper (which could re-enter our own hooks), no errno. Each returns the
+ * kernel's answer: a value, or -errno in [-4095, -1].
+ */
+#ifndef MAPWARDEN_KERNEL_H
+#define MAPWARDEN_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <errno.h>
+#include <sys/syscall.h>
+
+#if defined(__x86_64__)
+static inline long mw_syscall6(long n, long a, long b, long c, long d, long e, long f) {
+    long ret;
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+#elif defined(__aarch64__)
+static inline long mw_syscall6(long n, long a, long b, long c, long d, long e, long f) {
+    register long x8 __asm__("x8") = n;
+    register long x0 __asm__("x0") = a;
+    register long x1 __asm__("x1") = b;
+    register long x2 __asm__("x2") = c;
+    register long x3 __asm__("x3") = d;
+    register long x4 __asm__("x4") = e;
+    register long x5 __asm__("x5") = f;
+    __asm__ volatile("svc 0"
+                     : "+r"(x0)
+                     : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
+                     : "memory");
+    return x0;
+}
+#else
+#error "mapwarden supports x86_64 and aarch64"
+#endif
+
+static inline long mw_sys_mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, long off) {
+    return mw_syscall6(SYS_mmap, (long)addr, (long)len, prot, flags, fd, off);
+}
+static inline long mw_sys_munmap(uintptr_t addr, size_t len) {
+    return mw_syscall6(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0);
+}
+static inline long mw_sys_mprotect(uintptr_t addr, size_t len, int prot) {
+    return mw_syscall6(SYS_mprotect, (long)addr, (long)len, prot, 0, 0, 0);
+}
+static inline long mw_sys_pkey_mprotect(uintptr_t addr, size_t len, int prot, int pkey) {
+    return mw_syscall6(SYS_pkey_mprotect, (long)addr, (long)len, prot, pkey, 0, 0);
+}
+static inline long mw_sys_mremap(uintptr_t old, size_t old_len, size_t new_len, int flags, uintptr_t new_addr) {
+    return mw_syscall6(SYS_mremap, (long)old, (long)old_len, (long)new_len, flags, (long)new_addr, 0);
+}
+static inline long mw_sys_madvise(uintptr_t addr, size_t len, int advice) {
+    return mw_syscall6(SYS_madvise, (long)addr, (long)len, advice, 0, 0, 0);
+}
+static inline long mw_sys_mlock(uintptr_t addr, size_t len) {
+    return mw_syscall6(SYS_mlock, (long)addr, (long)len, 0, 0, 0, 0);
+}
+static inline long mw_sys_mlock2(uintptr_t addr, size_t len, unsigned flags) {
+    return mw_syscall6(SYS_mlock2, (long)addr, (long)len, (long)flags, 0, 0, 0);
+}
+static inline long mw_sys_munlock(uintptr_t addr, size_t len) {
+    return mw_syscall6(SYS_munlock, (long)addr, (long)len, 0, 0, 0, 0);
+}
+static inline long mw_sys_msync(uintptr_t addr, size_t len, int flags) {
+    return mw_syscall6(SYS_msync, (long)addr, (long)len, flags, 0, 0, 0);
+}
+static inline long mw_sys_mincore(uintptr_t addr, size_t len, unsigned char *vec) {
+    return mw_syscall6(SYS_mincore, (long)addr, (long)len, (long)vec, 0, 0, 0);
+}
+static inline long mw_sys_write(int fd, const void *buf, size_t len) {
+    return mw_syscall6(SYS_write, fd, (long)buf, (long)len, 0, 0, 0);
+}
+static inline long mw_sys_read(int fd, void *buf, size_t len) {
+    return mw_syscall6(SYS_read, fd, (long)buf, (long)len, 0, 0, 0);
+}
+static inline long mw_sys_openat(int dirfd, const char *path, int flags, int mode) {
+    return mw_syscall6(SYS_openat, dirfd, (long)path, flags, mode, 0, 0);
+}
+static inline long mw_sys_close(int fd) {
+    return mw_syscall6(SYS_close, fd, 0, 0, 0, 0, 0);
+}
+static inline long mw_sys_prctl(int option, unsigned long a, unsigned long b, unsigned long c, unsigned long d) {
+    return mw_syscall6(SYS_prctl, option, (long)a, (long)b, (long)c, (long)d, 0);
+}
+static inline long mw_sys_prlimit64(int resource, void *old_limit) {
+    return mw_syscall6(SYS_prlimit64, 0, resource, 0, (long)old_limit, 0, 0);
+}
+static inline long mw_sys_sched_yield(void) {
+    return mw_syscall6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+}
+static inline _Noreturn void mw_sys_exit_group(int status) {
+    for (;;) mw_syscall6(SYS_exit_group, status, 0, 0, 0, 0, 0);
+}
+
+/* errno for the caller of an interposed function (never touched on success). */
+static inline void mw_set_errno(int e) { errno = e; }
+
+#endif

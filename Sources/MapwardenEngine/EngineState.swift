@@ -1,0 +1,34 @@
+import CShim
+import MapwardenLogic
+
+/// Everything the engine knows, kept in its metadata arena.
+struct EngineState {
+    var window: Window
+    var space: AddressSpace
+    var log: LogLevel
+    var arena: MetadataArena
+    var registry: MappingRegistry
+
+    /// The registry's nodes start one page into the arena, after this state.
+    static let nodesOffset: UInt64 = 4096
+
+    /// Makes room for n more registry nodes. False when the kernel refuses
+    /// memory (the caller then fails its request with ENOMEM, changing nothing).
+    mutating func ensureSpare(_ n: Int) -> Bool {
+        if registry.spare >= n { return true }
+        let stride = UInt64(MappingRegistry.nodeStride)
+        let wanted = EngineState.nodesOffset + UInt64(registry.capacity + Swift.max(n, 4096)) * stride
+        guard arena.commit(upTo: wanted) else { return false }
+        registry.storageGrew(to: Int((arena.committed - EngineState.nodesOffset) / stride))
+        return registry.spare >= n
+    }
+}
+
+/// The engine's state, or nil while inactive. Set once, before the hooks
+/// start forwarding calls (mw_phase publishes it with release ordering).
+nonisolated(unsafe) var engine: UnsafeMutablePointer<EngineState>? = nil
+
+/// The window's bounds, read without the lock on every call: they never
+/// change after start-up. windowEnd == 0 means "no window".
+nonisolated(unsafe) var windowBase: UInt64 = 0
+nonisolated(unsafe) var windowEnd: UInt64 = 0

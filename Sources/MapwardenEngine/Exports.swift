@@ -1,0 +1,79 @@
+import CShim
+import MapwardenLogic
+
+// The engine's C entry points (declared in CShim/include/mapwarden_engine.h).
+// Each returns the kernel's convention: a value, or -errno.
+
+@_cdecl("mw_engine_start")
+func mw_engine_start() -> Int32 {
+    Startup.run() ? 1 : 0
+}
+
+@_cdecl("mw_engine_mmap")
+func mw_engine_mmap(_ addr: UInt, _ len: Int, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int) -> Int {
+    WindowService.mmap(UInt64(addr), UInt64(UInt(bitPattern: len)), prot, flags, fd, off).raw
+}
+
+@_cdecl("mw_engine_munmap")
+func mw_engine_munmap(_ addr: UInt, _ len: Int) -> Int {
+    WindowService.munmap(UInt64(addr), UInt64(UInt(bitPattern: len))).raw
+}
+
+@_cdecl("mw_engine_mprotect")
+func mw_engine_mprotect(_ addr: UInt, _ len: Int, _ prot: Int32) -> Int {
+    let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
+    return WindowService.onMappings(a, n, newProt: prot) { Kernel.mprotect(a, n, prot) }.raw
+}
+
+@_cdecl("mw_engine_pkey_mprotect")
+func mw_engine_pkey_mprotect(_ addr: UInt, _ len: Int, _ prot: Int32, _ pkey: Int32) -> Int {
+    let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
+    return WindowService.onMappings(a, n, newProt: prot) { Kernel.pkeyMprotect(a, n, prot, pkey) }.raw
+}
+
+@_cdecl("mw_engine_mremap")
+func mw_engine_mremap(_ old: UInt, _ oldLen: Int, _ newLen: Int, _ flags: Int32, _ newAddr: UInt) -> Int {
+    WindowService.mremap(UInt64(old), UInt64(UInt(bitPattern: oldLen)), UInt64(UInt(bitPattern: newLen)),
+                         flags, UInt64(newAddr)).raw
+}
+
+@_cdecl("mw_engine_madvise")
+func mw_engine_madvise(_ addr: UInt, _ len: Int, _ advice: Int32) -> Int {
+    let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
+    return WindowService.onMappings(a, n) { Kernel.madvise(a, n, advice) }.raw
+}
+
+@_cdecl("mw_engine_mlock")
+func mw_engine_mlock(_ addr: UInt, _ len: Int) -> Int {
+    let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
+    return WindowService.onMappings(a, n, roundsStart: true) { Kernel.mlock(a, n) }.raw
+}
+
+@_cdecl("mw_engine_mlock2")
+func mw_engine_mlock2(_ addr: UInt, _ len: Int, _ flags: UInt32) -> Int {
+    let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
+    return WindowService.onMappings(a, n, roundsStart: true) { Kernel.mlock2(a, n, flags) }.raw
+}
+
+@_cdecl("mw_engine_munlock")
+func mw_engine_munlock(_ addr: UInt, _ len: Int) -> Int {
+    let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
+    return WindowService.onMappings(a, n, roundsStart: true) { Kernel.munlock(a, n) }.raw
+}
+
+@_cdecl("mw_engine_msync")
+func mw_engine_msync(_ addr: UInt, _ len: Int, _ flags: Int32) -> Int {
+    let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
+    return WindowService.onMappings(a, n) { Kernel.msync(a, n, flags) }.raw
+}
+
+@_cdecl("mw_engine_mincore")
+func mw_engine_mincore(_ addr: UInt, _ len: Int, _ vec: UnsafeMutablePointer<UInt8>?) -> Int {
+    let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
+    return WindowService.onMappings(a, n) { Kernel.mincore(a, n, vec) }.raw
+}
+
+@_cdecl("mw_engine_query")
+func mw_engine_query(_ addr: UInt, _ info: UnsafeMutablePointer<mapwarden_info>) -> Int {
+    WindowService.query(UInt64(addr), info).raw
+}

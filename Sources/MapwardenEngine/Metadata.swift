@@ -1,0 +1,38 @@
+import CShim
+import MapwardenLogic
+
+/// The engine's own memory: one PROT_NONE reservation outside every window,
+/// committed in steps as the registry grows. It holds the engine state and
+/// the registry's nodes, so metadata never lives in the program's payload
+/// and the hook path never calls malloc.
+struct MetadataArena {
+    static let reservedBytes: UInt64 = 512 << 20 // ~9 M registry nodes
+    static let commitStep: UInt64 = 256 << 10
+
+    let base: UInt64
+    var committed: UInt64
+
+    /// Maps the arena and commits its first step. nil when the kernel refuses.
+    static func create() -> MetadataArena? {
+        let r = Kernel.mmap(0, reservedBytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
+        if r.failed { return nil }
+        _ = Kernel.nameAnonymous(r.address, reservedBytes, "mapwarden-metadata")
+        var arena = MetadataArena(base: r.address, committed: 0)
+        if !arena.commit(upTo: commitStep) {
+            _ = Kernel.munmap(r.address, reservedBytes)
+            return nil
+        }
+        return arena
+    }
+
+    /// Makes [base, base+bytes) usable. False when the kernel refuses (ENOMEM).
+    mutating func commit(upTo bytes: UInt64) -> Bool {
+        if bytes <= committed { return true }
+        guard bytes <= MetadataArena.reservedBytes else { return false }
+        let target = (bytes + MetadataArena.commitStep - 1) / MetadataArena.commitStep * MetadataArena.commitStep
+        let r = Kernel.mprotect(base + committed, target - committed, PROT_READ | PROT_WRITE)
+        if r.failed { return false }
+        committed = target
+        return true
+    }
+}
