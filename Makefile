@@ -48,5 +48,24 @@ $(LIB): $(OBJ)/MapwardenLogic.o $(OBJ)/MapwardenEngine.o $(SHIM_SRC:CShim/%.c=$(
 $(OBJ):
 	mkdir -p $@
 
+# ---- tests -------------------------------------------------------------
+test: unit-test integration-test
+
+unit-test:
+	swift test
+
+integration-test: $(LIB)
+	Tests/integration/run.sh
+
+# ---- benchmark ---------------------------------------------------------
+bench: $(LIB)
+	Tests/bench/run.sh
+
+# ---- demo --------------------------------------------------------------
+demo: $(LIB)
+	@mkdir -p $(BUILD)
+	$(CC) -std=gnu11 -O2 -Wall -o $(BUILD)/demo examples/demo.c
+	env -u MAPWARDEN_WINDOW LD_PRELOAD=$(CURDIR)/$(LIB) MAPWARDEN_CONFIG=$(CURDIR)/config/default.env $(BUILD)/demo
+
 clean:
 	rm -rf $(BUILD)

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Integration tests: every Tests/integration/*.c is compiled and run under
+# LD_PRELOAD=build/libmapwarden.so (exit 0 = pass); every *.sh is run with
+# LIB, BUILD and CC set (exit 0 = pass). A C file may ask for environment
+# with lines "// ENV: KEY=VALUE" and for extra compiler flags with
+# "// CFLAGS: ...". Prints "N passed, N failed" last.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+export LIB="${LIB:-$root/build/libmapwarden.so}"
+export BUILD="${BUILD:-$root/build/itest}"
+export CC="${CC:-cc}"
+mkdir -p "$BUILD"
+filter="${1:-}"
+passed=0 failed=0 failures=()
+
+run_case() { # name, command...
+    local name=$1; shift
+    local log="$BUILD/$name.log"
+    local start=$(date +%s%N)
+    timeout 300 "$@" >"$log" 2>&1
+    local status=$?
+    if [ $status -eq 0 ]; then
+        passed=$((passed + 1))
+        printf 'PASS %-40s %6d ms\n' "$name" $(( ($(date +%s%N) - start) / 1000000 ))
+    else
+        failed=$((failed + 1)); failures+=("$name")
+        printf 'FAIL %s (exit %s)\n' "$name" "$status"
+        sed 's/^/    | /' "$log" | tail -n 40
+    fi
+}
+
+for src in "$here"/*.c; do
+    name=$(basename "$src" .c)
+    [ -n "$filter" ] && [[ "$name" != *$filter* ]] && continue
+    cflags=$(sed -n 's|^// CFLAGS: ||p' "$src" | tr '\n' ' ')
+    if ! $CC -std=gnu11 -O1 -g -Wall -pthread -I "$here" -I "$root/CShim/include" -o "$BUILD/$name" "$src" $cflags 2>"$BUILD/$name.cc.log"; then
+        failed=$((failed + 1)); failures+=("$name")
+        echo "FAIL $name (does not compile)"; sed 's/^/    | /' "$BUILD/$name.cc.log" | head -n 20
+        continue
+    fi
+    envs=()
+    while IFS= read -r kv; do envs+=("$kv"); done < <(sed -n 's|^// ENV: ||p' "$src")
+    run_case "$name" env "${envs[@]}" LD_PRELOAD="$LIB" "$BUILD/$name"
+done
+
+for script in "$here"/*.sh; do
+    name=$(basename "$script" .sh)
+    [ "$name" = run ] && continue
+    [ -n "$filter" ] && [[ "$name" != *$filter* ]] && continue
+    run_case "$name" bash "$script"
+done
+
+[ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"
+echo "integration: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
