@@ -16,7 +16,7 @@ struct MetadataArena {
     static func create() -> MetadataArena? {
         let r = Kernel.mmap(0, reservedBytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
         if r.failed { return nil }
-        _ = Kernel.nameAnonymous(r.address, reservedBytes, "mapwarden-metadata")
+        if Reservation.namesWork { _ = Kernel.nameAnonymous(r.address, reservedBytes, "mapwarden-metadata") }
         var arena = MetadataArena(base: r.address, committed: 0)
         if !arena.commit(upTo: commitStep) {
             _ = Kernel.munmap(r.address, reservedBytes)

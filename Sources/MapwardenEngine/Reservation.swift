@@ -9,12 +9,16 @@ import MapwardenLogic
 enum Reservation {
     static let flags: Int32 = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE
     static let name: StaticString = "mapwarden"
+    /// Whether this kernel names anonymous ranges (decided at reservation).
+    nonisolated(unsafe) static var namesWork = false
 
     /// Reserves the whole window before main. nil (after saying why) on failure.
     static func reserve(_ window: Window, space: AddressSpace) -> Window? {
         let r = Kernel.mmap(window.base, window.size, PROT_NONE, flags | MAP_FIXED_NOREPLACE)
         if !r.failed && r.address == window.base {
-            _ = Kernel.nameAnonymous(window.base, window.size, name)
+            // Kernels without CONFIG_ANON_VMA_NAME refuse names: then never
+            // spend a syscall on one again.
+            namesWork = !Kernel.nameAnonymous(window.base, window.size, name).failed
             return window
         }
         if !r.failed {
@@ -85,7 +89,7 @@ enum Reservation {
     static func cover(_ lo: UInt64, _ hi: UInt64) -> KernelResult {
         let r = Kernel.mmap(lo, hi - lo, PROT_NONE, flags | MAP_FIXED)
         if r.failed { return r }
-        _ = Kernel.nameAnonymous(lo, hi - lo, name)
+        if namesWork { _ = Kernel.nameAnonymous(lo, hi - lo, name) }
         return .success
     }
 
