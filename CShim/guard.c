@@ -13,7 +13,16 @@ _Atomic int mw_phase = MW_NOT_STARTED;
 
 static _Atomic int lock_word;
 
+/* Set from just before this thread starts acquiring the lock until just
+ * after it has released it: a signal handler that interrupts the thread
+ * in that span must not wait for the lock (it would wait forever). */
+static __thread unsigned owns_lock __attribute__((tls_model("initial-exec")));
+
+int mw_owns_lock(void) { return *(volatile unsigned *)&owns_lock != 0; }
+
 void mw_lock(void) {
+    *(volatile unsigned *)&owns_lock = 1;
+    atomic_signal_fence(memory_order_seq_cst);
     unsigned spins = 0;
     while (atomic_exchange_explicit(&lock_word, 1, memory_order_acquire)) {
         while (atomic_load_explicit(&lock_word, memory_order_relaxed)) {
@@ -30,7 +39,37 @@ void mw_lock(void) {
     }
 }
 
-void mw_unlock(void) { atomic_store_explicit(&lock_word, 0, memory_order_release); }
+void mw_unlock(void) {
+    atomic_store_explicit(&lock_word, 0, memory_order_release);
+    atomic_signal_fence(memory_order_seq_cst);
+    *(volatile unsigned *)&owns_lock = 0;
+}
+
+/* The deferred log: registry changes made by signal handlers that ran
+ * while this thread held the lock, applied by this thread before (or just
+ * after) it releases it. Producers only ever run on top of the consumer,
+ * on the same thread, and finish before it resumes. */
+static __thread struct {
+    _Atomic unsigned reserved;
+    struct mw_deferred entry[MW_DEFERRED_CAPACITY];
+} deferred __attribute__((tls_model("initial-exec")));
+
+struct mw_deferred *mw_deferred_reserve(void) {
+    unsigned i = atomic_fetch_add(&deferred.reserved, 1);
+    if (i >= MW_DEFERRED_CAPACITY) return NULL;
+    deferred.entry[i].op = MW_DEFERRED_NONE;
+    return &deferred.entry[i];
+}
+
+unsigned mw_deferred_count(void) { return atomic_load(&deferred.reserved); }
+
+const struct mw_deferred *mw_deferred_entry(unsigned i) {
+    return i < MW_DEFERRED_CAPACITY ? &deferred.entry[i] : NULL;
+}
+
+int mw_deferred_finish(unsigned seen) {
+    return atomic_compare_exchange_strong(&deferred.reserved, &seen, 0);
+}
 
 /* A thread inside the engine holds the lock across fork: the child gets a
  * consistent registry and an unlocked lock, never a lock held by a thread
@@ -61,10 +100,40 @@ __attribute__((constructor(101))) static void mw_constructor(void) {
 
 extern char **environ;
 
+/* A copy of /proc/self/environ, for calls made before libc has set environ
+ * (a program's .preinit_array runs before libc's own initialiser). */
+static const char *initial_env;
+static size_t initial_env_size;
+
+static void load_initial_environment(void) {
+    const size_t limit = 4 << 20;
+    long fd = mw_sys_openat(AT_FDCWD, "/proc/self/environ", O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0) return;
+    long map = mw_sys_mmap(0, limit, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if ((unsigned long)map > -4096UL) { mw_sys_close((int)fd); return; }
+    size_t n = 0;
+    while (n < limit - 1) {
+        long r = mw_sys_read((int)fd, (char *)map + n, limit - 1 - n);
+        if (r == -EINTR) continue;
+        if (r <= 0) break;
+        n += (size_t)r;
+    }
+    mw_sys_close((int)fd);
+    initial_env = (const char *)map;
+    initial_env_size = n;
+}
+
 const char *mw_getenv(const char *name) {
     size_t n = strlen(name);
-    for (char **e = environ; e && *e; e++) {
-        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=') return *e + n + 1;
+    if (environ) {
+        for (char **e = environ; *e; e++) {
+            if (strncmp(*e, name, n) == 0 && (*e)[n] == '=') return *e + n + 1;
+        }
+        return NULL;
+    }
+    if (!initial_env) load_initial_environment();
+    for (size_t at = 0; at < initial_env_size; at += strlen(initial_env + at) + 1) {
+        if (strncmp(initial_env + at, name, n) == 0 && initial_env[at + n] == '=') return initial_env + at + n + 1;
     }
     return NULL;
 }

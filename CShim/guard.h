@@ -1,10 +1,15 @@
 /*
  * guard.h - the reentrancy guard and start-up state of the interposer.
  *
- * A hook hands a call to the engine only when this thread is not already
- * inside the engine (the Swift code, libunwind and dlsym may call mmap
- * back) and mapwarden is started. Everything else goes straight to the
- * kernel.
+ * A hook hands a call to the engine once mapwarden is started. Calls that
+ * arrive before that (from other libraries' constructors, or from any
+ * thread while one thread is starting it) go straight to the kernel; so do
+ * calls that re-enter during start-up itself.
+ *
+ * Calls that re-enter the engine later can only come from a signal handler
+ * (the engine itself makes raw system calls, never interposed ones). The
+ * engine serves them without ever waiting for the lock its own thread
+ * holds: see mw_owns_lock() and the deferred log in mapwarden_engine.h.
  */
 #ifndef MAPWARDEN_GUARD_H
 #define MAPWARDEN_GUARD_H
@@ -13,6 +18,7 @@
 
 enum mw_phase { MW_NOT_STARTED = 0, MW_STARTING = 1, MW_ACTIVE = 2, MW_INACTIVE = 3 };
 
+/* How deep this thread is inside the engine (nonzero while starting). */
 extern __thread unsigned mw_depth __attribute__((tls_model("initial-exec"), visibility("hidden")));
 extern _Atomic int mw_phase __attribute__((visibility("hidden")));
 
@@ -22,15 +28,14 @@ int mw_start(void) __attribute__((visibility("hidden")));
 
 /* Nonzero when the caller may enter the engine; then call mw_leave(). */
 static inline int mw_enter(void) {
-    if (__builtin_expect(mw_depth != 0, 0)) return 0;
     int phase = atomic_load_explicit(&mw_phase, memory_order_acquire);
     if (__builtin_expect(phase != MW_ACTIVE, 0)) {
-        if (phase != MW_NOT_STARTED || !mw_start()) return 0;
+        if (mw_depth != 0 || phase != MW_NOT_STARTED || !mw_start()) return 0;
     }
-    mw_depth = 1;
+    mw_depth++;
     return 1;
 }
 
-static inline void mw_leave(void) { mw_depth = 0; }
+static inline void mw_leave(void) { mw_depth--; }
 
 #endif

@@ -47,6 +47,35 @@
 void mw_lock(void);
 void mw_unlock(void);
 
+/* Nonzero while this thread holds (or is acquiring) the lock: a call that
+ * finds it set comes from a signal handler that interrupted the engine. */
+int mw_owns_lock(void);
+
+/* The deferred log (per thread). Such a handler's calls change the kernel's
+ * mappings at once, keep the window covered, and leave the registry change
+ * here; the interrupted thread applies it before releasing the lock. */
+enum mw_deferred_op {
+    MW_DEFERRED_NONE = 0,    /* the kernel call failed: nothing to record */
+    MW_DEFERRED_INSERT = 1,  /* a mapping [lo, hi) with prot, kind, offset */
+    MW_DEFERRED_REMOVE = 2,  /* [lo, hi) went back to the reservation */
+    MW_DEFERRED_PROTECT = 3, /* [lo, hi) now has prot */
+    MW_DEFERRED_REPAIR = 4   /* a fixed mapping over [lo, hi) failed */
+};
+struct mw_deferred {
+    uint32_t op;
+    int32_t prot;
+    uint32_t kind;
+    uint32_t unused;
+    uint64_t lo, hi, offset;
+};
+#define MW_DEFERRED_CAPACITY 16
+/* A slot to fill (op starts as NONE), or NULL when the log is full. */
+struct mw_deferred *mw_deferred_reserve(void);
+unsigned mw_deferred_count(void);
+const struct mw_deferred *mw_deferred_entry(unsigned index);
+/* Empties the log if it still holds `seen` entries; else 0 (more arrived). */
+int mw_deferred_finish(unsigned seen);
+
 /* getenv that is safe before libc is initialised (walks environ). */
 const char *mw_getenv(const char *name);
 

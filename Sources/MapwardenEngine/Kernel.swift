@@ -18,47 +18,47 @@ struct KernelResult {
 /// Thin, named wrappers over the raw system calls in mapwarden_kernel.h.
 enum Kernel {
     static func mmap(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32 = -1, _ off: Int = 0) -> KernelResult {
-        KernelResult(mw_sys_mmap(UInt(addr), Int(len), prot, flags, fd, off))
+        KernelResult(mw_sys_mmap(UInt(addr), Int(bitPattern: UInt(len)), prot, flags, fd, off))
     }
 
     static func munmap(_ addr: UInt64, _ len: UInt64) -> KernelResult {
-        KernelResult(mw_sys_munmap(UInt(addr), Int(len)))
+        KernelResult(mw_sys_munmap(UInt(addr), Int(bitPattern: UInt(len))))
     }
 
     static func mprotect(_ addr: UInt64, _ len: UInt64, _ prot: Int32) -> KernelResult {
-        KernelResult(mw_sys_mprotect(UInt(addr), Int(len), prot))
+        KernelResult(mw_sys_mprotect(UInt(addr), Int(bitPattern: UInt(len)), prot))
     }
 
     static func pkeyMprotect(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ pkey: Int32) -> KernelResult {
-        KernelResult(mw_sys_pkey_mprotect(UInt(addr), Int(len), prot, pkey))
+        KernelResult(mw_sys_pkey_mprotect(UInt(addr), Int(bitPattern: UInt(len)), prot, pkey))
     }
 
     static func mremap(_ old: UInt64, _ oldLen: UInt64, _ newLen: UInt64, _ flags: Int32, _ newAddr: UInt64 = 0) -> KernelResult {
-        KernelResult(mw_sys_mremap(UInt(old), Int(oldLen), Int(newLen), flags, UInt(newAddr)))
+        KernelResult(mw_sys_mremap(UInt(old), Int(bitPattern: UInt(oldLen)), Int(bitPattern: UInt(newLen)), flags, UInt(newAddr)))
     }
 
     static func madvise(_ addr: UInt64, _ len: UInt64, _ advice: Int32) -> KernelResult {
-        KernelResult(mw_sys_madvise(UInt(addr), Int(len), advice))
+        KernelResult(mw_sys_madvise(UInt(addr), Int(bitPattern: UInt(len)), advice))
     }
 
     static func mlock(_ addr: UInt64, _ len: UInt64) -> KernelResult {
-        KernelResult(mw_sys_mlock(UInt(addr), Int(len)))
+        KernelResult(mw_sys_mlock(UInt(addr), Int(bitPattern: UInt(len))))
     }
 
     static func mlock2(_ addr: UInt64, _ len: UInt64, _ flags: UInt32) -> KernelResult {
-        KernelResult(mw_sys_mlock2(UInt(addr), Int(len), flags))
+        KernelResult(mw_sys_mlock2(UInt(addr), Int(bitPattern: UInt(len)), flags))
     }
 
     static func munlock(_ addr: UInt64, _ len: UInt64) -> KernelResult {
-        KernelResult(mw_sys_munlock(UInt(addr), Int(len)))
+        KernelResult(mw_sys_munlock(UInt(addr), Int(bitPattern: UInt(len))))
     }
 
     static func msync(_ addr: UInt64, _ len: UInt64, _ flags: Int32) -> KernelResult {
-        KernelResult(mw_sys_msync(UInt(addr), Int(len), flags))
+        KernelResult(mw_sys_msync(UInt(addr), Int(bitPattern: UInt(len)), flags))
     }
 
     static func mincore(_ addr: UInt64, _ len: UInt64, _ vec: UnsafeMutablePointer<UInt8>?) -> KernelResult {
-        KernelResult(mw_sys_mincore(UInt(addr), Int(len), vec))
+        KernelResult(mw_sys_mincore(UInt(addr), Int(bitPattern: UInt(len)), vec))
     }
 
     static func write(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> KernelResult {

@@ -11,11 +11,23 @@ import MapwardenLogic
 enum WindowService {
     // MARK: Shared helpers
 
+    /// Runs body under the registry lock. If this thread already holds the
+    /// lock, the call comes from a signal handler that interrupted the
+    /// engine: `interrupted` serves it without waiting (see Deferral).
     @inline(__always)
-    static func locked(_ body: (inout EngineState) -> KernelResult) -> KernelResult {
+    static func locked(_ interrupted: () -> KernelResult, _ body: (inout EngineState) -> KernelResult) -> KernelResult {
+        if mw_owns_lock() != 0 { return interrupted() }
         mw_lock()
-        defer { mw_unlock() }
-        return body(&engine!.pointee)
+        let r = body(&engine!.pointee)
+        Deferral.apply(&engine!.pointee)
+        mw_unlock()
+        // A handler may have run between the last look and the release.
+        while mw_deferred_count() != 0 {
+            mw_lock()
+            Deferral.apply(&engine!.pointee)
+            mw_unlock()
+        }
+        return r
     }
 
     /// True when [addr, addr+len) may share a byte with the window.
@@ -48,7 +60,7 @@ enum WindowService {
         let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0
         let relevant = fixed ? touchesWindow(addr, len) : (addr >= windowBase && addr < windowEnd)
         if !relevant { return Kernel.mmap(addr, len, prot, flags, fd, off) }
-        return locked { state in
+        return locked({ Deferral.mmap(addr, len, prot, flags, fd, off) }) { state in
             guard len > 0, let range = pages(addr, len, state.space),
                   !fixed || state.space.isPageAligned(addr)
             else { return Kernel.mmap(addr, len, prot, flags, fd, off) } // the kernel's EINVAL/ENOMEM
@@ -127,7 +139,7 @@ enum WindowService {
 
     static func munmap(_ addr: UInt64, _ len: UInt64) -> KernelResult {
         if !touchesWindow(addr, len) { return Kernel.munmap(addr, len) }
-        return locked { state in
+        return locked({ Deferral.munmap(addr, len) }) { state in
             guard len > 0, state.space.isPageAligned(addr), let range = pages(addr, len, state.space)
             else { return Kernel.munmap(addr, len) } // the kernel's EINVAL
             guard state.ensureSpare(MappingRegistry.nodesPerChange) else { return noMemory }
@@ -161,7 +173,7 @@ enum WindowService {
     static func onMappings(_ addr: UInt64, _ len: UInt64, roundsStart: Bool = false, newProt: Int32? = nil,
                            _ call: () -> KernelResult) -> KernelResult {
         if !touchesWindow(addr, len) { return call() }
-        return locked { state in
+        return locked({ Deferral.onMappings(addr, len, roundsStart: roundsStart, newProt: newProt, call) }) { state in
             guard len > 0, roundsStart || state.space.isPageAligned(addr),
                   let range = pages(addr, len, state.space)
             else { return call() } // the kernel's answer: 0 for len 0, EINVAL, ENOMEM
@@ -186,14 +198,16 @@ enum WindowService {
         let sourceIn = touchesWindow(old, Swift.max(oldLen, 1))
         let targetIn = fixed && touchesWindow(newAddr, newLen)
         if !sourceIn && !targetIn { return Kernel.mremap(old, oldLen, newLen, flags, newAddr) }
-        return locked { state in
+        // Not from a signal handler that interrupted the engine: moving needs the registry.
+        return locked({ noMemory }) { state in
             let space = state.space
             let known = MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP
             guard space.isPageAligned(old), newLen > 0, flags & ~known == 0,
                   !fixed || (flags & MREMAP_MAYMOVE != 0 && space.isPageAligned(newAddr)),
                   flags & MREMAP_DONTUNMAP == 0 || flags & MREMAP_MAYMOVE != 0,
                   let oldSize = space.pageAlignedUp(oldLen), let newSize = space.pageAlignedUp(newLen),
-                  !old.addingReportingOverflow(oldSize).overflow, !newAddr.addingReportingOverflow(newSize).overflow
+                  !old.addingReportingOverflow(Swift.max(oldSize, newSize)).overflow,
+                  !newAddr.addingReportingOverflow(newSize).overflow
             else { return Kernel.mremap(old, oldLen, newLen, flags, newAddr) } // the kernel's EINVAL
             guard state.ensureSpare(8) else { return noMemory }
             if sourceIn {
@@ -322,7 +336,7 @@ enum WindowService {
     // MARK: Query (mapwarden.h)
 
     static func query(_ addr: UInt64, _ info: UnsafeMutablePointer<mapwarden_info>) -> KernelResult {
-        locked { state in
+        locked({ .failure(EAGAIN) }) { state in
             var out = mapwarden_info()
             let w = state.window
             if w.contains(addr) {

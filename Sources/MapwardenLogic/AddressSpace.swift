@@ -1,5 +1,5 @@
 /// Facts about the process's address space that validation needs.
-public struct AddressSpace: Equatable {
+public struct AddressSpace: Equatable, Sendable {
     public var pageSize: UInt64
     /// One past the highest address user space can map (TASK_SIZE).
     public var userEnd: UInt64
@@ -35,7 +35,7 @@ public struct AddressSpace: Equatable {
 }
 
 /// A half-open address range [base, base+size) reserved for fixed mappings.
-public struct Window: Equatable {
+public struct Window: Equatable, Sendable {
     public var base: UInt64
     public var size: UInt64
     public var end: UInt64 { base + size }

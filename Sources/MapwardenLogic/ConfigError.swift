@@ -43,7 +43,7 @@ public struct ConfigError: Error, Equatable {
         }
     }
 
-    public enum Origin: Equatable {
+    public enum Origin: Equatable, Sendable {
         case file(line: Int)
         case environment
     }

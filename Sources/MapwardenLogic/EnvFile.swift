@@ -40,7 +40,8 @@ public struct EnvFileReader {
         guard EnvFileReader.isValidKey(key) else {
             throw ConfigError(.invalidKey, origin: .file(line: lineNumber), key: key, value: full)
         }
-        let rest = line.dropFirst(eq + 1).trimmingSpaces()
+        let afterEquals = line.dropFirst(eq + 1)
+        let rest = afterEquals.trimmingSpaces()
         let value: Bytes
         if !rest.isEmpty && (rest[0] == 0x22 || rest[0] == 0x27) { // '"' or '\''
             guard let close = rest.firstIndex(of: rest[0], from: 1) else {
@@ -52,13 +53,15 @@ public struct EnvFileReader {
             }
             value = rest.slice(1, close)
         } else {
-            var end = rest.count
+            // An unquoted value ends at a '#' that follows white space
+            // (`A= # note` is empty; `A=#x` is "#x").
+            var end = afterEquals.count
             var i = 1
-            while i < rest.count {
-                if rest[i] == 0x23 && Bytes.isSpace(rest[i - 1]) { end = i; break }
+            while i < afterEquals.count {
+                if afterEquals[i] == 0x23 && Bytes.isSpace(afterEquals[i - 1]) { end = i; break }
                 i += 1
             }
-            value = rest.slice(0, end).trimmingSpaces()
+            value = afterEquals.slice(0, end).trimmingSpaces()
         }
         return EnvEntry(key: key, value: value, line: lineNumber)
     }

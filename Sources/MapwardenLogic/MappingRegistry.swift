@@ -45,7 +45,7 @@ public struct RegistryNode {
 /// It stores nodes in memory handed to it by its owner and never allocates:
 /// the engine gives it pages it maps itself, outside every window; the unit
 /// tests give it an ordinary buffer. Every mutating operation needs at most
-/// `RegistryNode.worstCaseNodesPerChange` spare nodes; the owner grows the
+/// `MappingRegistry.nodesPerChange` spare nodes; the owner grows the
 /// storage before calling (see `spare`), so an operation never fails halfway.
 public struct MappingRegistry {
     let nodes: UnsafeMutablePointer<RegistryNode>
@@ -87,7 +87,11 @@ public struct MappingRegistry {
 
     /// True when some mapping shares a byte with [lo, hi).
     public func overlapsAny(_ lo: UInt64, _ hi: UInt64) -> Bool {
-        firstOverlapping(lo, hi) != nil
+        // Mappings are disjoint and sorted: if the last one starting below hi
+        // ends at or before lo, so does every one before it. One walk.
+        guard lo < hi else { return false }
+        let p = predecessor(hi - 1)
+        return p != 0 && nodes[Int(p)].mapping.end > lo
     }
 
     /// The lowest mapping sharing a byte with [lo, hi).
@@ -138,15 +142,20 @@ public struct MappingRegistry {
     public mutating func insert(_ m: Mapping) {
         precondition(m.start < m.end)
         remove(m.start, m.end)
-        let n = allocateNode(m)
-        let (l, r) = split(root, m.start)
-        root = merge(merge(l, n), r)
+        root = insertNode(root, allocateNode(m))
         count += 1
     }
 
     /// Forgets [lo, hi): drops what lies inside, trims what straddles.
     public mutating func remove(_ lo: UInt64, _ hi: UInt64) {
         guard lo < hi else { return }
+        // The common cases take one walk: nothing there, or exactly one mapping.
+        let last = predecessor(hi - 1)
+        if last == 0 || nodes[Int(last)].mapping.end <= lo { return }
+        if nodes[Int(last)].mapping.start == lo && nodes[Int(last)].mapping.end == hi {
+            root = erase(root, lo)
+            return
+        }
         cut(at: lo)
         cut(at: hi)
         let (left, rest) = split(root, lo)
@@ -159,6 +168,12 @@ public struct MappingRegistry {
     /// mappings that straddle lo or hi (as mprotect splits VMAs).
     public mutating func update(_ lo: UInt64, _ hi: UInt64, _ body: (inout Mapping) -> Void) {
         guard lo < hi else { return }
+        let p = predecessor(lo)
+        if p != 0 && nodes[Int(p)].mapping.start == lo && nodes[Int(p)].mapping.end == hi {
+            body(&nodes[Int(p)].mapping) // exactly one mapping: one walk
+            precondition(nodes[Int(p)].mapping.start == lo && nodes[Int(p)].mapping.end == hi)
+            return
+        }
         cut(at: lo)
         cut(at: hi)
         updateRange(root, lo, hi, body)
@@ -202,10 +217,46 @@ public struct MappingRegistry {
         upper.start = addr
         upper.offset = m.offset &+ (addr - m.start)
         nodes[Int(p)].mapping.end = addr
-        let n = allocateNode(upper)
-        let (l, r) = split(root, addr)
-        root = merge(merge(l, n), r)
+        root = insertNode(root, allocateNode(upper))
         count += 1
+    }
+
+    /// Inserts node n (its key not yet present) in one walk: descend until n's
+    /// priority wins, then split that subtree around n.
+    mutating func insertNode(_ t: UInt32, _ n: UInt32) -> UInt32 {
+        if t == 0 { return n }
+        let key = nodes[Int(n)].mapping.start
+        if nodes[Int(n)].priority > nodes[Int(t)].priority {
+            let (l, r) = split(t, key)
+            nodes[Int(n)].left = l
+            nodes[Int(n)].right = r
+            return n
+        }
+        if key < nodes[Int(t)].mapping.start {
+            nodes[Int(t)].left = insertNode(nodes[Int(t)].left, n)
+        } else {
+            nodes[Int(t)].right = insertNode(nodes[Int(t)].right, n)
+        }
+        return t
+    }
+
+    /// Removes the node whose key is `key` (present) in one walk.
+    mutating func erase(_ t: UInt32, _ key: UInt64) -> UInt32 {
+        let start = nodes[Int(t)].mapping.start
+        if start == key {
+            let replacement = merge(nodes[Int(t)].left, nodes[Int(t)].right)
+            nodes[Int(t)].left = freeList
+            freeList = t
+            freeCount += 1
+            count -= 1
+            return replacement
+        }
+        if key < start {
+            nodes[Int(t)].left = erase(nodes[Int(t)].left, key)
+        } else {
+            nodes[Int(t)].right = erase(nodes[Int(t)].right, key)
+        }
+        return t
     }
 
     func visit(_ t: UInt32, _ lo: UInt64, _ hi: UInt64, _ body: (Mapping) -> Void) {

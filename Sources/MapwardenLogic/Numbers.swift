@@ -10,34 +10,24 @@ public enum Numbers {
     /// Parses a size: decimal or `0x` hex, optionally followed by one of
     /// K, M, G, T (binary units, either case, optionally with a trailing B or iB).
     public static func parseSize(_ text: Bytes) -> UInt64? {
-        var end = text.count
-        var shift: UInt64 = 0
-        // Accept "1G", "1GB", "1GiB" (any case).
-        var suffixStart = end
-        while suffixStart > 0 && isLetter(text[suffixStart - 1]) { suffixStart -= 1 }
-        if suffixStart < end {
-            let suffix = text.slice(suffixStart, end)
-            guard let s = unitShift(suffix) else {
-                // "0x...": the hex digits a-f are letters too; let the digits decide.
-                if text.hasPrefix("0x") || text.hasPrefix("0X") {
-                    return parseDigits(text.dropFirst(2), radix: 16)
-                }
-                return nil
+        // A unit is the last one to three letters ("G", "GB", "GiB"). K, M, G
+        // and T are not hex digits, so "0xaM" is unambiguous.
+        var n = 3
+        while n >= 1 {
+            if text.count > n, let shift = unitShift(text.slice(text.count - n, text.count)) {
+                guard let v = parseNumber(text.slice(0, text.count - n)) else { return nil }
+                let (product, overflow) = v.multipliedReportingOverflow(by: 1 << shift)
+                return overflow ? nil : product
             }
-            shift = s
-            end = suffixStart
+            n -= 1
         }
-        let digits = text.slice(0, end)
-        let value: UInt64?
-        if digits.hasPrefix("0x") || digits.hasPrefix("0X") {
-            value = parseDigits(digits.dropFirst(2), radix: 16)
-        } else {
-            value = parseDigits(digits, radix: 10)
-        }
-        guard let v = value else { return nil }
-        if shift == 0 { return v }
-        let (product, overflow) = v.multipliedReportingOverflow(by: 1 << shift)
-        return overflow ? nil : product
+        return parseNumber(text)
+    }
+
+    /// Decimal, or hex with a `0x` prefix.
+    static func parseNumber(_ text: Bytes) -> UInt64? {
+        if text.hasPrefix("0x") || text.hasPrefix("0X") { return parseDigits(text.dropFirst(2), radix: 16) }
+        return parseDigits(text, radix: 10)
     }
 
     static func unitShift(_ suffix: Bytes) -> UInt64? {

@@ -45,7 +45,7 @@ static inline int window_lines(void) { return for_each_maps_line(window_base(), 
 
 /* The one maps line that contains addr: its range and perms. 0 if none. */
 struct maps_hit { uintptr_t addr, start, end; char perms[8]; int found; };
-static void find_line_cb(uintptr_t s, uintptr_t e, const char *perms, const char *line, void *ctx) {
+static inline void find_line_cb(uintptr_t s, uintptr_t e, const char *perms, const char *line, void *ctx) {
     (void)line;
     struct maps_hit *h = ctx;
     if (h->addr >= s && h->addr < e) { h->start = s; h->end = e; snprintf(h->perms, sizeof h->perms, "%s", perms); h->found = 1; }

@@ -1,0 +1,107 @@
+import CShim
+import MapwardenLogic
+
+/// Calls from a signal handler that interrupted this thread while it held
+/// the registry lock. Waiting for the lock would deadlock, and reading the
+/// registry is not safe (the interrupted code may be halfway through a
+/// change), so such a call:
+///
+/// - still keeps the window covered: munmap returns the range to the
+///   reservation, exactly as usual; MAP_FIXED maps in place;
+/// - records its registry change in the thread's deferred log, which the
+///   interrupted thread applies before it releases the lock;
+/// - fails cleanly where the registry would be needed to answer:
+///   MAP_FIXED_NOREPLACE inside the window gets EEXIST, mremap touching the
+///   window ENOMEM, mapwarden_query EAGAIN, and any call gets ENOMEM when
+///   the log (16 entries) is full. The free-page checks of mprotect and
+///   friends are the kernel's here (the reservation is PROT_NONE).
+enum Deferral {
+    static func mmap(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int) -> KernelResult {
+        if flags & MAP_FIXED_NOREPLACE != 0 { return .failure(EEXIST) }
+        // A hint: the kernel places it outside the window, which is reserved.
+        guard flags & MAP_FIXED != 0, len > 0, let range = WindowService.pages(addr, len, space),
+              space.isPageAligned(addr)
+        else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
+        guard let entry = mw_deferred_reserve() else { return WindowService.noMemory }
+        let r = Kernel.mmap(addr, range.hi - range.lo, prot, flags, fd, off)
+        let inside = window.clip(range.lo, range.hi)
+        entry.pointee.lo = inside.lo
+        entry.pointee.hi = inside.hi
+        if r.failed {
+            entry.pointee.op = MW_DEFERRED_REPAIR.rawValue
+        } else {
+            entry.pointee.prot = prot
+            entry.pointee.kind = WindowService.kind(ofFlags: flags)
+            entry.pointee.offset = UInt64(bitPattern: Int64(off)) &+ (inside.lo - addr)
+            entry.pointee.op = MW_DEFERRED_INSERT.rawValue
+        }
+        return r
+    }
+
+    static func munmap(_ addr: UInt64, _ len: UInt64) -> KernelResult {
+        guard len > 0, space.isPageAligned(addr), let range = WindowService.pages(addr, len, space)
+        else { return Kernel.munmap(addr, len) }
+        guard let entry = mw_deferred_reserve() else { return WindowService.noMemory }
+        let inside = window.clip(range.lo, range.hi)
+        entry.pointee.lo = inside.lo
+        entry.pointee.hi = inside.hi
+        let r = Reservation.cover(inside.lo, inside.hi)
+        entry.pointee.op = r.failed ? MW_DEFERRED_REPAIR.rawValue : MW_DEFERRED_REMOVE.rawValue
+        if r.failed { return r }
+        if range.lo < inside.lo {
+            let below = Kernel.munmap(range.lo, inside.lo - range.lo)
+            if below.failed { return below }
+        }
+        if inside.hi < range.hi { return Kernel.munmap(inside.hi, range.hi - inside.hi) }
+        return .success
+    }
+
+    static func onMappings(_ addr: UInt64, _ len: UInt64, roundsStart: Bool, newProt: Int32?,
+                           _ call: () -> KernelResult) -> KernelResult {
+        guard let prot = newProt, len > 0, roundsStart || space.isPageAligned(addr),
+              let range = WindowService.pages(addr, len, space)
+        else { return call() }
+        guard let entry = mw_deferred_reserve() else { return WindowService.noMemory }
+        let r = call()
+        let inside = window.clip(range.lo, range.hi)
+        entry.pointee.lo = inside.lo
+        entry.pointee.hi = inside.hi
+        entry.pointee.prot = r.failed ? -1 : prot & (PROT_READ | PROT_WRITE | PROT_EXEC)
+        entry.pointee.op = MW_DEFERRED_PROTECT.rawValue
+        return r
+    }
+
+    /// Applies and empties this thread's deferred log (under the lock).
+    static func apply(_ state: inout EngineState) {
+        var done: UInt32 = 0
+        while true {
+            let seen = mw_deferred_count()
+            if seen == 0 { return }
+            while done < Swift.min(seen, UInt32(MW_DEFERRED_CAPACITY)) {
+                apply(mw_deferred_entry(done)!.pointee, &state)
+                done += 1
+            }
+            if mw_deferred_finish(seen) != 0 { return }
+        }
+    }
+
+    static func apply(_ e: mw_deferred, _ state: inout EngineState) {
+        guard e.lo < e.hi, state.ensureSpare(MappingRegistry.nodesPerChange) else { return }
+        switch e.op {
+        case MW_DEFERRED_INSERT.rawValue:
+            state.registry.insert(Mapping(start: e.lo, end: e.hi, prot: e.prot, kind: e.kind, offset: e.offset))
+        case MW_DEFERRED_REMOVE.rawValue:
+            state.registry.remove(e.lo, e.hi)
+        case MW_DEFERRED_PROTECT.rawValue:
+            state.registry.update(e.lo, e.hi) { $0.prot = e.prot }
+        case MW_DEFERRED_REPAIR.rawValue:
+            Reservation.repair(e.lo, e.hi, &state)
+        default:
+            break
+        }
+    }
+
+    /// Read-only facts, fixed at start-up (no registry access).
+    static var space: AddressSpace { AddressSpace(pageSize: UInt64(mw_page_size()), userEnd: 0) }
+    static var window: Window { Window(base: windowBase, size: windowEnd - windowBase) }
+}

@@ -1,0 +1,110 @@
+import Testing
+@testable import MapwardenLogic
+
+/// The one-line message for an error, as the engine prints it.
+func describe(_ problem: ConfigError.Problem, _ origin: ConfigError.Origin,
+              key: String, value: String, file: String = "/etc/mapwarden.env") -> String {
+    withBytes(key, value) { k, v in
+        withBytes(file) { f in
+            render { ConfigError(problem, origin: origin, key: k, value: v).describe(into: &$0, fileName: f) }
+        }
+    }
+}
+
+/// Reads a config file and applies it; returns the message for every problem.
+func messages(forFile text: String, named file: String = "app.env") -> [String] {
+    var s = Settings(space: .x86_64)
+    var out: [String] = []
+    withBytes(text, file) { bytes, name in
+        var reader = EnvFileReader(bytes)
+        for _ in 0..<100 {
+            do throws(ConfigError) {
+                guard let e = try reader.next() else { return }
+                do throws(ConfigError) {
+                    try s.apply(key: e.key, value: e.value, origin: .file(line: e.line))
+                } catch {
+                    out.append(render { error.describe(into: &$0, fileName: name) })
+                }
+            } catch {
+                out.append(render { error.describe(into: &$0, fileName: name) })
+            }
+        }
+    }
+    return out
+}
+
+@Suite struct ConfigErrorTests {
+    @Test func windowProblemFromFile() {
+        #expect(describe(.windowBaseUnaligned(pageSize: 4096), .file(line: 3),
+                         key: "MAPWARDEN_WINDOW", value: "0x400000000001:1T")
+                == #"mapwarden: /etc/mapwarden.env:3: MAPWARDEN_WINDOW="0x400000000001:1T": the base is not page-aligned (page size 4096)"#)
+    }
+
+    @Test func windowProblemFromEnvironment() {
+        #expect(describe(.windowBeyondUserSpace(userEnd: 0x7FFF_FFFF_F000), .environment,
+                         key: "MAPWARDEN_WINDOW", value: "0x800000000000:1T")
+                == #"mapwarden: environment: MAPWARDEN_WINDOW="0x800000000000:1T": the window does not fit in user space, which ends at 0x7ffffffff000"#)
+        #expect(describe(.windowSizeZero, .environment, key: "MAPWARDEN_WINDOW", value: "0x400000000000:0")
+                == #"mapwarden: environment: MAPWARDEN_WINDOW="0x400000000000:0": the size is zero"#)
+        #expect(describe(.windowSizeUnaligned(pageSize: 4096), .environment, key: "MAPWARDEN_WINDOW", value: "0x400000000000:100")
+                == #"mapwarden: environment: MAPWARDEN_WINDOW="0x400000000000:100": the size is not a multiple of the page size (4096)"#)
+        #expect(describe(.windowBaseZero, .environment, key: "MAPWARDEN_WINDOW", value: "0:1T")
+                == #"mapwarden: environment: MAPWARDEN_WINDOW="0:1T": the base is zero (the kernel never maps page 0)"#)
+        #expect(describe(.windowMissingColon, .environment, key: "MAPWARDEN_WINDOW", value: "1T")
+                == #"mapwarden: environment: MAPWARDEN_WINDOW="1T": expected BASE:SIZE, e.g. 0x400000000000:1T"#)
+    }
+
+    @Test func notOneOf() {
+        #expect(describe(.notOneOf("quiet, info, debug"), .environment, key: "MAPWARDEN_LOG", value: "loud")
+                == #"mapwarden: environment: MAPWARDEN_LOG="loud": expected one of: quiet, info, debug"#)
+    }
+
+    @Test func unknownKeyListsTheKnownOnes() {
+        #expect(describe(.unknownKey, .file(line: 12), key: "MAPWARDEN_WINDOWS", value: "x", file: "cfg")
+                == #"mapwarden: cfg:12: MAPWARDEN_WINDOWS="x": unknown key (known: MAPWARDEN_CONFIG, MAPWARDEN_WINDOW, MAPWARDEN_ON_RESERVE_FAILURE, MAPWARDEN_LOG)"#)
+    }
+
+    @Test func syntaxErrorsQuoteTheLine() {
+        #expect(describe(.missingEquals, .file(line: 2), key: "", value: "oops", file: "f.env")
+                == #"mapwarden: f.env:2: syntax error in "oops": expected KEY=VALUE"#)
+        #expect(describe(.invalidKey, .file(line: 1), key: "1A", value: "1A=x", file: "f.env")
+                == #"mapwarden: f.env:1: syntax error in "1A=x": the key "1A" is not a valid name (letters, digits and _, not starting with a digit)"#)
+        #expect(describe(.unterminatedQuote, .file(line: 40), key: "A", value: "'abc", file: "f.env")
+                == #"mapwarden: f.env:40: syntax error in "'abc": the quote is never closed"#)
+        #expect(describe(.textAfterQuote, .file(line: 5), key: "A", value: "\"a\" b", file: "f.env")
+                == #"mapwarden: f.env:5: syntax error in "\"a\" b": unexpected text after the closing quote"#)
+    }
+
+    @Test func valuesAreEscaped() {
+        #expect(describe(.windowBadBase, .environment, key: "MAPWARDEN_WINDOW", value: "a\"b\\c\n\u{1b}:1T")
+                == #"mapwarden: environment: MAPWARDEN_WINDOW="a\"b\\c\n\x1b:1T": the base is not a hex address (expected BASE:SIZE, e.g. 0x400000000000:1T)"#)
+    }
+
+    @Test func environmentOnly() {
+        #expect(describe(.environmentOnly, .file(line: 1), key: "MAPWARDEN_CONFIG", value: "other.env", file: "a.env")
+                == #"mapwarden: a.env:1: MAPWARDEN_CONFIG="other.env": this key is read from the environment only, not from a config file"#)
+    }
+
+    /// From file text to printed lines: every message names mapwarden, the
+    /// file and line, the key, the quoted value and the reason.
+    @Test func endToEndFromAFile() {
+        let text = """
+        # a config with problems
+        MAPWARDEN_WINDOW=0x400000000000:1Q
+        MAPWARDEN_LOG = loud   # comment
+        oops
+
+        MAPWARDEN_CONFIG=/x
+        MAPWARDEN_ON_RESERVE_FAILURE='warn'
+        MAPWARDEN_WINDOW="0x400000000000:0"
+        """
+        #expect(messages(forFile: text) == [
+            #"mapwarden: app.env:2: MAPWARDEN_WINDOW="0x400000000000:1Q": the size is not a byte count (expected a number with an optional K, M, G or T suffix)"#,
+            #"mapwarden: app.env:3: MAPWARDEN_LOG="loud": expected one of: quiet, info, debug"#,
+            #"mapwarden: app.env:4: syntax error in "oops": expected KEY=VALUE"#,
+            #"mapwarden: app.env:6: MAPWARDEN_CONFIG="/x": this key is read from the environment only, not from a config file"#,
+            #"mapwarden: app.env:8: MAPWARDEN_WINDOW="0x400000000000:0": the size is zero"#,
+        ])
+        #expect(messages(forFile: "MAPWARDEN_WINDOW=0x400000000000:1T\n") == [])
+    }
+}
