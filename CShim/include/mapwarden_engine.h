@@ -68,7 +68,7 @@ struct mw_deferred {
     uint32_t unused;
     uint64_t lo, hi, offset;
 };
-#define MW_DEFERRED_CAPACITY 16
+#define MW_DEFERRED_CAPACITY 64
 /* A slot to fill (op starts as NONE), or NULL when the log is full. */
 struct mw_deferred *mw_deferred_reserve(void);
 unsigned mw_deferred_count(void);

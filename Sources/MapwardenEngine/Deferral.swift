@@ -13,7 +13,7 @@ import MapwardenLogic
 /// - fails cleanly where the registry would be needed to answer:
 ///   MAP_FIXED_NOREPLACE inside the window gets EEXIST, mremap touching the
 ///   window ENOMEM, mapwarden_query EAGAIN, and any call gets ENOMEM when
-///   the log (16 entries) is full. The free-page checks of mprotect and
+///   the log (64 entries) is full. The free-page checks of mprotect and
 ///   friends are the kernel's here (the reservation is PROT_NONE).
 enum Deferral {
     static func mmap(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int) -> KernelResult {

@@ -60,6 +60,14 @@ enum WindowService {
         let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0
         let relevant = fixed ? touchesWindow(addr, len) : (addr >= windowBase && addr < windowEnd)
         if !relevant { return Kernel.mmap(addr, len, prot, flags, fd, off) }
+        return mmapInWindow(addr, len, prot, flags, fd, off)
+    }
+
+    // The slow paths are kept out of line so that the pass-through path
+    // stays a few instructions around the system call.
+    @inline(never)
+    static func mmapInWindow(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int) -> KernelResult {
+        let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0
         return locked({ Deferral.mmap(addr, len, prot, flags, fd, off) }) { state in
             guard len > 0, let range = pages(addr, len, state.space),
                   !fixed || state.space.isPageAligned(addr)
@@ -139,7 +147,12 @@ enum WindowService {
 
     static func munmap(_ addr: UInt64, _ len: UInt64) -> KernelResult {
         if !touchesWindow(addr, len) { return Kernel.munmap(addr, len) }
-        return locked({ Deferral.munmap(addr, len) }) { state in
+        return munmapInWindow(addr, len)
+    }
+
+    @inline(never)
+    static func munmapInWindow(_ addr: UInt64, _ len: UInt64) -> KernelResult {
+        locked({ Deferral.munmap(addr, len) }) { state in
             guard len > 0, state.space.isPageAligned(addr), let range = pages(addr, len, state.space)
             else { return Kernel.munmap(addr, len) } // the kernel's EINVAL
             guard state.ensureSpare(MappingRegistry.nodesPerChange) else { return noMemory }
@@ -173,7 +186,13 @@ enum WindowService {
     static func onMappings(_ addr: UInt64, _ len: UInt64, roundsStart: Bool = false, newProt: Int32? = nil,
                            _ call: () -> KernelResult) -> KernelResult {
         if !touchesWindow(addr, len) { return call() }
-        return locked({ Deferral.onMappings(addr, len, roundsStart: roundsStart, newProt: newProt, call) }) { state in
+        return onMappingsInWindow(addr, len, roundsStart: roundsStart, newProt: newProt, call)
+    }
+
+    @inline(never)
+    static func onMappingsInWindow(_ addr: UInt64, _ len: UInt64, roundsStart: Bool, newProt: Int32?,
+                                   _ call: () -> KernelResult) -> KernelResult {
+        locked({ Deferral.onMappings(addr, len, roundsStart: roundsStart, newProt: newProt, call) }) { state in
             guard len > 0, roundsStart || state.space.isPageAligned(addr),
                   let range = pages(addr, len, state.space)
             else { return call() } // the kernel's answer: 0 for len 0, EINVAL, ENOMEM
