@@ -50,12 +50,8 @@ enum Reservation {
     static func explain(_ window: Window, _ why: (inout TextBuffer) -> Void) {
         Output.line { out in
             out.append("mapwarden: cannot reserve the window ")
-            out.append(hex: window.base)
-            out.append("-")
-            out.append(hex: window.end)
-            out.append(" (")
-            out.append(size: window.size)
-            out.append("): ")
+            out.append(window: window)
+            out.append(": ")
             why(&out)
         }
     }

@@ -64,12 +64,8 @@ enum Startup {
         if settings.log >= .debug {
             Output.line { out in
                 out.append("mapwarden: window ")
-                out.append(hex: window.base)
-                out.append("-")
-                out.append(hex: window.end)
-                out.append(" (")
-                out.append(size: window.size)
-                out.append(") reserved")
+                out.append(window: window)
+                out.append(" reserved")
             }
         }
         return true

@@ -97,6 +97,16 @@ public struct TextBuffer {
         }
     }
 
+    /// A window as `0xBASE-0xEND (SIZE)`.
+    public mutating func append(window: Window) {
+        append(hex: window.base)
+        append("-")
+        append(hex: window.end)
+        append(" (")
+        append(size: window.size)
+        append(")")
+    }
+
     /// A byte count in the largest exact binary unit: 4096 -> "4K", 1<<40 -> "1T".
     public mutating func append(size value: UInt64) {
         let units: StaticString = "KMGTPE"
