@@ -18,7 +18,8 @@
 
 enum mw_phase { MW_NOT_STARTED = 0, MW_STARTING = 1, MW_ACTIVE = 2, MW_INACTIVE = 3 };
 
-/* How deep this thread is inside the engine (nonzero while starting). */
+/* Nonzero while this thread is starting mapwarden: its calls then go
+ * straight to the kernel. */
 extern __thread unsigned mw_depth __attribute__((tls_model("initial-exec"), visibility("hidden")));
 extern _Atomic int mw_phase __attribute__((visibility("hidden")));
 
@@ -26,16 +27,16 @@ extern _Atomic int mw_phase __attribute__((visibility("hidden")));
  * fallback). Returns nonzero when the engine holds a window. */
 int mw_start(void) __attribute__((visibility("hidden")));
 
-/* Nonzero when the caller may enter the engine; then call mw_leave(). */
+/* Nonzero when the caller may enter the engine. Once mapwarden is active
+ * the engine is reentrant (see above), so entering costs one load. */
 static inline int mw_enter(void) {
     int phase = atomic_load_explicit(&mw_phase, memory_order_acquire);
     if (__builtin_expect(phase != MW_ACTIVE, 0)) {
         if (mw_depth != 0 || phase != MW_NOT_STARTED || !mw_start()) return 0;
     }
-    mw_depth++;
     return 1;
 }
 
-static inline void mw_leave(void) { mw_depth--; }
+static inline void mw_leave(void) {}
 
 #endif
