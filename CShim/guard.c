@@ -1,8 +1,7 @@
 /*
- * guard.c - start-up, the reentrancy guard's state, the registry lock and
- * the fork handlers. No decisions about mappings are made here.
+ * guard.c - start-up and the reentrancy guard's state, the environment and
+ * the auxiliary vector. No decisions about mappings are made here.
  */
-#include <pthread.h>
 #include <sys/auxv.h>
 #include <string.h>
 #include "guard.h"
@@ -10,72 +9,6 @@
 
 __thread unsigned mw_depth __attribute__((tls_model("initial-exec")));
 _Atomic int mw_phase = MW_NOT_STARTED;
-
-static _Atomic int lock_word;
-
-/* Set from just before this thread starts acquiring the lock until just
- * after it has released it: a signal handler that interrupts the thread
- * in that span must not wait for the lock (it would wait forever). */
-static __thread unsigned owns_lock __attribute__((tls_model("initial-exec")));
-
-int mw_owns_lock(void) { return *(volatile unsigned *)&owns_lock != 0; }
-
-void mw_lock(void) {
-    *(volatile unsigned *)&owns_lock = 1;
-    atomic_signal_fence(memory_order_seq_cst);
-    unsigned spins = 0;
-    while (atomic_exchange_explicit(&lock_word, 1, memory_order_acquire)) {
-        while (atomic_load_explicit(&lock_word, memory_order_relaxed)) {
-            if (++spins < 64) {
-#if defined(__x86_64__)
-                __builtin_ia32_pause();
-#elif defined(__aarch64__)
-                __asm__ volatile("yield");
-#endif
-            } else {
-                mw_sys_sched_yield();
-            }
-        }
-    }
-}
-
-void mw_unlock(void) {
-    atomic_store_explicit(&lock_word, 0, memory_order_release);
-    atomic_signal_fence(memory_order_seq_cst);
-    *(volatile unsigned *)&owns_lock = 0;
-}
-
-/* The deferred log: registry changes made by signal handlers that ran
- * while this thread held the lock, applied by this thread before (or just
- * after) it releases it. Producers only ever run on top of the consumer,
- * on the same thread, and finish before it resumes. */
-static __thread struct {
-    _Atomic unsigned reserved;
-    struct mw_deferred entry[MW_DEFERRED_CAPACITY];
-} deferred __attribute__((tls_model("initial-exec")));
-
-struct mw_deferred *mw_deferred_reserve(void) {
-    unsigned i = atomic_fetch_add(&deferred.reserved, 1);
-    if (i >= MW_DEFERRED_CAPACITY) return NULL;
-    deferred.entry[i].op = MW_DEFERRED_NONE;
-    return &deferred.entry[i];
-}
-
-unsigned mw_deferred_count(void) { return atomic_load(&deferred.reserved); }
-
-const struct mw_deferred *mw_deferred_entry(unsigned i) {
-    return i < MW_DEFERRED_CAPACITY ? &deferred.entry[i] : NULL;
-}
-
-int mw_deferred_finish(unsigned seen) {
-    return atomic_compare_exchange_strong(&deferred.reserved, &seen, 0);
-}
-
-/* A thread inside the engine holds the lock across fork: the child gets a
- * consistent registry and an unlocked lock, never a lock held by a thread
- * that does not exist in it. */
-static void fork_prepare(void) { mw_lock(); }
-static void fork_release(void) { mw_unlock(); }
 
 int mw_start(void) {
     int expected = MW_NOT_STARTED;
@@ -86,7 +19,7 @@ int mw_start(void) {
     }
     mw_depth = 1;
     int active = mw_engine_start();
-    if (active) pthread_atfork(fork_prepare, fork_release, fork_release);
+    if (active) mw_install_fork_handlers();
     mw_depth = 0;
     atomic_store_explicit(&mw_phase, active ? MW_ACTIVE : MW_INACTIVE, memory_order_release);
     return active;

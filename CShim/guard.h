@@ -27,6 +27,9 @@ extern _Atomic int mw_phase __attribute__((visibility("hidden")));
  * fallback). Returns nonzero when the engine holds a window. */
 int mw_start(void) __attribute__((visibility("hidden")));
 
+/* Registers the registry lock's fork handlers (lock.c). */
+void mw_install_fork_handlers(void) __attribute__((visibility("hidden")));
+
 /* Nonzero when the caller may enter the engine. Once mapwarden is active
  * the engine is reentrant (see above), so entering costs one load. */
 static inline int mw_enter(void) {

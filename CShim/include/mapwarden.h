@@ -32,6 +32,7 @@ enum mapwarden_state {
 #define MAPWARDEN_KIND_SHARED    0x1 /* MAP_SHARED (else MAP_PRIVATE) */
 #define MAPWARDEN_KIND_ANONYMOUS 0x2 /* MAP_ANONYMOUS (else file-backed) */
 #define MAPWARDEN_KIND_MOVED     0x4 /* arrived by mremap from outside: prot is unknown (-1) */
+#define MAPWARDEN_KIND_DONTFORK  0x8 /* madvise(MADV_DONTFORK): not inherited by children */
 
 struct mapwarden_info {
     uint32_t  state;        /* enum mapwarden_state */
@@ -50,6 +51,8 @@ struct mapwarden_info {
  *   EINVAL  info is NULL
  *   ENODEV  mapwarden is loaded but holds no window (inactive, or the
  *           reservation failed under MAPWARDEN_ON_RESERVE_FAILURE=warn)
+ *   EAGAIN  called from a signal handler that interrupted mapwarden itself
+ *           on this thread; ask again once the handler has returned
  */
 int mapwarden_query(const void *addr, struct mapwarden_info *info);
 

@@ -47,8 +47,8 @@
 void mw_lock(void);
 void mw_unlock(void);
 
-/* Nonzero while this thread holds (or is acquiring) the lock: a call that
- * finds it set comes from a signal handler that interrupted the engine. */
+/* Nonzero while this thread holds the lock: a call that finds it set comes
+ * from a signal handler that interrupted the engine on this thread. */
 int mw_owns_lock(void);
 
 /* The deferred log (per thread). Such a handler's calls change the kernel's
@@ -107,5 +107,9 @@ long mw_engine_munlock(uintptr_t addr, size_t len);
 long mw_engine_msync(uintptr_t addr, size_t len, int flags);
 long mw_engine_mincore(uintptr_t addr, size_t len, unsigned char *vec);
 long mw_engine_query(uintptr_t addr, struct mapwarden_info *info);
+
+/* In a forked child, before the lock is released: forget what the child
+ * did not inherit (MADV_DONTFORK ranges) and reserve those ranges again. */
+void mw_engine_forked(void);
 
 #endif

@@ -95,6 +95,19 @@ static inline long mw_sys_prctl(int option, unsigned long a, unsigned long b, un
 static inline long mw_sys_prlimit64(int resource, void *old_limit) {
     return mw_syscall6(SYS_prlimit64, 0, resource, 0, (long)old_limit, 0, 0);
 }
+static inline long mw_sys_gettid(void) {
+    return mw_syscall6(SYS_gettid, 0, 0, 0, 0, 0, 0);
+}
+static inline long mw_sys_fcntl(int fd, int cmd, long arg) {
+    return mw_syscall6(SYS_fcntl, fd, cmd, arg, 0, 0, 0);
+}
+/* FUTEX_WAIT_PRIVATE / FUTEX_WAKE_PRIVATE */
+static inline long mw_sys_futex_wait(void *uaddr, unsigned expected) {
+    return mw_syscall6(SYS_futex, (long)uaddr, 128 | 0, expected, 0, 0, 0);
+}
+static inline long mw_sys_futex_wake(void *uaddr, int count) {
+    return mw_syscall6(SYS_futex, (long)uaddr, 128 | 1, count, 0, 0, 0);
+}
 static inline long mw_sys_sched_yield(void) {
     return mw_syscall6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
 }

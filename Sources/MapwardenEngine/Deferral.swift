@@ -13,8 +13,9 @@ import MapwardenLogic
 /// - fails cleanly where the registry would be needed to answer:
 ///   MAP_FIXED_NOREPLACE inside the window gets EEXIST, mremap touching the
 ///   window ENOMEM, mapwarden_query EAGAIN, and any call gets ENOMEM when
-///   the log (64 entries) is full. The free-page checks of mprotect and
-///   friends are the kernel's here (the reservation is PROT_NONE).
+///   the log (64 entries) is full, mlock EAGAIN. mprotect cannot check for
+///   free pages: what it made of them is returned to the reservation when
+///   the entry is applied. madvise, msync and mincore get the kernel's answer.
 enum Deferral {
     static func mmap(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int) -> KernelResult {
         if flags & MAP_FIXED_NOREPLACE != 0 { return .failure(EEXIST) }
@@ -56,9 +57,9 @@ enum Deferral {
         return .success
     }
 
-    static func onMappings(_ addr: UInt64, _ len: UInt64, roundsStart: Bool, newProt: Int32?,
+    static func onMappings(_ addr: UInt64, _ len: UInt64, roundsStart: Bool, change: WindowService.Change,
                            _ call: () -> KernelResult) -> KernelResult {
-        guard let prot = newProt, len > 0, roundsStart || space.isPageAligned(addr),
+        guard case .protection(let prot) = change, len > 0, roundsStart || space.isPageAligned(addr),
               let range = WindowService.pages(addr, len, space)
         else { return call() }
         guard let entry = mw_deferred_reserve() else { return WindowService.noMemory }
@@ -93,6 +94,18 @@ enum Deferral {
         case MW_DEFERRED_REMOVE.rawValue:
             state.registry.remove(e.lo, e.hi)
         case MW_DEFERRED_PROTECT.rawValue:
+            // The handler could not check for free pages: whatever it made of
+            // them goes back to the reservation now.
+            var at = e.lo
+            while at < e.hi {
+                if let m = state.registry.mapping(containing: at) {
+                    at = Swift.min(m.end, e.hi)
+                } else {
+                    let end = Swift.min(state.registry.freeRun(around: at, in: state.window).hi, e.hi)
+                    _ = Reservation.cover(at, end)
+                    at = end
+                }
+            }
             state.registry.update(e.lo, e.hi) { $0.prot = e.prot }
         case MW_DEFERRED_REPAIR.rawValue:
             Reservation.repair(e.lo, e.hi, &state)

@@ -22,13 +22,16 @@ func mw_engine_munmap(_ addr: UInt, _ len: Int) -> Int {
 @_cdecl("mw_engine_mprotect")
 func mw_engine_mprotect(_ addr: UInt, _ len: Int, _ prot: Int32) -> Int {
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
-    return WindowService.onMappings(a, n, newProt: prot) { Kernel.mprotect(a, n, prot) }.raw
+    return WindowService.onMappings(a, n, change: .protection(prot),
+                                    argumentError: { WindowService.protectionError(prot) }) { Kernel.mprotect(a, n, prot) }.raw
 }
 
 @_cdecl("mw_engine_pkey_mprotect")
 func mw_engine_pkey_mprotect(_ addr: UInt, _ len: Int, _ prot: Int32, _ pkey: Int32) -> Int {
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
-    return WindowService.onMappings(a, n, newProt: prot) { Kernel.pkeyMprotect(a, n, prot, pkey) }.raw
+    return WindowService.onMappings(a, n, change: .protection(prot), argumentError: {
+        WindowService.protectionError(prot) ?? (pkey < -1 || pkey >= 16 ? EINVAL : nil)
+    }) { Kernel.pkeyMprotect(a, n, prot, pkey) }.raw
 }
 
 @_cdecl("mw_engine_mremap")
@@ -40,19 +43,25 @@ func mw_engine_mremap(_ old: UInt, _ oldLen: Int, _ newLen: Int, _ flags: Int32,
 @_cdecl("mw_engine_madvise")
 func mw_engine_madvise(_ addr: UInt, _ len: Int, _ advice: Int32) -> Int {
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
-    return WindowService.onMappings(a, n) { Kernel.madvise(a, n, advice) }.raw
+    return WindowService.onMappings(a, n, change: WindowService.change(ofAdvice: advice),
+                                    argumentError: { Kernel.madvise(a, 0, advice).failed ? EINVAL : nil }) {
+        Kernel.madvise(a, n, advice)
+    }.raw
 }
 
 @_cdecl("mw_engine_mlock")
 func mw_engine_mlock(_ addr: UInt, _ len: Int) -> Int {
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
-    return WindowService.onMappings(a, n, roundsStart: true) { Kernel.mlock(a, n) }.raw
+    return WindowService.onMappings(a, n, roundsStart: true, refusedWhenInterrupted: EAGAIN) { Kernel.mlock(a, n) }.raw
 }
 
 @_cdecl("mw_engine_mlock2")
 func mw_engine_mlock2(_ addr: UInt, _ len: Int, _ flags: UInt32) -> Int {
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
-    return WindowService.onMappings(a, n, roundsStart: true) { Kernel.mlock2(a, n, flags) }.raw
+    return WindowService.onMappings(a, n, roundsStart: true, refusedWhenInterrupted: EAGAIN,
+                                    argumentError: { Kernel.mlock2(a, 0, flags).failed ? EINVAL : nil }) {
+        Kernel.mlock2(a, n, flags)
+    }.raw
 }
 
 @_cdecl("mw_engine_munlock")
@@ -64,7 +73,9 @@ func mw_engine_munlock(_ addr: UInt, _ len: Int) -> Int {
 @_cdecl("mw_engine_msync")
 func mw_engine_msync(_ addr: UInt, _ len: Int, _ flags: Int32) -> Int {
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
-    return WindowService.onMappings(a, n) { Kernel.msync(a, n, flags) }.raw
+    return WindowService.onMappings(a, n, argumentError: { Kernel.msync(a, 0, flags).failed ? EINVAL : nil }) {
+        Kernel.msync(a, n, flags)
+    }.raw
 }
 
 @_cdecl("mw_engine_mincore")
@@ -75,5 +86,14 @@ func mw_engine_mincore(_ addr: UInt, _ len: Int, _ vec: UnsafeMutablePointer<UIn
 
 @_cdecl("mw_engine_query")
 func mw_engine_query(_ addr: UInt, _ info: UnsafeMutablePointer<mapwarden_info>) -> Int {
-    WindowService.query(UInt64(addr), info).raw
+    var answer = mapwarden_info()
+    let r = WindowService.query(UInt64(addr), &answer)
+    // Written after the lock is released: a fault on info cannot strand it.
+    if !r.failed { info.pointee = answer }
+    return r.raw
+}
+
+@_cdecl("mw_engine_forked")
+func mw_engine_forked() {
+    WindowService.forgetNotInherited(&engine!.pointee)
 }

@@ -28,6 +28,7 @@ public enum MappingKind {
     public static let shared: UInt32 = 0x1
     public static let anonymous: UInt32 = 0x2
     public static let moved: UInt32 = 0x4
+    public static let dontFork: UInt32 = 0x8
 }
 
 /// The registry's node: a mapping in a treap keyed by start address.

@@ -1,0 +1,94 @@
+import CShim
+import MapwardenLogic
+
+/// mprotect, pkey_mprotect, madvise, mlock, mlock2, munlock, msync and
+/// mincore: calls that act on existing mappings. Inside the window, free
+/// pages behave as unmapped memory: if any page of the range is free the call
+/// fails with ENOMEM (after the kernel's own argument checks, so that EINVAL
+/// still comes first) and changes nothing.
+extension WindowService {
+    /// What a successful call changes in the registry.
+    enum Change {
+        case none
+        case protection(Int32)
+        case inheritedByFork(Bool) // MADV_DOFORK / MADV_DONTFORK
+    }
+
+    /// - roundsStart: the call rounds an unaligned start down (mlock,
+    ///   munlock) instead of refusing it with EINVAL.
+    /// - argumentError: the kernel's answer to the call's arguments alone
+    ///   (nil when they are valid), asked only before answering ENOMEM.
+    /// - refusedWhenInterrupted: the errno for this call from a signal handler
+    ///   that interrupted the engine (which cannot check the registry), when
+    ///   letting the kernel decide could harm the window (mlock).
+    @inline(__always)
+    static func onMappings(_ addr: UInt64, _ len: UInt64, roundsStart: Bool = false, change: Change = .none,
+                           refusedWhenInterrupted: Int32? = nil,
+                           argumentError: () -> Int32? = { nil }, _ call: () -> KernelResult) -> KernelResult {
+        if !touchesWindow(addr, len) { return call() }
+        return onMappingsInWindow(addr, len, roundsStart: roundsStart, change: change,
+                                  refusedWhenInterrupted: refusedWhenInterrupted, argumentError: argumentError, call)
+    }
+
+    @inline(never)
+    static func onMappingsInWindow(_ addr: UInt64, _ len: UInt64, roundsStart: Bool, change: Change,
+                                   refusedWhenInterrupted: Int32?, argumentError: () -> Int32?,
+                                   _ call: () -> KernelResult) -> KernelResult {
+        locked({
+            if let refused = refusedWhenInterrupted { return .failure(refused) }
+            return Deferral.onMappings(addr, len, roundsStart: roundsStart, change: change, call)
+        }) { state in
+            guard len > 0, roundsStart || state.space.isPageAligned(addr),
+                  let range = pages(addr, len, state.space)
+            else { return call() } // the kernel's answer: 0 for len 0, EINVAL, ENOMEM
+            let inside = state.window.clip(range.lo, range.hi)
+            if inside.lo == inside.hi { return call() }
+            if !state.registry.covers(inside.lo, inside.hi) {
+                if let e = argumentError() { return .failure(e) }
+                return noMemory
+            }
+            if case .none = change { return call() }
+            guard state.ensureSpare(MappingRegistry.nodesPerChange) else { return noMemory }
+            let r = call()
+            switch change {
+            case .protection(let prot):
+                if !r.failed {
+                    let recorded = prot & (PROT_READ | PROT_WRITE | PROT_EXEC)
+                    state.registry.update(inside.lo, inside.hi) { $0.prot = recorded }
+                } else if r.errno != EINVAL, let first = state.registry.mapping(containing: inside.lo),
+                          first.end < inside.hi || inside != (range.lo, range.hi) {
+                    // mprotect works VMA by VMA: a failure after the first
+                    // mapping may come after some changed. (Within one mapping
+                    // it fails before changing anything.)
+                    state.registry.update(inside.lo, inside.hi) { $0.prot = -1 }
+                }
+            case .inheritedByFork(let inherited):
+                if !r.failed {
+                    state.registry.update(inside.lo, inside.hi) { m in
+                        m.kind = inherited ? m.kind & ~MappingKind.dontFork : m.kind | MappingKind.dontFork
+                    }
+                }
+            case .none:
+                break
+            }
+            return r
+        }
+    }
+
+    /// The kernel's EINVAL for protection bits it does not know.
+    static func protectionError(_ prot: Int32) -> Int32? {
+        let known = PROT_READ | PROT_WRITE | PROT_EXEC | 0x8 /* PROT_SEM */ | PROT_GROWSDOWN | PROT_GROWSUP
+        if prot & ~known != 0 { return EINVAL }
+        if prot & PROT_GROWSDOWN != 0 && prot & PROT_GROWSUP != 0 { return EINVAL }
+        return nil
+    }
+
+    /// The registry change a madvise advice makes.
+    static func change(ofAdvice advice: Int32) -> Change {
+        switch advice {
+        case 10: return .inheritedByFork(false) // MADV_DONTFORK
+        case 11: return .inheritedByFork(true)  // MADV_DOFORK
+        default: return .none
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import CShim
+import MapwardenLogic
+
+/// What the engine tells about an address (mapwarden.h), and what a forked
+/// child keeps.
+extension WindowService {
+    static func query(_ addr: UInt64, _ out: inout mapwarden_info) -> KernelResult {
+        locked({ .failure(EAGAIN) }) { state in
+            out = mapwarden_info()
+            let w = state.window
+            guard w.contains(addr) else {
+                out.state = UInt32(MAPWARDEN_OUTSIDE.rawValue)
+                return .success
+            }
+            out.window_base = UInt(w.base)
+            out.window_size = Int(w.size)
+            if let m = state.registry.mapping(containing: addr) {
+                out.state = UInt32(MAPWARDEN_MAPPED.rawValue)
+                out.kind = m.kind
+                out.base = UInt(m.start)
+                out.size = Int(m.size)
+                out.prot = m.prot
+                out.offset = m.offset
+            } else {
+                let run = state.registry.freeRun(around: addr, in: w)
+                out.state = UInt32(MAPWARDEN_FREE.rawValue)
+                out.base = UInt(run.lo)
+                out.size = Int(run.hi - run.lo)
+            }
+            return .success
+        }
+    }
+
+    /// In a forked child (lock held): MADV_DONTFORK ranges were not
+    /// inherited, so they are holes here. Reserve them again and forget them.
+    static func forgetNotInherited(_ state: inout EngineState) {
+        while true {
+            var found: Mapping? = nil
+            state.registry.forEach { m in
+                if found == nil && m.kind & MappingKind.dontFork != 0 { found = m }
+            }
+            guard let m = found, state.ensureSpare(MappingRegistry.nodesPerChange) else { return }
+            _ = Reservation.cover(m.start, m.end)
+            state.registry.remove(m.start, m.end)
+        }
+    }
+}

@@ -1,0 +1,196 @@
+import CShim
+import MapwardenLogic
+
+/// mremap. Inside the window the kernel cannot grow a mapping in place (the
+/// reservation is in the way) and moving one away would leave a hole, so the
+/// engine does both itself, without ever leaving the window uncovered.
+extension WindowService {
+    static func mremap(_ old: UInt64, _ oldLen: UInt64, _ newLen: UInt64, _ flags: Int32, _ newAddr: UInt64) -> KernelResult {
+        let fixed = flags & MREMAP_FIXED != 0
+        let sourceIn = touchesWindow(old, Swift.max(oldLen, 1))
+        let targetIn = fixed && touchesWindow(newAddr, newLen)
+        if !sourceIn && !targetIn { return Kernel.mremap(old, oldLen, newLen, flags, newAddr) }
+        return mremapInWindow(old, oldLen, newLen, flags, newAddr, sourceIn: sourceIn)
+    }
+
+    @inline(never)
+    static func mremapInWindow(_ old: UInt64, _ oldLen: UInt64, _ newLen: UInt64, _ flags: Int32, _ newAddr: UInt64,
+                               sourceIn: Bool) -> KernelResult {
+        // From a signal handler that interrupted the engine: moving needs the registry.
+        locked({ noMemory }) { state in
+            let space = state.space
+            let known = MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP
+            let fixed = flags & MREMAP_FIXED != 0
+            guard space.isPageAligned(old), newLen > 0, flags & ~known == 0,
+                  !fixed || (flags & MREMAP_MAYMOVE != 0 && space.isPageAligned(newAddr)),
+                  flags & MREMAP_DONTUNMAP == 0 || flags & MREMAP_MAYMOVE != 0,
+                  let oldSize = space.pageAlignedUp(oldLen), let newSize = space.pageAlignedUp(newLen),
+                  !old.addingReportingOverflow(Swift.max(oldSize, newSize)).overflow,
+                  !newAddr.addingReportingOverflow(newSize).overflow, newSize <= space.userEnd,
+                  !fixed || withinUserSpace(newAddr, newAddr + newSize, space),
+                  !fixed || !(newAddr < old + oldSize && old < newAddr + newSize) // overlap: EINVAL
+            else { return Kernel.mremap(old, oldLen, newLen, flags, newAddr) } // the kernel's EINVAL
+            guard state.ensureSpare(8) else { return noMemory }
+            if sourceIn {
+                return remapFromWindow(old, oldSize, newSize, flags, newAddr, &state)
+            }
+            // From outside into the window.
+            let target = state.window.clip(newAddr, newAddr + newSize)
+            let r = Kernel.mremap(old, oldLen, newLen, flags, newAddr)
+            if r.failed {
+                Reservation.repair(target.lo, target.hi, &state)
+                return r
+            }
+            state.registry.insert(Mapping(start: target.lo, end: target.hi, prot: -1, kind: MappingKind.moved))
+            return r
+        }
+    }
+
+    static func remapFromWindow(_ old: UInt64, _ oldSize: UInt64, _ newSize: UInt64, _ flags: Int32, _ newAddr: UInt64,
+                                _ state: inout EngineState) -> KernelResult {
+        let page = state.space.pageSize
+        // A mapping that straddles the window edge is one VMA the registry
+        // sees only half of; moving it is not supported.
+        if !state.window.encloses(old, old + Swift.max(oldSize, page)) { return .failure(EINVAL) }
+        let fixed = flags & MREMAP_FIXED != 0
+        if oldSize == 0 {
+            // Duplicates a shared mapping; the source stays as it is.
+            if state.registry.mapping(containing: old) == nil { return .failure(EFAULT) }
+            let r = Kernel.mremap(old, 0, newSize, flags, newAddr)
+            if fixed {
+                if r.failed {
+                    let target = state.window.clip(newAddr, newAddr + newSize)
+                    Reservation.repair(target.lo, target.hi, &state)
+                } else {
+                    record(copyOf: old, at: newAddr, size: newSize, &state)
+                }
+            }
+            return r
+        }
+        guard state.registry.covers(old, old + oldSize) else { return .failure(EFAULT) }
+
+        if fixed {
+            let target = state.window.clip(newAddr, newAddr + newSize)
+            let keepSource = flags & MREMAP_DONTUNMAP != 0
+            let r = keepSource ? Kernel.mremap(old, oldSize, newSize, flags, newAddr)
+                               : relocate(old, oldSize, newSize, to: newAddr, &state)
+            if r.failed {
+                Reservation.repair(target.lo, target.hi, &state)
+                return r
+            }
+            record(copyOf: old, at: newAddr, size: newSize, &state)
+            if !keepSource { release(old, old + oldSize, &state) }
+            return r
+        }
+        if flags & MREMAP_DONTUNMAP != 0 {
+            // Moves a copy outside the window and keeps the source mapped.
+            return Kernel.mremap(old, oldSize, newSize, flags)
+        }
+        if newSize <= oldSize {
+            if newSize < oldSize {
+                let r = release(old + newSize, old + oldSize, &state)
+                if r.failed { return r }
+            }
+            return KernelResult(Int(bitPattern: UInt(old)))
+        }
+        // Grow.
+        let tail = (lo: old + oldSize, hi: old + newSize)
+        if state.window.encloses(tail.lo, tail.hi) && !state.registry.overlapsAny(tail.lo, tail.hi) {
+            let r = relocate(old, oldSize, newSize, to: old, &state)
+            if r.failed {
+                Reservation.repair(old, tail.hi, &state)
+                return r
+            }
+            record(copyOf: old, at: old, size: newSize, &state)
+            return r
+        }
+        if flags & MREMAP_MAYMOVE == 0 { return noMemory }
+        let r = relocate(old, oldSize, newSize, to: nil, &state)
+        if !r.failed { release(old, old + oldSize, &state) }
+        return r
+    }
+
+    /// Moves [old, old+oldSize) to dst (or where the kernel likes, outside
+    /// the window, when nil), resized to newSize, never leaving the source
+    /// unmapped when the kernel allows:
+    ///  1. a placeholder outside the window, clear of the destination;
+    ///  2. the mapping moved onto it with MREMAP_DONTUNMAP (the source
+    ///     stays mapped, so the window has no hole);
+    ///  3. moved on to dst with MREMAP_FIXED, which replaces atomically.
+    /// On failure the data goes back to old, and the result is ENOMEM or the
+    /// kernel's error with the source as it was.
+    static func relocate(_ old: UInt64, _ oldSize: UInt64, _ newSize: UInt64, to dst: UInt64?,
+                         _ state: inout EngineState) -> KernelResult {
+        guard let holder = placeholder(oldSize, clearOf: dst.map { ($0, $0 + newSize) }) else { return noMemory }
+        var copy = Kernel.mremap(old, oldSize, oldSize, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, holder)
+        let sourceKept = !copy.failed
+        if copy.failed && copy.errno == EINVAL {
+            // No DONTUNMAP for this kind of mapping (hugetlb, VM_DONTEXPAND,
+            // PFN maps): move it plainly; the source range is unmapped until
+            // the caller returns it to the reservation or moves it back.
+            copy = Kernel.mremap(old, oldSize, oldSize, MREMAP_MAYMOVE | MREMAP_FIXED, holder)
+        }
+        if copy.failed {
+            // ENOMEM here (vm.max_map_count is checked before anything moves):
+            // nothing changed.
+            _ = Kernel.munmap(holder, oldSize)
+            return copy
+        }
+        let moved: KernelResult
+        if let dst {
+            moved = Kernel.mremap(holder, oldSize, newSize, MREMAP_MAYMOVE | MREMAP_FIXED, dst)
+        } else {
+            moved = newSize == oldSize ? copy : Kernel.mremap(holder, oldSize, newSize, MREMAP_MAYMOVE)
+        }
+        if moved.failed { putBack(from: holder, to: old, size: oldSize, sourceKept: sourceKept, &state) }
+        return moved
+    }
+
+    /// A PROT_NONE mapping of size bytes placed by the kernel (so outside the
+    /// window) that does not overlap `clearOf`.
+    static func placeholder(_ size: UInt64, clearOf range: (UInt64, UInt64)?) -> UInt64? {
+        var tries = 0
+        var rejected: (UInt64, UInt64)? = nil
+        defer { if let rejected { _ = Kernel.munmap(rejected.0, rejected.1) } }
+        while tries < 2 {
+            let p = Kernel.mmap(0, size, PROT_NONE, Reservation.flags)
+            if p.failed { return nil }
+            guard let range, p.address < range.1 && range.0 < p.address + size else { return p.address }
+            // Keep the first one until the second is placed, so they differ.
+            if let rejected { _ = Kernel.munmap(rejected.0, rejected.1) }
+            rejected = (p.address, size)
+            tries += 1
+        }
+        return nil
+    }
+
+    /// Moves data parked at `from` back to `to` after a failed move. If the
+    /// kernel refuses even that (vm.max_map_count reached), copy the bytes
+    /// into the source, which MREMAP_DONTUNMAP left mapped.
+    static func putBack(from: UInt64, to: UInt64, size: UInt64, sourceKept: Bool, _ state: inout EngineState) {
+        let back = Kernel.mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, to)
+        if !back.failed || !sourceKept { return } // (not kept: the caller's repair reserves the hole)
+        let prot = state.registry.mapping(containing: to)?.prot ?? -1
+        let writable = prot >= 0 && prot & PROT_WRITE != 0
+        if !writable { _ = Kernel.mprotect(to, size, PROT_READ | PROT_WRITE) }
+        let target = UnsafeMutableRawPointer(bitPattern: UInt(to))!
+        target.copyMemory(from: UnsafeRawPointer(bitPattern: UInt(from))!, byteCount: Int(size))
+        if !writable && prot >= 0 { _ = Kernel.mprotect(to, size, prot) }
+        _ = Kernel.munmap(from, size)
+    }
+
+    /// Records at dst the mapping that used to be at src (its attributes,
+    /// with the file offset carried along), clipped to the window.
+    static func record(copyOf src: UInt64, at dst: UInt64, size: UInt64, _ state: inout EngineState) {
+        let target = state.window.clip(dst, dst + size)
+        if target.lo == target.hi { return }
+        let from = state.registry.mapping(containing: src)
+        var m = Mapping(start: target.lo, end: target.hi, prot: -1, kind: MappingKind.moved)
+        if let from {
+            m.prot = from.prot
+            m.kind = from.kind
+            m.offset = from.offset &+ (src - from.start) &+ (target.lo - dst)
+        }
+        state.registry.insert(m)
+    }
+}
