@@ -39,7 +39,7 @@ static const char *initial_env;
 static size_t initial_env_size;
 
 static void load_initial_environment(void) {
-    const size_t limit = 4 << 20;
+    const size_t limit = 4 << 20; /* as in mw_release_initial_environment */
     long fd = mw_sys_openat(AT_FDCWD, "/proc/self/environ", O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0) return;
     long map = mw_sys_mmap(0, limit, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -54,6 +54,12 @@ static void load_initial_environment(void) {
     mw_sys_close((int)fd);
     initial_env = (const char *)map;
     initial_env_size = n;
+}
+
+void mw_release_initial_environment(void) {
+    if (initial_env) mw_sys_munmap((uintptr_t)initial_env, 4 << 20);
+    initial_env = NULL;
+    initial_env_size = 0;
 }
 
 const char *mw_getenv(const char *name) {

@@ -76,8 +76,12 @@ const struct mw_deferred *mw_deferred_entry(unsigned index);
 /* Empties the log if it still holds `seen` entries; else 0 (more arrived). */
 int mw_deferred_finish(unsigned seen);
 
-/* getenv that is safe before libc is initialised (walks environ). */
+/* getenv that is safe before libc is initialised (walks environ, or a copy
+ * of /proc/self/environ while environ is not set yet). */
 const char *mw_getenv(const char *name);
+
+/* Frees that copy once start-up has read its configuration. */
+void mw_release_initial_environment(void);
 
 /* getauxval(AT_SECURE): nonzero in setuid/setgid/capability processes. */
 unsigned long mw_at_secure(void);

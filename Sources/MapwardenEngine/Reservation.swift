@@ -13,13 +13,17 @@ enum Reservation {
     nonisolated(unsafe) static var namesWork = false
 
     /// Reserves the whole window before main. nil (after saying why) on failure.
-    static func reserve(_ window: Window, space: AddressSpace) -> Window? {
+    static func reserve(_ window: Window, space: AddressSpace, explaining: Bool) -> Window? {
         let r = Kernel.mmap(window.base, window.size, PROT_NONE, flags | MAP_FIXED_NOREPLACE)
         if !r.failed && r.address == window.base {
             // Kernels without CONFIG_ANON_VMA_NAME refuse names: then never
             // spend a syscall on one again.
             namesWork = !Kernel.nameAnonymous(window.base, window.size, name).failed
             return window
+        }
+        if !explaining {
+            if !r.failed { _ = Kernel.munmap(r.address, window.size) }
+            return nil
         }
         if !r.failed {
             // Kernels before 4.17 treat MAP_FIXED_NOREPLACE as a hint.

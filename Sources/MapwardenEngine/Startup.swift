@@ -22,27 +22,21 @@ enum Startup {
         // setuid/setgid programs: trust nothing from the environment.
         if mw_at_secure() != 0 { return false }
 
-        var settings = Settings(space: detectAddressSpace())
-        var configErrors = 0
-        let configPath = mw_getenv(SettingKey.config.cName)
-        if let configPath, configPath[0] != 0 {
-            configErrors += loadFile(configPath, into: &settings)
-        }
-        for key in SettingKey.allCases where key != .config {
-            guard let value = mw_getenv(key.cName) else { continue }
-            let raw = UnsafeRawPointer(value).assumingMemoryBound(to: UInt8.self)
-            do {
-                try settings.apply(key: Bytes(key.name), value: Bytes(cString: raw), origin: .environment)
-            } catch {
-                report(error, file: .empty)
-                configErrors += 1
-            }
-        }
+        let space = detectAddressSpace()
+        var settings = Settings(space: space)
+        // Read once quietly to learn the policy and the log level, then, if
+        // anything was wrong and it is worth saying, again aloud.
+        let configErrors = readConfiguration(into: &settings, reporting: false)
+        defer { mw_release_initial_environment() }
         if configErrors > 0 {
+            if settings.saysFailures {
+                var again = Settings(space: space)
+                _ = readConfiguration(into: &again, reporting: true)
+            }
             return giveUp(settings, status: ExitStatus.badConfig, because: "the configuration is invalid")
         }
 
-        guard let window = Reservation.reserve(settings.window, space: settings.space) else {
+        guard let window = Reservation.reserve(settings.window, space: settings.space, explaining: settings.saysFailures) else {
             return giveUp(settings, status: ExitStatus.reservationFailed, because: "the window cannot be reserved")
         }
         guard let arena = MetadataArena.create() else {
@@ -71,17 +65,46 @@ enum Startup {
         return true
     }
 
+    /// The config file, then the environment (which wins). Returns how many
+    /// problems there were, printing each when `reporting`.
+    static func readConfiguration(into settings: inout Settings, reporting: Bool) -> Int {
+        var errors = 0
+        let configPath = mw_getenv(SettingKey.config.cName)
+        if let configPath, configPath[0] != 0 {
+            errors += loadFile(configPath, into: &settings, reporting: reporting)
+        }
+        for key in SettingKey.allCases where key != .config {
+            guard let value = mw_getenv(key.cName) else { continue }
+            let raw = UnsafeRawPointer(value).assumingMemoryBound(to: UInt8.self)
+            do {
+                try settings.apply(key: Bytes(key.name), value: Bytes(cString: raw), origin: .environment)
+            } catch {
+                if reporting { report(error, file: .empty) }
+                errors += 1
+            }
+        }
+        return errors
+    }
+
+    static let configFileLimit: UInt64 = 1 << 20
+
     /// Applies every entry of the config file; returns how many were wrong.
-    static func loadFile(_ path: UnsafePointer<CChar>, into settings: inout Settings) -> Int {
+    static func loadFile(_ path: UnsafePointer<CChar>, into settings: inout Settings, reporting: Bool) -> Int {
         let name = Bytes(cString: UnsafeRawPointer(path).assumingMemoryBound(to: UInt8.self))
-        let file = ScratchFile(path: path, limit: 1 << 20)
+        let file = ScratchFile(path: path, limit: configFileLimit + 1)
         defer { file.release() }
-        if file.buffer == nil || file.errno != 0 {
-            Output.line { out in
-                out.append("mapwarden: MAPWARDEN_CONFIG=")
-                out.appendQuoted(name)
-                out.append(": cannot read the config file: ")
-                ErrnoText.describe(file.errno, into: &out)
+        if file.buffer == nil || file.errno != 0 || UInt64(file.count) > configFileLimit {
+            if reporting {
+                Output.line { out in
+                    out.append("mapwarden: MAPWARDEN_CONFIG=")
+                    out.appendQuoted(name)
+                    out.append(": cannot read the config file: ")
+                    if file.buffer != nil && file.errno == 0 {
+                        out.append("it is larger than 1 MiB")
+                    } else {
+                        ErrnoText.describe(file.errno, into: &out)
+                    }
+                }
             }
             return 1
         }
@@ -93,11 +116,11 @@ enum Startup {
                 do {
                     try settings.apply(key: entry.key, value: entry.value, origin: .file(line: entry.line))
                 } catch {
-                    report(error, file: name)
+                    if reporting { report(error, file: name) }
                     errors += 1
                 }
             } catch {
-                report(error, file: name)
+                if reporting { report(error, file: name) }
                 errors += 1
             }
         }
@@ -120,7 +143,7 @@ enum Startup {
             }
             Kernel.exit(status)
         }
-        if settings.log >= .info {
+        if settings.saysFailures {
             Output.line { out in
                 out.append("mapwarden: ")
                 out.append(reason)
@@ -129,6 +152,12 @@ enum Startup {
         }
         return false
     }
+}
+
+extension Settings {
+    /// Whether a failure is worth printing: always when it is fatal (abort),
+    /// otherwise unless MAPWARDEN_LOG=quiet.
+    var saysFailures: Bool { onReserveFailure == .abort || log >= .info }
 }
 
 extension SettingKey {
