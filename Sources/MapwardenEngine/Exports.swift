@@ -44,7 +44,7 @@ func mw_engine_mremap(_ old: UInt, _ oldLen: Int, _ newLen: Int, _ flags: Int32,
 func mw_engine_madvise(_ addr: UInt, _ len: Int, _ advice: Int32) -> Int {
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
     return WindowService.onMappings(a, n, change: WindowService.change(ofAdvice: advice),
-                                    argumentError: { Kernel.madvise(a, 0, advice).failed ? EINVAL : nil }) {
+                                    argumentError: { Kernel.madvise(a, 0, advice).failure }) {
         Kernel.madvise(a, n, advice)
     }.raw
 }
@@ -59,7 +59,7 @@ func mw_engine_mlock(_ addr: UInt, _ len: Int) -> Int {
 func mw_engine_mlock2(_ addr: UInt, _ len: Int, _ flags: UInt32) -> Int {
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
     return WindowService.onMappings(a, n, roundsStart: true, refusedWhenInterrupted: EAGAIN,
-                                    argumentError: { Kernel.mlock2(a, 0, flags).failed ? EINVAL : nil }) {
+                                    argumentError: { Kernel.mlock2(a, 0, flags).failure }) {
         Kernel.mlock2(a, n, flags)
     }.raw
 }
@@ -73,7 +73,7 @@ func mw_engine_munlock(_ addr: UInt, _ len: Int) -> Int {
 @_cdecl("mw_engine_msync")
 func mw_engine_msync(_ addr: UInt, _ len: Int, _ flags: Int32) -> Int {
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
-    return WindowService.onMappings(a, n, argumentError: { Kernel.msync(a, 0, flags).failed ? EINVAL : nil }) {
+    return WindowService.onMappings(a, n, argumentError: { Kernel.msync(a, 0, flags).failure }) {
         Kernel.msync(a, n, flags)
     }.raw
 }
@@ -81,7 +81,9 @@ func mw_engine_msync(_ addr: UInt, _ len: Int, _ flags: Int32) -> Int {
 @_cdecl("mw_engine_mincore")
 func mw_engine_mincore(_ addr: UInt, _ len: Int, _ vec: UnsafeMutablePointer<UInt8>?) -> Int {
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
-    return WindowService.onMappings(a, n) { Kernel.mincore(a, n, vec) }.raw
+    return WindowService.onMappings(a, n, argumentError: { Kernel.mincore(a, 0, vec).failure }) {
+        Kernel.mincore(a, n, vec)
+    }.raw
 }
 
 @_cdecl("mw_engine_query")

@@ -12,6 +12,8 @@ struct KernelResult {
 
     var failed: Bool { raw < 0 && raw > -4096 }
     var errno: Int32 { failed ? Int32(-raw) : 0 }
+    /// The errno, or nil on success.
+    var failure: Int32? { failed ? Int32(-raw) : nil }
     var address: UInt64 { UInt64(UInt(bitPattern: raw)) }
 }
 

@@ -23,7 +23,7 @@ extension WindowService {
             let fixed = flags & MREMAP_FIXED != 0
             guard space.isPageAligned(old), newLen > 0, flags & ~known == 0,
                   !fixed || (flags & MREMAP_MAYMOVE != 0 && space.isPageAligned(newAddr)),
-                  flags & MREMAP_DONTUNMAP == 0 || flags & MREMAP_MAYMOVE != 0,
+                  flags & MREMAP_DONTUNMAP == 0 || (flags & MREMAP_MAYMOVE != 0 && oldLen == newLen),
                   let oldSize = space.pageAlignedUp(oldLen), let newSize = space.pageAlignedUp(newLen),
                   !old.addingReportingOverflow(Swift.max(oldSize, newSize)).overflow,
                   !newAddr.addingReportingOverflow(newSize).overflow, newSize <= space.userEnd,
@@ -147,21 +147,21 @@ extension WindowService {
     }
 
     /// A PROT_NONE mapping of size bytes placed by the kernel (so outside the
-    /// window) that does not overlap `clearOf`.
+    /// window) that does not overlap `clearOf`. Placeholders that do are held
+    /// until one lands clear (so the kernel places each elsewhere), then freed.
     static func placeholder(_ size: UInt64, clearOf range: (UInt64, UInt64)?) -> UInt64? {
-        var tries = 0
-        var rejected: (UInt64, UInt64)? = nil
-        defer { if let rejected { _ = Kernel.munmap(rejected.0, rejected.1) } }
-        while tries < 2 {
-            let p = Kernel.mmap(0, size, PROT_NONE, Reservation.flags)
-            if p.failed { return nil }
-            guard let range, p.address < range.1 && range.0 < p.address + size else { return p.address }
-            // Keep the first one until the second is placed, so they differ.
-            if let rejected { _ = Kernel.munmap(rejected.0, rejected.1) }
-            rejected = (p.address, size)
-            tries += 1
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 32) { held in
+            var count = 0
+            defer { for i in 0..<count { _ = Kernel.munmap(held[i], size) } }
+            while count < held.count {
+                let p = Kernel.mmap(0, size, PROT_NONE, Reservation.flags)
+                if p.failed { return nil }
+                guard let range, p.address < range.1 && range.0 < p.address + size else { return p.address }
+                held[count] = p.address
+                count += 1
+            }
+            return nil
         }
-        return nil
     }
 
     /// Moves data parked at `from` back to `to` after a failed move. If the

@@ -81,9 +81,25 @@ enum WindowService {
                   !fixed || state.space.isPageAligned(addr)
             else { return Kernel.mmap(addr, len, prot, flags, fd, off) } // the kernel's EINVAL/ENOMEM
             guard state.ensureSpare(8) else { return noMemory }
-            return fixed ? mapFixed(addr, range.hi, prot, flags, fd, off, &state)
-                         : mapHinted(addr, len, prot, flags, fd, off, &state)
+            if !fixed { return mapHinted(addr, len, prot, flags, fd, off, &state) }
+            // The kernel maps (and, failing, may unmap) whole huge pages.
+            guard let end = flags & MAP_HUGETLB != 0 ? alignedUp(range.hi, to: hugePageSize(flags)) : range.hi
+            else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
+            return mapFixed(addr, end, prot, flags, fd, off, &state)
         }
+    }
+
+    /// The page size of a MAP_HUGETLB call: MAP_HUGE_2MB and friends encode
+    /// log2 of it in bits 26-31; without them the system default (2 MiB on
+    /// x86-64 and on aarch64 with 4 KiB pages).
+    static func hugePageSize(_ flags: Int32) -> UInt64 {
+        let shift = UInt64((flags >> 26) & 0x3F)
+        return shift != 0 ? 1 << shift : 2 << 20
+    }
+
+    static func alignedUp(_ a: UInt64, to size: UInt64) -> UInt64? {
+        let (s, o) = a.addingReportingOverflow(size - 1)
+        return o ? nil : s & ~(size - 1)
     }
 
     /// Flags whose meaning a hint-turned-MAP_FIXED would change: the kernel
