@@ -32,11 +32,15 @@ public enum MappingKind {
 }
 
 /// The registry's node: a mapping in a treap keyed by start address.
+/// Links first and padded to 64 bytes, so that a step of a walk (links and
+/// key) touches one cache line.
 public struct RegistryNode {
-    var mapping: Mapping
     var left: UInt32
     var right: UInt32
     var priority: UInt32
+    var unused: UInt32 = 0
+    var mapping: Mapping
+    var padding: UInt64 = 0
 }
 
 /// The set of mappings inside the windows: disjoint, ordered by address,
@@ -150,13 +154,11 @@ public struct MappingRegistry {
     /// Forgets [lo, hi): drops what lies inside, trims what straddles.
     public mutating func remove(_ lo: UInt64, _ hi: UInt64) {
         guard lo < hi else { return }
-        // The common cases take one walk: nothing there, or exactly one mapping.
+        // The common cases take one walk: exactly one mapping (mappings are
+        // disjoint, so nothing else can overlap it), or nothing there.
+        if eraseExactly(lo, hi) { return }
         let last = predecessor(hi - 1)
         if last == 0 || nodes[Int(last)].mapping.end <= lo { return }
-        if nodes[Int(last)].mapping.start == lo && nodes[Int(last)].mapping.end == hi {
-            root = erase(root, lo)
-            return
-        }
         cut(at: lo)
         cut(at: hi)
         let (left, rest) = split(root, lo)
@@ -241,23 +243,32 @@ public struct MappingRegistry {
         return t
     }
 
-    /// Removes the node whose key is `key` (present) in one walk.
-    mutating func erase(_ t: UInt32, _ key: UInt64) -> UInt32 {
-        let start = nodes[Int(t)].mapping.start
-        if start == key {
-            let replacement = merge(nodes[Int(t)].left, nodes[Int(t)].right)
-            nodes[Int(t)].left = freeList
-            freeList = t
-            freeCount += 1
-            count -= 1
-            return replacement
+    /// Removes the mapping that is exactly [lo, hi), if there is one, in one walk.
+    mutating func eraseExactly(_ lo: UInt64, _ hi: UInt64) -> Bool {
+        var parent: UInt32 = 0
+        var t = root
+        while t != 0 {
+            let m = nodes[Int(t)].mapping
+            if m.start == lo {
+                guard m.end == hi else { return false }
+                let replacement = merge(nodes[Int(t)].left, nodes[Int(t)].right)
+                if parent == 0 {
+                    root = replacement
+                } else if nodes[Int(parent)].left == t {
+                    nodes[Int(parent)].left = replacement
+                } else {
+                    nodes[Int(parent)].right = replacement
+                }
+                nodes[Int(t)].left = freeList
+                freeList = t
+                freeCount += 1
+                count -= 1
+                return true
+            }
+            parent = t
+            t = lo < m.start ? nodes[Int(t)].left : nodes[Int(t)].right
         }
-        if key < start {
-            nodes[Int(t)].left = erase(nodes[Int(t)].left, key)
-        } else {
-            nodes[Int(t)].right = erase(nodes[Int(t)].right, key)
-        }
-        return t
+        return false
     }
 
     func visit(_ t: UInt32, _ lo: UInt64, _ hi: UInt64, _ body: (Mapping) -> Void) {
@@ -322,7 +333,7 @@ public struct MappingRegistry {
         seed ^= seed << 13
         seed ^= seed >> 17
         seed ^= seed << 5
-        (nodes + Int(index)).initialize(to: RegistryNode(mapping: m, left: 0, right: 0, priority: seed))
+        (nodes + Int(index)).initialize(to: RegistryNode(left: 0, right: 0, priority: seed, mapping: m))
         return index
     }
 
