@@ -154,11 +154,27 @@ public struct MappingRegistry {
     /// Forgets [lo, hi): drops what lies inside, trims what straddles.
     public mutating func remove(_ lo: UInt64, _ hi: UInt64) {
         guard lo < hi else { return }
-        // The common cases take one walk: exactly one mapping (mappings are
-        // disjoint, so nothing else can overlap it), or nothing there.
-        if eraseExactly(lo, hi) { return }
-        let last = predecessor(hi - 1)
+        // The common cases take one walk: nothing there, or exactly one
+        // mapping (mappings are disjoint, so nothing else can overlap it).
+        // The last mapping starting below hi tells which.
+        var parent: UInt32 = 0, last: UInt32 = 0, lastParent: UInt32 = 0
+        var t = root
+        while t != 0 {
+            if nodes[Int(t)].mapping.start <= hi - 1 {
+                last = t
+                lastParent = parent
+                parent = t
+                t = nodes[Int(t)].right
+            } else {
+                parent = t
+                t = nodes[Int(t)].left
+            }
+        }
         if last == 0 || nodes[Int(last)].mapping.end <= lo { return }
+        if nodes[Int(last)].mapping.start == lo && nodes[Int(last)].mapping.end == hi {
+            detach(last, parent: lastParent)
+            return
+        }
         cut(at: lo)
         cut(at: hi)
         let (left, rest) = split(root, lo)
@@ -243,32 +259,20 @@ public struct MappingRegistry {
         return t
     }
 
-    /// Removes the mapping that is exactly [lo, hi), if there is one, in one walk.
-    mutating func eraseExactly(_ lo: UInt64, _ hi: UInt64) -> Bool {
-        var parent: UInt32 = 0
-        var t = root
-        while t != 0 {
-            let m = nodes[Int(t)].mapping
-            if m.start == lo {
-                guard m.end == hi else { return false }
-                let replacement = merge(nodes[Int(t)].left, nodes[Int(t)].right)
-                if parent == 0 {
-                    root = replacement
-                } else if nodes[Int(parent)].left == t {
-                    nodes[Int(parent)].left = replacement
-                } else {
-                    nodes[Int(parent)].right = replacement
-                }
-                nodes[Int(t)].left = freeList
-                freeList = t
-                freeCount += 1
-                count -= 1
-                return true
-            }
-            parent = t
-            t = lo < m.start ? nodes[Int(t)].left : nodes[Int(t)].right
+    /// Unlinks node t (whose parent is `parent`, 0 for the root) and frees it.
+    mutating func detach(_ t: UInt32, parent: UInt32) {
+        let replacement = merge(nodes[Int(t)].left, nodes[Int(t)].right)
+        if parent == 0 {
+            root = replacement
+        } else if nodes[Int(parent)].left == t {
+            nodes[Int(parent)].left = replacement
+        } else {
+            nodes[Int(parent)].right = replacement
         }
-        return false
+        nodes[Int(t)].left = freeList
+        freeList = t
+        freeCount += 1
+        count -= 1
     }
 
     func visit(_ t: UInt32, _ lo: UInt64, _ hi: UInt64, _ body: (Mapping) -> Void) {
