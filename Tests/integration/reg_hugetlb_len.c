@@ -14,16 +14,6 @@
 #define HUGE (2UL << 20)
 #define HFLAGS (MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB)
 
-static long meminfo(const char *key) {
-    FILE *f = fopen("/proc/meminfo", "r");
-    char line[256];
-    long v = -1;
-    size_t n = strlen(key);
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, key, n) == 0 && line[n] == ':') { v = atol(line + n + 1); break; }
-    if (f) fclose(f);
-    return v;
-}
 
 /* After the call at p (len bytes asked, rounded to huge pages): either it
  * succeeded (then it is recorded) or nothing in [p, p+rounded) is a hole. */

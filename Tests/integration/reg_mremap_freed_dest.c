@@ -12,13 +12,6 @@
 #define N (64 * 1024)
 #define RW (PROT_READ | PROT_WRITE)
 
-static char *fresh_hole(size_t n) {
-    char *x = mmap(NULL, n, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    CHECK(x != MAP_FAILED && !in_window(x));
-    CHECK(munmap(x, n) == 0);
-    CHECK(kernel_unmapped((uintptr_t)x, (uintptr_t)x + n));
-    return x;
-}
 
 struct move { size_t hole, dst_off, old_len, new_len; };
 

@@ -11,16 +11,6 @@
 #define RW (PROT_READ | PROT_WRITE)
 #define HUGE (2UL << 20)
 
-static long meminfo(const char *key) {
-    FILE *f = fopen("/proc/meminfo", "r");
-    char line[256];
-    long v = -1;
-    size_t n = strlen(key);
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, key, n) == 0 && line[n] == ':') { v = atol(line + n + 1); break; }
-    if (f) fclose(f);
-    return v;
-}
 
 /* Either the earlier mapping is still there with its data, or its range is
  * reserved again; never a hole, never a record of something gone. */

@@ -114,4 +114,25 @@ static inline char *map_fixed(void *at, size_t len, int prot) {
     return p;
 }
 
+/* A value from /proc/meminfo (in kB), or -1. */
+static inline long meminfo(const char *key) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    long v = -1;
+    size_t n = strlen(key);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, key, n) == 0 && line[n] == ':') { v = atol(line + n + 1); break; }
+    if (f) fclose(f);
+    return v;
+}
+
+/* An address range of n bytes outside the window that was just free. */
+static inline char *fresh_hole(size_t n) {
+    char *x = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(x != MAP_FAILED && !in_window(x));
+    CHECK(munmap(x, n) == 0);
+    CHECK(kernel_unmapped((uintptr_t)x, (uintptr_t)x + n));
+    return x;
+}
+
 #endif
