@@ -16,11 +16,15 @@ struct EngineState {
     /// memory (the caller then fails its request with ENOMEM, changing nothing).
     mutating func ensureSpare(_ n: Int) -> Bool {
         if registry.spare >= n { return true }
-        let stride = UInt64(MappingRegistry.nodeStride)
-        let wanted = EngineState.nodesOffset + UInt64(registry.capacity + Swift.max(n, 4096)) * stride
-        guard arena.commit(upTo: wanted) else { return false }
-        registry.storageGrew(to: Int((arena.committed - EngineState.nodesOffset) / stride))
+        let wanted = MappingRegistry.bytesNeeded(capacity: registry.capacity + Swift.max(n, 4096))
+        guard arena.commit(upTo: EngineState.nodesOffset + UInt64(wanted)) else { return false }
+        registry.storageGrew(to: EngineState.registryCapacity(arena))
         return registry.spare >= n
+    }
+
+    /// How many registry nodes the arena's committed memory holds.
+    static func registryCapacity(_ arena: MetadataArena) -> Int {
+        MappingRegistry.capacity(fittingIn: Int(arena.committed - nodesOffset))
     }
 }
 

@@ -46,8 +46,7 @@ enum Startup {
         }
         let stateMemory = UnsafeMutableRawPointer(bitPattern: UInt(arena.base))!
         let nodes = stateMemory + Int(EngineState.nodesOffset)
-        let stride = UInt64(MappingRegistry.nodeStride)
-        let capacity = Int((arena.committed - EngineState.nodesOffset) / stride)
+        let capacity = EngineState.registryCapacity(arena)
         let state = stateMemory.bindMemory(to: EngineState.self, capacity: 1)
         state.initialize(to: EngineState(
             window: window, space: settings.space, log: settings.log, arena: arena,

@@ -31,16 +31,23 @@ public enum MappingKind {
     public static let dontFork: UInt32 = 0x8
 }
 
-/// The registry's node: a mapping in a treap keyed by start address.
-/// Links first and padded to 64 bytes, so that a step of a walk (links and
-/// key) touches one cache line.
-public struct RegistryNode {
+/// The registry stores its treap in blocks of 64 nodes (4 KiB): first the
+/// 64 nodes' search entries (key and links, 16 bytes each), then their
+/// payloads (the rest of the mapping). A walk from the root touches only
+/// search entries, a quarter of the memory, so it stays in cache longer.
+struct SearchEntry {
+    var start: UInt64
     var left: UInt32
     var right: UInt32
-    var priority: UInt32
-    var unused: UInt32 = 0
-    var mapping: Mapping
-    var padding: UInt64 = 0
+}
+
+struct Payload {
+    var end: UInt64
+    var offset: UInt64
+    var tag: UInt64
+    var prot: Int32
+    var kind: UInt32
+    var reserved: (UInt64, UInt64) = (0, 0) // room for what leak reports will record
 }
 
 /// The set of mappings inside the windows: disjoint, ordered by address,
@@ -53,29 +60,97 @@ public struct RegistryNode {
 /// `MappingRegistry.nodesPerChange` spare nodes; the owner grows the
 /// storage before calling (see `spare`), so an operation never fails halfway.
 public struct MappingRegistry {
-    let nodes: UnsafeMutablePointer<RegistryNode>
+    let blocks: UnsafeMutableRawPointer
     public private(set) var capacity: Int
     var root: UInt32 = 0
     var freeList: UInt32 = 0
     var freeCount = 0
     var highWater: UInt32 = 1 // index 0 is the null node
-    var seed: UInt32 = 0x9E37_79B9
     public private(set) var count = 0
 
     /// Spare nodes a single insert, remove or update may consume.
     public static let nodesPerChange = 2
-    public static var nodeStride: Int { MemoryLayout<RegistryNode>.stride }
+    /// Bytes of storage per node, on average (a block of 64 nodes is 4 KiB).
+    public static var nodeStride: Int { blockBytes / nodesPerBlock }
+    static let nodesPerBlock = 64
+    static let blockBytes = 4096
+    static let payloadOffset = nodesPerBlock * MemoryLayout<SearchEntry>.stride
 
-    /// `storage` must hold `capacity` nodes (`capacity * nodeStride` bytes).
+    /// The bytes of storage that hold `capacity` nodes.
+    public static func bytesNeeded(capacity: Int) -> Int {
+        if capacity <= 0 { return 0 }
+        let last = capacity - 1
+        return (last / nodesPerBlock) * blockBytes + payloadOffset + (last % nodesPerBlock + 1) * MemoryLayout<Payload>.stride
+    }
+
+    /// How many nodes `bytes` of storage hold.
+    public static func capacity(fittingIn bytes: Int) -> Int {
+        let rest = bytes % blockBytes
+        let partial = rest < payloadOffset ? 0 : Swift.min((rest - payloadOffset) / MemoryLayout<Payload>.stride, nodesPerBlock)
+        return bytes / blockBytes * nodesPerBlock + partial
+    }
+
+    /// `storage` holds `bytesNeeded(capacity:)` bytes, 16-byte aligned.
     public init(storage: UnsafeMutableRawPointer, capacity: Int) {
-        nodes = storage.bindMemory(to: RegistryNode.self, capacity: capacity)
+        precondition(MemoryLayout<SearchEntry>.stride == 16)
+        precondition(MappingRegistry.payloadOffset + MappingRegistry.nodesPerBlock * MemoryLayout<Payload>.stride
+                     <= MappingRegistry.blockBytes)
+        blocks = storage
         self.capacity = capacity
     }
 
-    /// The owner made the storage larger in place.
+    /// The owner made the storage larger in place (it now holds
+    /// `bytesNeeded(capacity: newCapacity)` bytes).
     public mutating func storageGrew(to newCapacity: Int) {
         precondition(newCapacity >= capacity)
         capacity = newCapacity
+    }
+
+    // MARK: Node storage
+
+    @inline(__always)
+    func entry(_ t: UInt32) -> UnsafeMutablePointer<SearchEntry> {
+        let block = blocks + Int(t >> 6) * MappingRegistry.blockBytes
+        return (block + Int(t & 63) * MemoryLayout<SearchEntry>.stride).assumingMemoryBound(to: SearchEntry.self)
+    }
+
+    @inline(__always)
+    func payload(_ t: UInt32) -> UnsafeMutablePointer<Payload> {
+        let block = blocks + Int(t >> 6) * MappingRegistry.blockBytes + MappingRegistry.payloadOffset
+        return (block + Int(t & 63) * MemoryLayout<Payload>.stride).assumingMemoryBound(to: Payload.self)
+    }
+
+    /// Applies body to node t's mapping. The extent is the registry's
+    /// business, not body's.
+    func change(_ t: UInt32, _ body: (inout Mapping) -> Void) {
+        var m = mapping(t)
+        let (start, end) = (m.start, m.end)
+        body(&m)
+        precondition(m.start == start && m.end == end)
+        store(m, at: t)
+    }
+
+    @inline(__always) func key(_ t: UInt32) -> UInt64 { entry(t).pointee.start }
+    @inline(__always) func end(_ t: UInt32) -> UInt64 { payload(t).pointee.end }
+
+    func mapping(_ t: UInt32) -> Mapping {
+        let p = payload(t).pointee
+        return Mapping(start: key(t), end: p.end, prot: p.prot, kind: p.kind, offset: p.offset, tag: p.tag)
+    }
+
+    func store(_ m: Mapping, at t: UInt32) {
+        entry(t).pointee.start = m.start
+        payload(t).initialize(to: Payload(end: m.end, offset: m.offset, tag: m.tag, prot: m.prot, kind: m.kind))
+    }
+
+    /// Treap priorities: a hash of the node's index, independent of addresses.
+    @inline(__always)
+    func priority(_ t: UInt32) -> UInt32 {
+        var x = t &* 0x9E37_79B1
+        x ^= x >> 16
+        x = x &* 0x85EB_CA6B
+        x ^= x >> 13
+        return x
     }
 
     /// Nodes still available without growing the storage.
@@ -86,7 +161,7 @@ public struct MappingRegistry {
     /// The mapping containing addr, if any.
     public func mapping(containing addr: UInt64) -> Mapping? {
         let p = predecessor(addr)
-        if p != 0 && nodes[Int(p)].mapping.end > addr { return nodes[Int(p)].mapping }
+        if p != 0 && end(p) > addr { return mapping(p) }
         return nil
     }
 
@@ -96,14 +171,14 @@ public struct MappingRegistry {
         // ends at or before lo, so does every one before it. One walk.
         guard lo < hi else { return false }
         let p = predecessor(hi - 1)
-        return p != 0 && nodes[Int(p)].mapping.end > lo
+        return p != 0 && end(p) > lo
     }
 
     /// The lowest mapping sharing a byte with [lo, hi).
     public func firstOverlapping(_ lo: UInt64, _ hi: UInt64) -> Mapping? {
         if let m = mapping(containing: lo) { return m }
         let s = successor(lo)
-        if s != 0 && nodes[Int(s)].mapping.start < hi { return nodes[Int(s)].mapping }
+        if s != 0 && key(s) < hi { return mapping(s) }
         return nil
     }
 
@@ -121,17 +196,17 @@ public struct MappingRegistry {
     public func freeRun(around addr: UInt64, in window: Window) -> (lo: UInt64, hi: UInt64) {
         var lo = window.base, hi = window.end
         let p = predecessor(addr)
-        if p != 0 { lo = Swift.max(lo, nodes[Int(p)].mapping.end) }
+        if p != 0 { lo = Swift.max(lo, end(p)) }
         let s = successor(addr)
-        if s != 0 { hi = Swift.min(hi, nodes[Int(s)].mapping.start) }
+        if s != 0 { hi = Swift.min(hi, key(s)) }
         return (lo, hi)
     }
 
     /// Calls body for every mapping sharing a byte with [lo, hi), in address order.
     public func forEach(overlapping lo: UInt64, _ hi: UInt64, _ body: (Mapping) -> Void) {
         let p = predecessor(lo)
-        if p != 0 && nodes[Int(p)].mapping.start < lo && nodes[Int(p)].mapping.end > lo {
-            body(nodes[Int(p)].mapping)
+        if p != 0 && key(p) < lo && end(p) > lo {
+            body(mapping(p))
         }
         visit(root, lo, hi, body)
     }
@@ -160,18 +235,18 @@ public struct MappingRegistry {
         var parent: UInt32 = 0, last: UInt32 = 0, lastParent: UInt32 = 0
         var t = root
         while t != 0 {
-            if nodes[Int(t)].mapping.start <= hi - 1 {
+            if key(t) <= hi - 1 {
                 last = t
                 lastParent = parent
                 parent = t
-                t = nodes[Int(t)].right
+                t = entry(t).pointee.right
             } else {
                 parent = t
-                t = nodes[Int(t)].left
+                t = entry(t).pointee.left
             }
         }
-        if last == 0 || nodes[Int(last)].mapping.end <= lo { return }
-        if nodes[Int(last)].mapping.start == lo && nodes[Int(last)].mapping.end == hi {
+        if last == 0 || end(last) <= lo { return }
+        if key(last) == lo && end(last) == hi {
             detach(last, parent: lastParent)
             return
         }
@@ -188,9 +263,8 @@ public struct MappingRegistry {
     public mutating func update(_ lo: UInt64, _ hi: UInt64, _ body: (inout Mapping) -> Void) {
         guard lo < hi else { return }
         let p = predecessor(lo)
-        if p != 0 && nodes[Int(p)].mapping.start == lo && nodes[Int(p)].mapping.end == hi {
-            body(&nodes[Int(p)].mapping) // exactly one mapping: one walk
-            precondition(nodes[Int(p)].mapping.start == lo && nodes[Int(p)].mapping.end == hi)
+        if p != 0 && key(p) == lo && end(p) == hi {
+            change(p, body) // exactly one mapping: one walk
             return
         }
         cut(at: lo)
@@ -203,11 +277,11 @@ public struct MappingRegistry {
     func predecessor(_ addr: UInt64) -> UInt32 { // greatest start <= addr
         var t = root, best: UInt32 = 0
         while t != 0 {
-            if nodes[Int(t)].mapping.start <= addr {
+            if key(t) <= addr {
                 best = t
-                t = nodes[Int(t)].right
+                t = entry(t).pointee.right
             } else {
-                t = nodes[Int(t)].left
+                t = entry(t).pointee.left
             }
         }
         return best
@@ -216,11 +290,11 @@ public struct MappingRegistry {
     func successor(_ addr: UInt64) -> UInt32 { // least start > addr
         var t = root, best: UInt32 = 0
         while t != 0 {
-            if nodes[Int(t)].mapping.start > addr {
+            if key(t) > addr {
                 best = t
-                t = nodes[Int(t)].left
+                t = entry(t).pointee.left
             } else {
-                t = nodes[Int(t)].right
+                t = entry(t).pointee.right
             }
         }
         return best
@@ -230,12 +304,12 @@ public struct MappingRegistry {
     mutating func cut(at addr: UInt64) {
         let p = predecessor(addr)
         guard p != 0 else { return }
-        let m = nodes[Int(p)].mapping
+        let m = mapping(p)
         guard m.start < addr && addr < m.end else { return }
         var upper = m
         upper.start = addr
         upper.offset = m.offset &+ (addr - m.start)
-        nodes[Int(p)].mapping.end = addr
+        payload(p).pointee.end = addr
         root = insertNode(root, allocateNode(upper))
         count += 1
     }
@@ -244,32 +318,32 @@ public struct MappingRegistry {
     /// priority wins, then split that subtree around n.
     mutating func insertNode(_ t: UInt32, _ n: UInt32) -> UInt32 {
         if t == 0 { return n }
-        let key = nodes[Int(n)].mapping.start
-        if nodes[Int(n)].priority > nodes[Int(t)].priority {
+        let key = key(n)
+        if priority(n) > priority(t) {
             let (l, r) = split(t, key)
-            nodes[Int(n)].left = l
-            nodes[Int(n)].right = r
+            entry(n).pointee.left = l
+            entry(n).pointee.right = r
             return n
         }
-        if key < nodes[Int(t)].mapping.start {
-            nodes[Int(t)].left = insertNode(nodes[Int(t)].left, n)
+        if key < self.key(t) {
+            entry(t).pointee.left = insertNode(entry(t).pointee.left, n)
         } else {
-            nodes[Int(t)].right = insertNode(nodes[Int(t)].right, n)
+            entry(t).pointee.right = insertNode(entry(t).pointee.right, n)
         }
         return t
     }
 
     /// Unlinks node t (whose parent is `parent`, 0 for the root) and frees it.
     mutating func detach(_ t: UInt32, parent: UInt32) {
-        let replacement = merge(nodes[Int(t)].left, nodes[Int(t)].right)
+        let replacement = merge(entry(t).pointee.left, entry(t).pointee.right)
         if parent == 0 {
             root = replacement
-        } else if nodes[Int(parent)].left == t {
-            nodes[Int(parent)].left = replacement
+        } else if entry(parent).pointee.left == t {
+            entry(parent).pointee.left = replacement
         } else {
-            nodes[Int(parent)].right = replacement
+            entry(parent).pointee.right = replacement
         }
-        nodes[Int(t)].left = freeList
+        entry(t).pointee.left = freeList
         freeList = t
         freeCount += 1
         count -= 1
@@ -277,34 +351,32 @@ public struct MappingRegistry {
 
     func visit(_ t: UInt32, _ lo: UInt64, _ hi: UInt64, _ body: (Mapping) -> Void) {
         if t == 0 { return }
-        let m = nodes[Int(t)].mapping
-        if m.start > lo { visit(nodes[Int(t)].left, lo, hi, body) }
+        let m = mapping(t)
+        if m.start > lo { visit(entry(t).pointee.left, lo, hi, body) }
         if m.start >= lo && m.start < hi { body(m) }
-        if m.start < hi { visit(nodes[Int(t)].right, lo, hi, body) }
+        if m.start < hi { visit(entry(t).pointee.right, lo, hi, body) }
     }
 
     func updateRange(_ t: UInt32, _ lo: UInt64, _ hi: UInt64, _ body: (inout Mapping) -> Void) {
         if t == 0 { return }
-        let start = nodes[Int(t)].mapping.start
-        if start > lo { updateRange(nodes[Int(t)].left, lo, hi, body) }
+        let start = key(t)
+        if start > lo { updateRange(entry(t).pointee.left, lo, hi, body) }
         if start >= lo && start < hi {
-            body(&nodes[Int(t)].mapping)
-            // The key and the extent are the registry's business, not body's.
-            precondition(nodes[Int(t)].mapping.start == start)
+            change(t, body)
         }
-        if start < hi { updateRange(nodes[Int(t)].right, lo, hi, body) }
+        if start < hi { updateRange(entry(t).pointee.right, lo, hi, body) }
     }
 
     /// (keys < key, keys >= key)
     mutating func split(_ t: UInt32, _ key: UInt64) -> (UInt32, UInt32) {
         if t == 0 { return (0, 0) }
-        if nodes[Int(t)].mapping.start < key {
-            let (l, r) = split(nodes[Int(t)].right, key)
-            nodes[Int(t)].right = l
+        if self.key(t) < key {
+            let (l, r) = split(entry(t).pointee.right, key)
+            entry(t).pointee.right = l
             return (t, r)
         } else {
-            let (l, r) = split(nodes[Int(t)].left, key)
-            nodes[Int(t)].left = r
+            let (l, r) = split(entry(t).pointee.left, key)
+            entry(t).pointee.left = r
             return (l, t)
         }
     }
@@ -313,11 +385,11 @@ public struct MappingRegistry {
     mutating func merge(_ a: UInt32, _ b: UInt32) -> UInt32 {
         if a == 0 { return b }
         if b == 0 { return a }
-        if nodes[Int(a)].priority > nodes[Int(b)].priority {
-            nodes[Int(a)].right = merge(nodes[Int(a)].right, b)
+        if priority(a) > priority(b) {
+            entry(a).pointee.right = merge(entry(a).pointee.right, b)
             return a
         } else {
-            nodes[Int(b)].left = merge(a, nodes[Int(b)].left)
+            entry(b).pointee.left = merge(a, entry(b).pointee.left)
             return b
         }
     }
@@ -326,26 +398,23 @@ public struct MappingRegistry {
         let index: UInt32
         if freeList != 0 {
             index = freeList
-            freeList = nodes[Int(index)].left
+            freeList = entry(index).pointee.left
             freeCount -= 1
         } else {
             precondition(Int(highWater) < capacity, "mapwarden: registry storage exhausted")
             index = highWater
             highWater += 1
         }
-        // xorshift32: priorities independent of addresses keep the treap balanced.
-        seed ^= seed << 13
-        seed ^= seed >> 17
-        seed ^= seed << 5
-        (nodes + Int(index)).initialize(to: RegistryNode(left: 0, right: 0, priority: seed, mapping: m))
+        entry(index).initialize(to: SearchEntry(start: m.start, left: 0, right: 0))
+        store(m, at: index)
         return index
     }
 
     mutating func release(_ t: UInt32) {
         if t == 0 { return }
-        release(nodes[Int(t)].left)
-        release(nodes[Int(t)].right)
-        nodes[Int(t)].left = freeList
+        release(entry(t).pointee.left)
+        release(entry(t).pointee.right)
+        entry(t).pointee.left = freeList
         freeList = t
         freeCount += 1
         count -= 1

@@ -19,8 +19,8 @@ final class Registry {
     var r: MappingRegistry
 
     init(capacity: Int) {
-        storage = UnsafeMutableRawPointer.allocate(byteCount: capacity * MappingRegistry.nodeStride,
-                                                   alignment: MemoryLayout<RegistryNode>.alignment)
+        storage = UnsafeMutableRawPointer.allocate(byteCount: MappingRegistry.bytesNeeded(capacity: capacity),
+                                                   alignment: 16)
         r = MappingRegistry(storage: storage, capacity: capacity)
     }
 
@@ -375,8 +375,8 @@ private func M(_ a: UInt64, _ b: UInt64, _ prot: Int32 = RW, _ kind: UInt32 = an
     }
 
     @Test func storageGrew() {
-        let big = UnsafeMutableRawPointer.allocate(byteCount: 8 * MappingRegistry.nodeStride,
-                                                   alignment: MemoryLayout<RegistryNode>.alignment)
+        let big = UnsafeMutableRawPointer.allocate(byteCount: MappingRegistry.bytesNeeded(capacity: 8),
+                                                   alignment: 16)
         defer { big.deallocate() }
         var r = MappingRegistry(storage: big, capacity: 3) // the owner commits 3 of 8 nodes
         #expect(r.spare == 2)
@@ -386,5 +386,48 @@ private func M(_ a: UInt64, _ b: UInt64, _ prot: Int32 = RW, _ kind: UInt32 = an
         #expect(r.spare == 6)
         r.update(pg(1), pg(2)) { $0.prot = RO }
         #expect(r.count == 3)
+    }
+}
+
+@Suite struct RegistryStorageSizeTests {
+    /// The owner sizes storage with bytesNeeded and learns what committed
+    /// memory holds with capacity(fittingIn:): the two must agree, across
+    /// block boundaries, so that growth in place never overruns.
+    @Test func bytesAndCapacityAgree() {
+        #expect(MappingRegistry.bytesNeeded(capacity: 0) == 0)
+        for c in [1, 2, 63, 64, 65, 127, 128, 129, 1000, 4096, 30_001] {
+            let bytes = MappingRegistry.bytesNeeded(capacity: c)
+            #expect(MappingRegistry.capacity(fittingIn: bytes) == c, "capacity \(c)")
+            #expect(MappingRegistry.capacity(fittingIn: bytes - 1) == c - 1, "capacity \(c), one byte short")
+        }
+        #expect(MappingRegistry.capacity(fittingIn: 256 << 10) == (256 << 10) / 4096 * 64)
+    }
+
+    /// Thousands of live mappings spread over many 4 KiB blocks.
+    @Test func manyBlocks() {
+        let n = 5000
+        let reg = Registry(capacity: n + 16)
+        for i in 0..<n {
+            reg.r.insert(Mapping(start: UInt64(2 * i) * 4096, end: UInt64(2 * i + 1) * 4096, prot: Int32(i % 8),
+                                 kind: 0, offset: UInt64(i), tag: UInt64(i)))
+        }
+        #expect(reg.r.count == n)
+        for i in stride(from: 0, to: n, by: 7) {
+            let m = reg.r.mapping(containing: UInt64(2 * i) * 4096 + 17)
+            #expect(m?.tag == UInt64(i) && m?.offset == UInt64(i) && m?.prot == Int32(i % 8))
+            #expect(reg.r.mapping(containing: UInt64(2 * i + 1) * 4096) == nil)
+        }
+        for i in stride(from: 0, to: n, by: 2) {
+            reg.r.remove(UInt64(2 * i) * 4096, UInt64(2 * i + 1) * 4096)
+        }
+        #expect(reg.r.count == n / 2)
+        var seen = 0
+        var last: UInt64 = 0
+        reg.r.forEach { m in
+            #expect(m.start >= last)
+            last = m.end
+            seen += 1
+        }
+        #expect(seen == n / 2)
     }
 }
