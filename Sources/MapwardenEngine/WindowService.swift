@@ -64,6 +64,7 @@ enum WindowService {
 
     // MARK: mmap
 
+    @inline(__always)
     static func mmap(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int) -> KernelResult {
         let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0
         let relevant = fixed ? touchesWindow(addr, len) : (addr >= windowBase && addr < windowEnd)
@@ -180,6 +181,7 @@ enum WindowService {
 
     // MARK: munmap
 
+    @inline(__always)
     static func munmap(_ addr: UInt64, _ len: UInt64) -> KernelResult {
         if !touchesWindow(addr, len) { return Kernel.munmap(addr, len) }
         return munmapInWindow(addr, len)
