@@ -94,13 +94,14 @@ static void fork_parent(void) {
 
 static void fork_child(void) {
     self_tid = (unsigned)mw_sys_gettid();
+    /* The child's thread owns the lock now (the parent's sleepers do not
+     * exist here), so that a signal handler in the child sees it as its own. */
+    atomic_store(&lock_word, self_tid);
     if (fork_from_owner) {
         fork_from_owner = 0;
-        atomic_store(&lock_word, self_tid);
         return;
     }
-    mw_engine_forked();
-    atomic_store(&lock_word, 0); /* the parent's sleepers do not exist here */
+    mw_engine_forked(); /* releases the lock */
 }
 
 void mw_install_fork_handlers(void) { pthread_atfork(fork_prepare, fork_parent, fork_child); }

@@ -112,8 +112,9 @@ long mw_engine_msync(uintptr_t addr, size_t len, int flags);
 long mw_engine_mincore(uintptr_t addr, size_t len, unsigned char *vec);
 long mw_engine_query(uintptr_t addr, struct mapwarden_info *info);
 
-/* In a forked child, before the lock is released: forget what the child
- * did not inherit (MADV_DONTFORK ranges) and reserve those ranges again. */
+/* In a forked child, with the lock held by the child's thread: forget what
+ * the child did not inherit (MADV_DONTFORK ranges) and reserve those ranges
+ * again, then release the lock. */
 void mw_engine_forked(void);
 
 #endif

@@ -115,6 +115,15 @@ static inline _Noreturn void mw_sys_exit_group(int status) {
     for (;;) mw_syscall6(SYS_exit_group, status, 0, 0, 0, 0, 0);
 }
 
+/* The page size of a hugetlbfs file (whose mappings the kernel rounds to
+ * whole huge pages), or 0 for any other descriptor. */
+#include <sys/vfs.h>
+static inline unsigned long mw_hugetlbfs_page_size(int fd) {
+    struct statfs s;
+    if (mw_syscall6(SYS_fstatfs, fd, (long)&s, 0, 0, 0, 0) != 0) return 0;
+    return s.f_type == 0x958458f6 /* HUGETLBFS_MAGIC */ ? (unsigned long)s.f_bsize : 0;
+}
+
 /* errno for the caller of an interposed function (never touched on success). */
 static inline void mw_set_errno(int e) { errno = e; }
 

@@ -46,15 +46,19 @@ enum Deferral {
         let inside = window.clip(range.lo, range.hi)
         entry.pointee.lo = inside.lo
         entry.pointee.hi = inside.hi
-        let r = Reservation.cover(inside.lo, inside.hi)
-        entry.pointee.op = r.failed ? MW_DEFERRED_REPAIR.rawValue : MW_DEFERRED_REMOVE.rawValue
-        if r.failed { return r }
+        // As on the main path: the parts outside first, they can fail.
         if range.lo < inside.lo {
             let below = Kernel.munmap(range.lo, inside.lo - range.lo)
             if below.failed { return below }
         }
-        if inside.hi < range.hi { return Kernel.munmap(inside.hi, range.hi - inside.hi) }
-        return .success
+        if inside.hi < range.hi {
+            let above = Kernel.munmap(inside.hi, range.hi - inside.hi)
+            if above.failed { return above }
+        }
+        if inside.lo == inside.hi { return .success }
+        let r = Reservation.cover(inside.lo, inside.hi)
+        entry.pointee.op = r.failed ? MW_DEFERRED_REPAIR.rawValue : MW_DEFERRED_REMOVE.rawValue
+        return r
     }
 
     static func onMappings(_ addr: UInt64, _ len: UInt64, roundsStart: Bool, change: WindowService.Change,

@@ -8,6 +8,9 @@ struct EngineState {
     var log: LogLevel
     var arena: MetadataArena
     var registry: MappingRegistry
+    /// Set once some mapping may not be inherited by a forked child
+    /// (MADV_DONTFORK, or a mapping moved in from outside the window).
+    var needsForkCheck = false
 
     /// The registry's nodes start one page into the arena, after this state.
     static let nodesOffset: UInt64 = 4096

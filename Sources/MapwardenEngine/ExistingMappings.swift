@@ -64,6 +64,7 @@ extension WindowService {
                 }
             case .inheritedByFork(let inherited):
                 if !r.failed {
+                    if !inherited { state.needsForkCheck = true }
                     state.registry.update(inside.lo, inside.hi) { m in
                         m.kind = inherited ? m.kind & ~MappingKind.dontFork : m.kind | MappingKind.dontFork
                     }

@@ -30,7 +30,7 @@ func mw_engine_mprotect(_ addr: UInt, _ len: Int, _ prot: Int32) -> Int {
 func mw_engine_pkey_mprotect(_ addr: UInt, _ len: Int, _ prot: Int32, _ pkey: Int32) -> Int {
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
     return WindowService.onMappings(a, n, change: .protection(prot), argumentError: {
-        WindowService.protectionError(prot) ?? (pkey < -1 || pkey >= 16 ? EINVAL : nil)
+        WindowService.protectionError(prot) ?? Probe.pkey(pkey)
     }) { Kernel.pkeyMprotect(a, n, prot, pkey) }.raw
 }
 
@@ -52,7 +52,8 @@ func mw_engine_madvise(_ addr: UInt, _ len: Int, _ advice: Int32) -> Int {
 @_cdecl("mw_engine_mlock")
 func mw_engine_mlock(_ addr: UInt, _ len: Int) -> Int {
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
-    return WindowService.onMappings(a, n, roundsStart: true, refusedWhenInterrupted: EAGAIN) { Kernel.mlock(a, n) }.raw
+    return WindowService.onMappings(a, n, roundsStart: true, refusedWhenInterrupted: EAGAIN,
+                                    argumentError: { Kernel.mlock(a, 0).failure }) { Kernel.mlock(a, n) }.raw
 }
 
 @_cdecl("mw_engine_mlock2")
@@ -95,7 +96,11 @@ func mw_engine_query(_ addr: UInt, _ info: UnsafeMutablePointer<mapwarden_info>)
     return r.raw
 }
 
+/// In a forked child, with the lock held by the child's thread: forget what
+/// the child did not inherit, then release the lock (applying what signal
+/// handlers logged meanwhile).
 @_cdecl("mw_engine_forked")
 func mw_engine_forked() {
     WindowService.forgetNotInherited(&engine!.pointee)
+    WindowService.unlockApplyingDeferred()
 }

@@ -32,16 +32,21 @@ extension WindowService {
     }
 
     /// In a forked child (lock held): MADV_DONTFORK ranges were not
-    /// inherited, so they are holes here. Reserve them again and forget them.
+    /// inherited, so they are holes here. Reserve them again and forget them;
+    /// check mappings that came from outside the window (their DONTFORK flag
+    /// is not known) page range by page range. One pass.
     static func forgetNotInherited(_ state: inout EngineState) {
-        while true {
-            var found: Mapping? = nil
-            state.registry.forEach { m in
-                if found == nil && m.kind & MappingKind.dontFork != 0 { found = m }
+        guard state.needsForkCheck else { return }
+        var at = state.window.base
+        while let m = state.registry.firstOverlapping(at, state.window.end) {
+            at = m.end
+            guard state.ensureSpare(MappingRegistry.nodesPerChange) else { return }
+            if m.kind & MappingKind.dontFork != 0 {
+                _ = Reservation.cover(m.start, m.end)
+                state.registry.remove(m.start, m.end)
+            } else if m.kind & MappingKind.moved != 0 {
+                Reservation.verifyMapped(m.start, m.end, &state)
             }
-            guard let m = found, state.ensureSpare(MappingRegistry.nodesPerChange) else { return }
-            _ = Reservation.cover(m.start, m.end)
-            state.registry.remove(m.start, m.end)
         }
     }
 }

@@ -21,15 +21,24 @@ extension WindowService {
             let space = state.space
             let known = MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP
             let fixed = flags & MREMAP_FIXED != 0
-            guard space.isPageAligned(old), newLen > 0, flags & ~known == 0,
+            // The kernel's own rounding, which wraps: a huge oldLen becomes 0,
+            // the "duplicate a shared mapping" request.
+            let oldSize = (oldLen &+ (space.pageSize - 1)) & ~(space.pageSize - 1)
+            let newSize = (newLen &+ (space.pageSize - 1)) & ~(space.pageSize - 1)
+            guard space.isPageAligned(old), newSize > 0, flags & ~known == 0,
                   !fixed || (flags & MREMAP_MAYMOVE != 0 && space.isPageAligned(newAddr)),
-                  flags & MREMAP_DONTUNMAP == 0 || (flags & MREMAP_MAYMOVE != 0 && oldLen == newLen),
-                  let oldSize = space.pageAlignedUp(oldLen), let newSize = space.pageAlignedUp(newLen),
+                  flags & MREMAP_DONTUNMAP == 0 || (flags & MREMAP_MAYMOVE != 0 && oldSize == newSize),
                   !old.addingReportingOverflow(Swift.max(oldSize, newSize)).overflow,
                   !newAddr.addingReportingOverflow(newSize).overflow, newSize <= space.userEnd,
                   !fixed || withinUserSpace(newAddr, newAddr + newSize, space),
                   !fixed || !(newAddr < old + oldSize && old < newAddr + newSize) // overlap: EINVAL
-            else { return Kernel.mremap(old, oldLen, newLen, flags, newAddr) } // the kernel's EINVAL
+            else {
+                // The kernel should refuse this. Should it not, make the
+                // registry agree with whatever it did.
+                let r = Kernel.mremap(old, oldLen, newLen, flags, newAddr)
+                if !r.failed { reconcileUnexpected(source: old, r.address, size: newSize, &state) }
+                return r
+            }
             guard state.ensureSpare(8) else { return noMemory }
             if sourceIn {
                 return remapFromWindow(old, oldSize, newSize, flags, newAddr, &state)
@@ -42,8 +51,23 @@ extension WindowService {
                 return r
             }
             state.registry.insert(Mapping(start: target.lo, end: target.hi, prot: -1, kind: MappingKind.moved))
+            state.needsForkCheck = true // it may carry MADV_DONTFORK from outside
             return r
         }
+    }
+
+    /// After an mremap the engine expected the kernel to refuse: forget and
+    /// re-reserve whatever the source lost, and record the result where it
+    /// lies in the window.
+    static func reconcileUnexpected(source old: UInt64, _ result: UInt64, size: UInt64, _ state: inout EngineState) {
+        if let m = state.registry.mapping(containing: old) {
+            Reservation.repair(m.start, m.end, &state)
+        }
+        let (end, overflow) = result.addingReportingOverflow(size)
+        let target = state.window.clip(result, overflow ? UInt64.max : end)
+        guard target.lo < target.hi, state.ensureSpare(MappingRegistry.nodesPerChange) else { return }
+        state.registry.insert(Mapping(start: target.lo, end: target.hi, prot: -1, kind: MappingKind.moved))
+        state.needsForkCheck = true
     }
 
     static func remapFromWindow(_ old: UInt64, _ oldSize: UInt64, _ newSize: UInt64, _ flags: Int32, _ newAddr: UInt64,
@@ -170,9 +194,17 @@ extension WindowService {
     static func putBack(from: UInt64, to: UInt64, size: UInt64, sourceKept: Bool, _ state: inout EngineState) {
         let back = Kernel.mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, to)
         if !back.failed || !sourceKept { return } // (not kept: the caller's repair reserves the hole)
-        let prot = state.registry.mapping(containing: to)?.prot ?? -1
+        let source = state.registry.mapping(containing: to)
+        if let source, source.kind & MappingKind.shared != 0 {
+            // A shared source still shows the same pages: nothing to copy.
+            _ = Kernel.munmap(from, size)
+            return
+        }
+        let prot = source?.prot ?? -1
         let writable = prot >= 0 && prot & PROT_WRITE != 0
-        if !writable { _ = Kernel.mprotect(to, size, PROT_READ | PROT_WRITE) }
+        if !writable && Kernel.mprotect(to, size, PROT_READ | PROT_WRITE).failed {
+            return // cannot copy: better to leave the data parked than to lose it
+        }
         let target = UnsafeMutableRawPointer(bitPattern: UInt(to))!
         target.copyMemory(from: UnsafeRawPointer(bitPattern: UInt(from))!, byteCount: Int(size))
         if !writable && prot >= 0 { _ = Kernel.mprotect(to, size, prot) }

@@ -27,12 +27,14 @@ enum Startup {
         // Read once quietly to learn the policy and the log level, then, if
         // anything was wrong and it is worth saying, again aloud.
         let configErrors = readConfiguration(into: &settings, reporting: false)
-        defer { mw_release_initial_environment() }
+        if configErrors > 0 && settings.saysFailures {
+            var again = Settings(space: space)
+            _ = readConfiguration(into: &again, reporting: true)
+        }
+        // Before the reservation: the early environment copy (if any) must
+        // not sit in a configured window.
+        mw_release_initial_environment()
         if configErrors > 0 {
-            if settings.saysFailures {
-                var again = Settings(space: space)
-                _ = readConfiguration(into: &again, reporting: true)
-            }
             return giveUp(settings, status: ExitStatus.badConfig, because: "the configuration is invalid")
         }
 
@@ -47,6 +49,7 @@ enum Startup {
         let stateMemory = UnsafeMutableRawPointer(bitPattern: UInt(arena.base))!
         let nodes = stateMemory + Int(EngineState.nodesOffset)
         let capacity = EngineState.registryCapacity(arena)
+        Probe.page = arena.base + MetadataArena.reservedBytes - settings.space.pageSize
         let state = stateMemory.bindMemory(to: EngineState.self, capacity: 1)
         state.initialize(to: EngineState(
             window: window, space: settings.space, log: settings.log, arena: arena,

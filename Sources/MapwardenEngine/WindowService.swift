@@ -22,6 +22,13 @@ enum WindowService {
         if mw_owns_lock() != 0 { return interrupted() }
         mw_lock()
         let r = body(&engine!.pointee)
+        unlockApplyingDeferred()
+        return r
+    }
+
+    /// Applies what signal handlers logged while this thread held the lock,
+    /// and releases it.
+    static func unlockApplyingDeferred() {
         Deferral.apply(&engine!.pointee)
         mw_unlock()
         // A handler may have run between the last look and the release.
@@ -30,7 +37,6 @@ enum WindowService {
             Deferral.apply(&engine!.pointee)
             mw_unlock()
         }
-        return r
     }
 
     /// True when [addr, addr+len) may share a byte with the window.
@@ -82,20 +88,27 @@ enum WindowService {
                   !fixed || state.space.isPageAligned(addr)
             else { return Kernel.mmap(addr, len, prot, flags, fd, off) } // the kernel's EINVAL/ENOMEM
             guard state.ensureSpare(8) else { return noMemory }
-            if !fixed { return mapHinted(addr, len, prot, flags, fd, off, &state) }
-            // The kernel maps (and, failing, may unmap) whole huge pages.
-            guard let end = flags & MAP_HUGETLB != 0 ? alignedUp(range.hi, to: hugePageSize(flags)) : range.hi
+            // The kernel maps (and, failing, may unmap) whole huge pages, for
+            // MAP_HUGETLB and for files on hugetlbfs alike.
+            let huge = hugePageSize(flags, fd)
+            if !fixed { return mapHinted(addr, len, prot, flags, fd, off, hugePages: huge != 0, &state) }
+            guard let end = huge != 0 ? alignedUp(range.hi, to: huge) : range.hi
             else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
             return mapFixed(addr, end, prot, flags, fd, off, &state)
         }
     }
 
     /// The page size of a MAP_HUGETLB call: MAP_HUGE_2MB and friends encode
-    /// log2 of it in bits 26-31; without them the system default (2 MiB on
-    /// x86-64 and on aarch64 with 4 KiB pages).
-    static func hugePageSize(_ flags: Int32) -> UInt64 {
-        let shift = UInt64((flags >> 26) & 0x3F)
-        return shift != 0 ? 1 << shift : 2 << 20
+    /// log2 of it in bits 26-31; without them the system default, taken as
+    /// 2 MiB (x86-64, and aarch64 with 4 KiB pages).
+    /// For a file on hugetlbfs, the file system's page size. Otherwise 0.
+    static func hugePageSize(_ flags: Int32, _ fd: Int32) -> UInt64 {
+        if flags & MAP_HUGETLB != 0 {
+            let shift = UInt64((flags >> 26) & 0x3F)
+            return shift != 0 ? 1 << shift : 2 << 20
+        }
+        if flags & MAP_ANONYMOUS == 0 { return UInt64(mw_hugetlbfs_page_size(fd)) }
+        return 0
     }
 
     static func alignedUp(_ a: UInt64, to size: UInt64) -> UInt64? {
@@ -111,9 +124,9 @@ enum WindowService {
     /// as x86-64 does) when the range is free; otherwise left to the kernel,
     /// which places it outside the window, never over a live mapping.
     static func mapHinted(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,
-                          _ state: inout EngineState) -> KernelResult {
+                          hugePages: Bool, _ state: inout EngineState) -> KernelResult {
         let start = state.space.pageAlignedDown(addr)
-        guard flags & keepsKernelPlacement == 0, let size = state.space.pageAlignedUp(len),
+        guard flags & keepsKernelPlacement == 0, !hugePages, let size = state.space.pageAlignedUp(len),
               !start.addingReportingOverflow(size).overflow,
               state.window.encloses(start, start + size), !state.registry.overlapsAny(start, start + size)
         else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
