@@ -21,7 +21,13 @@ static inline unsigned self(void) {
     return self_tid;
 }
 
+/* Set in a forked child while it changes its thread id and the lock word
+ * (two stores a signal handler could fall between): the lock is this
+ * thread's throughout. */
+static __thread volatile int renaming_owner __attribute__((tls_model("initial-exec")));
+
 int mw_owns_lock(void) {
+    if (renaming_owner) return 1;
     unsigned owner = atomic_load_explicit(&lock_word, memory_order_relaxed) & ~WAITERS;
     return self_tid != 0 && owner == self_tid;
 }
@@ -93,10 +99,14 @@ static void fork_parent(void) {
 }
 
 static void fork_child(void) {
-    self_tid = (unsigned)mw_sys_gettid();
     /* The child's thread owns the lock now (the parent's sleepers do not
      * exist here), so that a signal handler in the child sees it as its own. */
+    renaming_owner = 1;
+    atomic_signal_fence(memory_order_seq_cst);
+    self_tid = (unsigned)mw_sys_gettid();
     atomic_store(&lock_word, self_tid);
+    atomic_signal_fence(memory_order_seq_cst);
+    renaming_owner = 0;
     if (fork_from_owner) {
         fork_from_owner = 0;
         return;
