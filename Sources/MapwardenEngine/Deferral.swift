@@ -119,6 +119,6 @@ enum Deferral {
     }
 
     /// Read-only facts, fixed at start-up (no registry access).
-    static var space: AddressSpace { AddressSpace(pageSize: UInt64(mw_page_size()), userEnd: 0) }
+    static var space: AddressSpace { AddressSpace(pageSize: pageSize, userEnd: userEnd) }
     static var window: Window { Window(base: windowBase, size: windowEnd - windowBase) }
 }

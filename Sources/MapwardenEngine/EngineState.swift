@@ -39,3 +39,8 @@ nonisolated(unsafe) var engine: UnsafeMutablePointer<EngineState>? = nil
 /// change after start-up. windowEnd == 0 means "no window".
 nonisolated(unsafe) var windowBase: UInt64 = 0
 nonisolated(unsafe) var windowEnd: UInt64 = 0
+
+/// The address space's facts, likewise fixed at start-up: what a signal
+/// handler that interrupted the engine may read instead of the state.
+nonisolated(unsafe) var pageSize: UInt64 = 4096
+nonisolated(unsafe) var userEnd: UInt64 = 0

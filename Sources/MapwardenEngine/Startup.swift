@@ -57,6 +57,8 @@ enum Startup {
         engine = state
         windowBase = window.base
         windowEnd = window.end
+        pageSize = settings.space.pageSize
+        userEnd = settings.space.userEnd
         if settings.log >= .debug {
             Output.line { out in
                 out.append("mapwarden: window ")
