@@ -34,6 +34,21 @@ extension WindowService {
     static func onMappingsInWindow(_ addr: UInt64, _ len: UInt64, roundsStart: Bool, change: Change,
                                    refusedWhenInterrupted: Int32?, argumentError: () -> Int32?,
                                    _ call: () -> KernelResult) -> KernelResult {
+        let r = serveOnMappings(addr, len, roundsStart: roundsStart, change: change,
+                                refusedWhenInterrupted: refusedWhenInterrupted, argumentError: argumentError, call)
+        if Debug.enabled {
+            if case .protection(let prot) = change {
+                Debug.call("mprotect", addr, len, Int64(prot), "prot", result: r)
+            } else {
+                Debug.call("madvise/mlock/msync/mincore", addr, len, result: r)
+            }
+        }
+        return r
+    }
+
+    static func serveOnMappings(_ addr: UInt64, _ len: UInt64, roundsStart: Bool, change: Change,
+                                refusedWhenInterrupted: Int32?, argumentError: () -> Int32?,
+                                _ call: () -> KernelResult) -> KernelResult {
         locked({
             if let refused = refusedWhenInterrupted { return .failure(refused) }
             return Deferral.onMappings(addr, len, roundsStart: roundsStart, change: change, call)

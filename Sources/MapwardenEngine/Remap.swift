@@ -16,6 +16,15 @@ extension WindowService {
     @inline(never)
     static func mremapInWindow(_ old: UInt64, _ oldLen: UInt64, _ newLen: UInt64, _ flags: Int32, _ newAddr: UInt64,
                                sourceIn: Bool) -> KernelResult {
+        let r = serveMremap(old, oldLen, newLen, flags, newAddr, sourceIn: sourceIn)
+        if Debug.enabled {
+            Debug.call("mremap", old, oldLen, Int64(bitPattern: newLen), "to size", Int64(bitPattern: newAddr), "at", result: r)
+        }
+        return r
+    }
+
+    static func serveMremap(_ old: UInt64, _ oldLen: UInt64, _ newLen: UInt64, _ flags: Int32, _ newAddr: UInt64,
+                            sourceIn: Bool) -> KernelResult {
         // From a signal handler that interrupted the engine: moving needs the registry.
         locked({ noMemory }) { state in
             let space = state.space

@@ -57,6 +57,7 @@ enum Startup {
         engine = state
         windowBase = window.base
         windowEnd = window.end
+        Debug.enabled = settings.log >= .debug
         pageSize = settings.space.pageSize
         userEnd = settings.space.userEnd
         if settings.log >= .debug {

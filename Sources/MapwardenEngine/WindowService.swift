@@ -82,6 +82,12 @@ enum WindowService {
     // stays a few instructions around the system call.
     @inline(never)
     static func mmapInWindow(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int) -> KernelResult {
+        let r = serveMmap(addr, len, prot, flags, fd, off)
+        if Debug.enabled { Debug.call("mmap", addr, len, Int64(prot), "prot", Int64(flags), "flags", result: r) }
+        return r
+    }
+
+    static func serveMmap(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int) -> KernelResult {
         let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0
         return locked({ Deferral.mmap(addr, len, prot, flags, fd, off) }) { state in
             guard len > 0, let range = pages(addr, len, state.space),
@@ -202,6 +208,12 @@ enum WindowService {
 
     @inline(never)
     static func munmapInWindow(_ addr: UInt64, _ len: UInt64) -> KernelResult {
+        let r = serveMunmap(addr, len)
+        if Debug.enabled { Debug.call("munmap", addr, len, result: r) }
+        return r
+    }
+
+    static func serveMunmap(_ addr: UInt64, _ len: UInt64) -> KernelResult {
         locked({ Deferral.munmap(addr, len) }) { state in
             guard len > 0, state.space.isPageAligned(addr), let range = pages(addr, len, state.space),
                   withinUserSpace(range.lo, range.hi, state.space)

@@ -12,7 +12,7 @@ public enum LogLevel: Int, Comparable {
     case quiet = 0
     /// Also warnings (the default).
     case info = 1
-    /// Also what start-up did (the window reserved).
+    /// Also what start-up did and every call that touched a window.
     case debug = 2
 
     public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rawValue < b.rawValue }
