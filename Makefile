@@ -34,9 +34,11 @@ lib: $(LIB)
 $(OBJ)/MapwardenLogic.o: $(LOGIC_SRC) | $(OBJ)
 	$(SWIFTC) $(EMBEDDED) -module-name MapwardenLogic -emit-module \
 	  -emit-module-path $(OBJ)/MapwardenLogic.swiftmodule -c $(LOGIC_SRC) -o $@
+	@touch $@ # swiftc keeps an unchanged object's old time
 
 $(OBJ)/MapwardenEngine.o: $(ENGINE_SRC) $(OBJ)/MapwardenLogic.o $(SHIM_HDR) | $(OBJ)
 	$(SWIFTC) $(EMBEDDED) -module-name MapwardenEngine -c $(ENGINE_SRC) -o $@
+	@touch $@
 
 $(OBJ)/%.o: CShim/%.c $(SHIM_HDR) | $(OBJ)
 	$(CC) $(CFLAGS_SHIM) -c $< -o $@

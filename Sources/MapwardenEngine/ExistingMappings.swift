@@ -68,7 +68,7 @@ extension WindowService {
             switch change {
             case .protection(let prot):
                 if !r.failed {
-                    let recorded = prot & (PROT_READ | PROT_WRITE | PROT_EXEC)
+                    let recorded = recorded(prot)
                     state.registry.update(inside.lo, inside.hi) { $0.prot = recorded }
                 } else if r.errno != EINVAL, let first = state.registry.mapping(containing: inside.lo),
                           first.end < inside.hi || inside != (range.lo, range.hi) {

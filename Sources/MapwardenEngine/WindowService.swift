@@ -227,16 +227,23 @@ enum WindowService {
     /// ones that can fail), then the part inside goes back to the reservation.
     static func unmap(_ lo: UInt64, _ hi: UInt64, _ state: inout EngineState) -> KernelResult {
         let inside = state.window.clip(lo, hi)
+        let outside = unmapOutside(lo, hi, inside)
+        if outside.failed { return outside }
+        return release(inside.lo, inside.hi, &state)
+    }
+
+    /// Unmaps the parts of [lo, hi) below and above `inside` (the window's part).
+    static func unmapOutside(_ lo: UInt64, _ hi: UInt64, _ inside: (lo: UInt64, hi: UInt64)) -> KernelResult {
         if lo < inside.lo {
             let below = Kernel.munmap(lo, inside.lo - lo)
             if below.failed { return below }
         }
-        if inside.hi < hi {
-            let above = Kernel.munmap(inside.hi, hi - inside.hi)
-            if above.failed { return above }
-        }
-        return release(inside.lo, inside.hi, &state)
+        if inside.hi < hi { return Kernel.munmap(inside.hi, hi - inside.hi) }
+        return .success
     }
+
+    /// The protection the registry records: the access bits of a PROT_* value.
+    static func recorded(_ prot: Int32) -> Int32 { prot & (PROT_READ | PROT_WRITE | PROT_EXEC) }
 
     /// Returns [lo, hi) inside the window to the reservation and forgets it.
     @discardableResult

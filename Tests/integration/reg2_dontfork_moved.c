@@ -16,17 +16,6 @@
 
 static char *moved, *plain;
 
-static void in_child(int (*check)(void), const char *what) {
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) { alarm(5); _exit(check()); }
-    int st;
-    CHECK(waitpid(pid, &st, 0) == pid);
-    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) fprintf(stderr, "child check '%s': status %#x\n", what, st);
-    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-}
-
 static int child_whole(void) {
     CHECK(kernel_mapped(window_base(), window_end()));
     CHECK_FREE(moved);

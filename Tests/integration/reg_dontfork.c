@@ -12,19 +12,6 @@
 #define RW (PROT_READ | PROT_WRITE)
 #define P PAGE
 
-/* Runs check() in a forked child; the child's exit status is the result. */
-static void in_child(int (*check)(void), const char *what) {
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) { alarm(5); _exit(check()); }
-    int st;
-    CHECK(waitpid(pid, &st, 0) == pid);
-    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0))
-        fprintf(stderr, "child check '%s': status %#x\n", what, st);
-    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-}
-
 static char *a, *b;
 
 /* Every page of [p, p+len) is MAPPED with prot. (The registry may keep

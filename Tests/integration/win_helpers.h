@@ -135,4 +135,16 @@ static inline char *fresh_hole(size_t n) {
     return x;
 }
 
+/* Runs check() in a forked child (5 s alarm); CHECKs that it exited 0. */
+static inline void in_child(int (*check)(void), const char *what) {
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) { alarm(5); _exit(check()); }
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid);
+    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) fprintf(stderr, "child check '%s': status %#x\n", what, st);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 #endif
