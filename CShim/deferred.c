@@ -1,19 +1,22 @@
 /*
- * deferred.c - the per-thread deferred log.
+ * deferred.c - the deferred log.
  *
  * Registry changes made by signal handlers that ran while their thread held
- * the registry lock, applied by that thread before (or just after) it
- * releases it (Deferral.swift). Producers only ever run on top of the
- * consumer, on the same thread, and finish before it resumes; atomics keep
- * nested handlers from sharing a slot.
+ * the registry lock, applied under the lock before (or just after) it is
+ * released (Deferral.swift). Only handlers on the thread that owns the lock
+ * write here, so one log serves the process; they run on top of the
+ * interrupted owner and finish before it resumes, and atomics keep nested
+ * handlers from sharing a slot. It lives in .bss: pages no handler ever
+ * touched cost nothing, and a storm of signals at one owner (a timer firing
+ * faster than the owner can run) has room for thousands of calls.
  */
 #include "include/mapwarden_engine.h"
 #include <stdatomic.h>
 
-static __thread struct {
+static struct {
     _Atomic unsigned reserved;
     struct mw_deferred entry[MW_DEFERRED_CAPACITY];
-} deferred __attribute__((tls_model("initial-exec")));
+} deferred;
 
 struct mw_deferred *mw_deferred_reserve(void) {
     unsigned i = atomic_fetch_add(&deferred.reserved, 1);

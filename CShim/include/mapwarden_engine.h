@@ -51,7 +51,7 @@ void mw_unlock(void);
  * from a signal handler that interrupted the engine on this thread. */
 int mw_owns_lock(void);
 
-/* The deferred log (per thread). Such a handler's calls change the kernel's
+/* The deferred log (one, written only on the lock owner's thread). Such a handler's calls change the kernel's
  * mappings at once, keep the window covered, and leave the registry change
  * here; the interrupted thread applies it before releasing the lock. */
 enum mw_deferred_op {
@@ -68,7 +68,7 @@ struct mw_deferred {
     uint32_t unused;
     uint64_t lo, hi, offset;
 };
-#define MW_DEFERRED_CAPACITY 64
+#define MW_DEFERRED_CAPACITY 4096
 /* A slot to fill (op starts as NONE), or NULL when the log is full. */
 struct mw_deferred *mw_deferred_reserve(void);
 unsigned mw_deferred_count(void);

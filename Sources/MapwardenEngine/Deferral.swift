@@ -13,7 +13,7 @@ import MapwardenLogic
 /// - fails cleanly where the registry would be needed to answer:
 ///   MAP_FIXED_NOREPLACE inside the window gets EEXIST, mremap touching the
 ///   window ENOMEM, mapwarden_query EAGAIN, and any call gets ENOMEM when
-///   the log (64 entries) is full, mlock EAGAIN. mprotect cannot check for
+///   the log (4096 entries) is full, mlock EAGAIN. mprotect cannot check for
 ///   free pages: what it made of them is returned to the reservation when
 ///   the entry is applied. madvise, msync and mincore get the kernel's answer.
 enum Deferral {
@@ -47,14 +47,8 @@ enum Deferral {
         entry.pointee.lo = inside.lo
         entry.pointee.hi = inside.hi
         // As on the main path: the parts outside first, they can fail.
-        if range.lo < inside.lo {
-            let below = Kernel.munmap(range.lo, inside.lo - range.lo)
-            if below.failed { return below }
-        }
-        if inside.hi < range.hi {
-            let above = Kernel.munmap(inside.hi, range.hi - inside.hi)
-            if above.failed { return above }
-        }
+        let outside = WindowService.unmapOutside(range.lo, range.hi, inside)
+        if outside.failed { return outside }
         if inside.lo == inside.hi { return .success }
         let r = Reservation.cover(inside.lo, inside.hi)
         entry.pointee.op = r.failed ? MW_DEFERRED_REPAIR.rawValue : MW_DEFERRED_REMOVE.rawValue
@@ -71,7 +65,7 @@ enum Deferral {
         let inside = window.clip(range.lo, range.hi)
         entry.pointee.lo = inside.lo
         entry.pointee.hi = inside.hi
-        entry.pointee.prot = r.failed ? -1 : prot & (PROT_READ | PROT_WRITE | PROT_EXEC)
+        entry.pointee.prot = r.failed ? -1 : WindowService.recorded(prot)
         entry.pointee.op = MW_DEFERRED_PROTECT.rawValue
         return r
     }

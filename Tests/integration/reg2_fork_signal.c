@@ -19,7 +19,7 @@
 #define HANDLER_AT W(0x10000000)
 
 /* Handler runs that mapped, that got ENOMEM (documented: a handler that
- * interrupts mapwarden logs its change, and gets ENOMEM once the 64-entry
+ * interrupts mapwarden logs its change, and gets ENOMEM once the
  * log is full), and that failed otherwise (with the last such errno). */
 static volatile sig_atomic_t handled, handled_enomem, handled_bad, bad_errno;
 static void on_usr1(int s) {
