@@ -21,10 +21,29 @@ static inline long libc_result(long r) {
     return r;
 }
 
+/*
+ * The engine answers MW_NEEDS_STACK when it will record the call (a mapping
+ * made, or a clobber or misuse seen) and was given no stack: the hook then
+ * captures its caller's stack here, in C, whose frames libunwind can walk,
+ * and asks again. Pass-through calls never get here.
+ */
+#define CALL_ENGINE(engine_call)                                  \
+    do {                                                          \
+        const uint64_t *stack = NULL;                             \
+        int depth = 0;                                            \
+        r = engine_call;                                          \
+        if (__builtin_expect(r == MW_NEEDS_STACK, 0)) {           \
+            uint64_t frames[MW_MAX_BACKTRACE_DEPTH];              \
+            depth = mw_backtrace(frames, MW_MAX_BACKTRACE_DEPTH); \
+            stack = frames;                                       \
+            r = engine_call;                                      \
+        }                                                         \
+    } while (0)
+
 #define HOOK(engine_call, kernel_call)          \
     long r;                                     \
     if (mw_enter()) {                           \
-        r = engine_call;                        \
+        CALL_ENGINE(engine_call);               \
         mw_leave();                             \
     } else {                                    \
         r = kernel_call;                        \
@@ -34,7 +53,7 @@ static inline long libc_result(long r) {
 static inline void *map(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
     long r;
     if (mw_enter()) {
-        r = mw_engine_mmap((uintptr_t)addr, len, prot, flags, fd, (long)off);
+        CALL_ENGINE(mw_engine_mmap((uintptr_t)addr, len, prot, flags, fd, (long)off, stack, depth));
         mw_leave();
     } else {
         r = mw_sys_mmap((uintptr_t)addr, len, prot, flags, fd, (long)off);
@@ -52,15 +71,15 @@ EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t o
 }
 
 EXPORT int munmap(void *addr, size_t len) {
-    HOOK(mw_engine_munmap((uintptr_t)addr, len), mw_sys_munmap((uintptr_t)addr, len));
+    HOOK(mw_engine_munmap((uintptr_t)addr, len, stack, depth), mw_sys_munmap((uintptr_t)addr, len));
 }
 
 EXPORT int mprotect(void *addr, size_t len, int prot) {
-    HOOK(mw_engine_mprotect((uintptr_t)addr, len, prot), mw_sys_mprotect((uintptr_t)addr, len, prot));
+    HOOK(mw_engine_mprotect((uintptr_t)addr, len, prot, stack, depth), mw_sys_mprotect((uintptr_t)addr, len, prot));
 }
 
 EXPORT int pkey_mprotect(void *addr, size_t len, int prot, int pkey) {
-    HOOK(mw_engine_pkey_mprotect((uintptr_t)addr, len, prot, pkey),
+    HOOK(mw_engine_pkey_mprotect((uintptr_t)addr, len, prot, pkey, stack, depth),
          mw_sys_pkey_mprotect((uintptr_t)addr, len, prot, pkey));
 }
 
@@ -74,7 +93,7 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...) {
     }
     long r;
     if (mw_enter()) {
-        r = mw_engine_mremap((uintptr_t)old, old_len, new_len, flags, new_addr);
+        CALL_ENGINE(mw_engine_mremap((uintptr_t)old, old_len, new_len, flags, new_addr, stack, depth));
         mw_leave();
     } else {
         r = mw_sys_mremap((uintptr_t)old, old_len, new_len, flags, new_addr);
@@ -83,27 +102,27 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...) {
 }
 
 EXPORT int madvise(void *addr, size_t len, int advice) {
-    HOOK(mw_engine_madvise((uintptr_t)addr, len, advice), mw_sys_madvise((uintptr_t)addr, len, advice));
+    HOOK(mw_engine_madvise((uintptr_t)addr, len, advice, stack, depth), mw_sys_madvise((uintptr_t)addr, len, advice));
 }
 
 EXPORT int mlock(const void *addr, size_t len) {
-    HOOK(mw_engine_mlock((uintptr_t)addr, len), mw_sys_mlock((uintptr_t)addr, len));
+    HOOK(mw_engine_mlock((uintptr_t)addr, len, stack, depth), mw_sys_mlock((uintptr_t)addr, len));
 }
 
 EXPORT int mlock2(const void *addr, size_t len, unsigned int flags) {
-    HOOK(mw_engine_mlock2((uintptr_t)addr, len, flags), mw_sys_mlock2((uintptr_t)addr, len, flags));
+    HOOK(mw_engine_mlock2((uintptr_t)addr, len, flags, stack, depth), mw_sys_mlock2((uintptr_t)addr, len, flags));
 }
 
 EXPORT int munlock(const void *addr, size_t len) {
-    HOOK(mw_engine_munlock((uintptr_t)addr, len), mw_sys_munlock((uintptr_t)addr, len));
+    HOOK(mw_engine_munlock((uintptr_t)addr, len, stack, depth), mw_sys_munlock((uintptr_t)addr, len));
 }
 
 EXPORT int msync(void *addr, size_t len, int flags) {
-    HOOK(mw_engine_msync((uintptr_t)addr, len, flags), mw_sys_msync((uintptr_t)addr, len, flags));
+    HOOK(mw_engine_msync((uintptr_t)addr, len, flags, stack, depth), mw_sys_msync((uintptr_t)addr, len, flags));
 }
 
 EXPORT int mincore(void *addr, size_t len, unsigned char *vec) {
-    HOOK(mw_engine_mincore((uintptr_t)addr, len, vec), mw_sys_mincore((uintptr_t)addr, len, vec));
+    HOOK(mw_engine_mincore((uintptr_t)addr, len, vec, stack, depth), mw_sys_mincore((uintptr_t)addr, len, vec));
 }
 
 /* Public API (mapwarden.h). Not a hook: it never makes a system call. */

@@ -115,3 +115,5 @@ static void fork_child(void) {
 }
 
 void mw_install_fork_handlers(void) { pthread_atfork(fork_prepare, fork_parent, fork_child); }
+
+unsigned mw_thread_id(void) { return self(); }

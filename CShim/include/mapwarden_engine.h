@@ -92,6 +92,53 @@ unsigned long mw_page_size(void);
 /* Address of a local variable of the caller's frame (a stack address). */
 uintptr_t mw_stack_address(void);
 
+/* The calling thread's id (cached; right in a forked child too). */
+unsigned mw_thread_id(void);
+
+/* Removes the preload library from LD_PRELOAD in the environment, so that
+ * programs this one execs run without it (MAPWARDEN_CHILDREN=stop). */
+void mw_stop_following_children(void);
+
+/* ---- stacks (backtrace.c) ---- */
+
+#define MW_MAX_BACKTRACE_DEPTH 128
+
+/* Static scratch buffers for start-up and exit: 0-3 are
+ * MW_STATIC_BUFFER_SIZE bytes, 4 is MW_STARTUP_TEXT_SIZE. */
+#define MW_STATIC_BUFFER_SIZE 8192
+#define MW_STARTUP_TEXT_SIZE 12288
+unsigned char *mw_static_buffer(int index);
+
+/* Loads libunwind (library, or libunwind.so.8 when NULL). 1 on success;
+ * else 0 and mw_backtrace_error() says why. */
+int mw_backtrace_load(const char *library);
+const char *mw_backtrace_error(void);
+
+/* Up to `capacity` (and MAPWARDEN_BACKTRACE_DEPTH) return addresses of the
+ * caller's stack, without mapwarden's own frames and trailing zeros. 0 when
+ * capture is off or unavailable, or when called again from inside a capture. */
+int mw_backtrace(uint64_t *out, int capacity);
+
+/* MAPWARDEN_BACKTRACE_DEPTH, set by the engine at start-up. */
+void mw_backtrace_set_depth(int depth);
+
+/* Nonzero while this thread is inside libunwind: calls it makes then go
+ * straight to the kernel. */
+int mw_capturing(void);
+
+/* What dladdr knows of a return address (at exit). */
+struct mw_frame_name {
+    const char *module;      /* NULL when in no loaded object */
+    uintptr_t module_base;
+    const char *symbol;      /* NULL when unknown */
+    uintptr_t symbol_address;
+};
+int mw_symbolize(uint64_t address, struct mw_frame_name *out);
+
+/* The demangled form of a C++ or Swift name (if the program has loaded
+ * that language's demangler) into out; its length, or 0. */
+size_t mw_demangle(const char *name, char *out, size_t capacity);
+
 /* ---- provided by the engine (Swift, @_cdecl) ---- */
 
 /* Reads the configuration and reserves the window. Returns 1 when a window
@@ -99,22 +146,31 @@ uintptr_t mw_stack_address(void);
  * documented status under MAPWARDEN_ON_RESERVE_FAILURE=abort. */
 int mw_engine_start(void);
 
-long mw_engine_mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, long off);
-long mw_engine_munmap(uintptr_t addr, size_t len);
-long mw_engine_mprotect(uintptr_t addr, size_t len, int prot);
-long mw_engine_pkey_mprotect(uintptr_t addr, size_t len, int prot, int pkey);
-long mw_engine_mremap(uintptr_t old, size_t old_len, size_t new_len, int flags, uintptr_t new_addr);
-long mw_engine_madvise(uintptr_t addr, size_t len, int advice);
-long mw_engine_mlock(uintptr_t addr, size_t len);
-long mw_engine_mlock2(uintptr_t addr, size_t len, unsigned flags);
-long mw_engine_munlock(uintptr_t addr, size_t len);
-long mw_engine_msync(uintptr_t addr, size_t len, int flags);
-long mw_engine_mincore(uintptr_t addr, size_t len, unsigned char *vec);
+/* Each also takes the caller's stack (NULL, 0 at first): when the engine
+ * will record the call and has no stack, it answers MW_NEEDS_STACK and the
+ * hook asks again with one. */
+#define MW_NEEDS_STACK (-4096L)
+#define MW_STACK , const uint64_t *stack, int depth
+long mw_engine_mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, long off MW_STACK);
+long mw_engine_munmap(uintptr_t addr, size_t len MW_STACK);
+long mw_engine_mprotect(uintptr_t addr, size_t len, int prot MW_STACK);
+long mw_engine_pkey_mprotect(uintptr_t addr, size_t len, int prot, int pkey MW_STACK);
+long mw_engine_mremap(uintptr_t old, size_t old_len, size_t new_len, int flags, uintptr_t new_addr MW_STACK);
+long mw_engine_madvise(uintptr_t addr, size_t len, int advice MW_STACK);
+long mw_engine_mlock(uintptr_t addr, size_t len MW_STACK);
+long mw_engine_mlock2(uintptr_t addr, size_t len, unsigned flags MW_STACK);
+long mw_engine_munlock(uintptr_t addr, size_t len MW_STACK);
+long mw_engine_msync(uintptr_t addr, size_t len, int flags MW_STACK);
+long mw_engine_mincore(uintptr_t addr, size_t len, unsigned char *vec MW_STACK);
 long mw_engine_query(uintptr_t addr, struct mapwarden_info *info);
 
 /* In a forked child, with the lock held by the child's thread: forget what
  * the child did not inherit (MADV_DONTFORK ranges) and reserve those ranges
  * again, then release the lock. */
 void mw_engine_forked(void);
+
+/* At normal exit: writes the report. Returns the status the process must
+ * end with (MAPWARDEN_LEAK_EXITCODE when leaks remain), or 0. */
+int mw_engine_exit(void);
 
 #endif

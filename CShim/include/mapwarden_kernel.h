@@ -101,6 +101,32 @@ static inline long mw_sys_gettid(void) {
 static inline long mw_sys_fcntl(int fd, int cmd, long arg) {
     return mw_syscall6(SYS_fcntl, fd, cmd, arg, 0, 0, 0);
 }
+static inline long mw_sys_getpid(void) {
+    return mw_syscall6(SYS_getpid, 0, 0, 0, 0, 0, 0);
+}
+static inline long mw_sys_getppid(void) {
+    return mw_syscall6(SYS_getppid, 0, 0, 0, 0, 0, 0);
+}
+static inline long mw_sys_getcwd(char *buf, size_t size) {
+    return mw_syscall6(SYS_getcwd, (long)buf, (long)size, 0, 0, 0, 0);
+}
+static inline long mw_sys_readlinkat(int dirfd, const char *path, char *buf, size_t size) {
+    return mw_syscall6(SYS_readlinkat, dirfd, (long)path, (long)buf, (long)size, 0, 0);
+}
+/* Seconds since the epoch (CLOCK_REALTIME). */
+#include <time.h>
+static inline long mw_sys_time(void) {
+    struct timespec ts;
+    if (mw_syscall6(SYS_clock_gettime, CLOCK_REALTIME, (long)&ts, 0, 0, 0, 0) != 0) return 0;
+    return ts.tv_sec;
+}
+/* The (device, inode) of an open descriptor, packed for comparison; 0 on error. */
+#include <sys/stat.h>
+static inline unsigned long mw_sys_file_identity(int fd) {
+    struct stat st;
+    if (mw_syscall6(SYS_fstat, fd, (long)&st, 0, 0, 0, 0) != 0) return 0;
+    return ((unsigned long)st.st_dev << 40) ^ (unsigned long)st.st_ino ^ 1;
+}
 /* FUTEX_WAIT_PRIVATE / FUTEX_WAKE_PRIVATE */
 static inline long mw_sys_futex_wait(void *uaddr, unsigned expected) {
     return mw_syscall6(SYS_futex, (long)uaddr, 128 | 0, expected, 0, 0, 0);

@@ -88,7 +88,8 @@ enum Deferral {
         guard e.lo < e.hi, state.ensureSpare(MappingRegistry.nodesPerChange) else { return }
         switch e.op {
         case MW_DEFERRED_INSERT.rawValue:
-            state.registry.insert(Mapping(start: e.lo, end: e.hi, prot: e.prot, kind: e.kind, offset: e.offset))
+            state.registry.insert(Mapping(start: e.lo, end: e.hi, prot: e.prot, kind: e.kind, offset: e.offset,
+                                          origin: state.unknownOrigin))
         case MW_DEFERRED_REMOVE.rawValue:
             state.registry.remove(e.lo, e.hi)
         case MW_DEFERRED_PROTECT.rawValue:

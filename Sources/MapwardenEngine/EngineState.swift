@@ -12,8 +12,30 @@ struct EngineState {
     /// (MADV_DONTFORK, or a mapping moved in from outside the window).
     var needsForkCheck = false
 
-    /// The registry's nodes start one page into the arena, after this state.
-    static let nodesOffset: UInt64 = 4096
+    /// Stacks of the calls that made mappings (their own arena).
+    var depotArena: MetadataArena
+    var depot: StackDepot
+    /// Stacks that did not fit in the depot's arena (recorded without one).
+    var droppedStacks = 0
+    /// How many forks this process is from the one mapwarden started in:
+    /// mappings made in an earlier generation were inherited.
+    var generation: UInt32 = 0
+    /// The origin of what the current call maps (set under the lock).
+    var callOrigin = Mapping.Origin()
+    /// Calls that touched a window, by kind, and mappings recorded.
+    var calls = CallCounts()
+    /// What the report needs (fixed at start-up).
+    var report: ReportSettings
+    /// The program's own mappings outside the window (MAPWARDEN_TRACK=all
+    /// or the clobber guard), in their own arena; nil otherwise.
+    var outside: OutsideMappings?
+    /// Clobbers and misuse seen (MAPWARDEN_CLOBBER=report|deny).
+    var events: EventLog
+
+    /// The registry's nodes start after this state and the text kept with it.
+    static let textOffset: UInt64 = 4096
+    static let textBytes = 12288
+    static let nodesOffset: UInt64 = 16384
 
     /// Makes room for n more registry nodes. False when the kernel refuses
     /// memory (the caller then fails its request with ENOMEM, changing nothing).
@@ -24,6 +46,33 @@ struct EngineState {
         registry.storageGrew(to: EngineState.registryCapacity(arena))
         return registry.spare >= n
     }
+
+    /// The id of a captured stack, storing it if new (0 when there is none
+    /// or no memory for it).
+    mutating func intern(_ frames: UnsafePointer<UInt64>, _ depth: Int) -> UInt32 {
+        if depth == 0 { return 0 }
+        if let id = depot.intern(frames, depth: depth) { return id }
+        let wanted = UInt64(depot.used + StackDepot.recordBytes(depth: depth))
+        if depotArena.commit(upTo: wanted) {
+            depot.storageGrew(to: Int(depotArena.committed))
+            if let id = depot.intern(frames, depth: depth) { return id }
+        }
+        droppedStacks += 1
+        return 0
+    }
+
+    /// Sets the origin of what this call maps: its stack, thread, generation.
+    mutating func setCallOrigin(_ stack: CallStack) {
+        callOrigin = Mapping.Origin(stack: stackID(stack), thread: mw_thread_id(), generation: generation)
+    }
+
+    mutating func stackID(_ stack: CallStack) -> UInt32 {
+        guard let frames = stack.frames else { return 0 }
+        return intern(frames, stack.depth)
+    }
+
+    /// The origin of a mapping whose call is not known (a signal handler's).
+    var unknownOrigin: Mapping.Origin { Mapping.Origin(stack: 0, thread: 0, generation: generation) }
 
     /// How many registry nodes the arena's committed memory holds.
     static func registryCapacity(_ arena: MetadataArena) -> Int {
@@ -44,3 +93,16 @@ nonisolated(unsafe) var windowEnd: UInt64 = 0
 /// handler that interrupted the engine may read instead of the state.
 nonisolated(unsafe) var pageSize: UInt64 = 4096
 nonisolated(unsafe) var userEnd: UInt64 = 0
+
+/// Calls that touched a window, for the report's statistics.
+struct CallCounts {
+    var mmap = 0
+    var munmap = 0
+    var mprotect = 0
+    var mremap = 0
+    var other = 0
+    /// Calls outside the window the engine looked at (tracking, clobber guard).
+    var outside = 0
+    /// Mappings recorded (each successful map or move).
+    var recorded = 0
+}

@@ -22,19 +22,23 @@ extension WindowService {
     ///   that interrupted the engine (which cannot check the registry), when
     ///   letting the kernel decide could harm the window (mlock).
     @inline(__always)
-    static func onMappings(_ addr: UInt64, _ len: UInt64, roundsStart: Bool = false, change: Change = .none,
+    static func onMappings(_ addr: UInt64, _ len: UInt64, _ stack: CallStack, roundsStart: Bool = false, change: Change = .none,
                            refusedWhenInterrupted: Int32? = nil,
                            argumentError: () -> Int32? = { nil }, _ call: () -> KernelResult) -> KernelResult {
-        if !touchesWindow(addr, len) { return call() }
-        return onMappingsInWindow(addr, len, roundsStart: roundsStart, change: change,
+        if !touchesWindow(addr, len) {
+            if Tracking.outside, case .protection(let prot) = change { return protectOutside(addr, len, prot, call) }
+            return call()
+        }
+        if Clobber.on && stack.missing { return .needsStack }
+        return onMappingsInWindow(addr, len, stack, roundsStart: roundsStart, change: change,
                                   refusedWhenInterrupted: refusedWhenInterrupted, argumentError: argumentError, call)
     }
 
     @inline(never)
-    static func onMappingsInWindow(_ addr: UInt64, _ len: UInt64, roundsStart: Bool, change: Change,
+    static func onMappingsInWindow(_ addr: UInt64, _ len: UInt64, _ stack: CallStack, roundsStart: Bool, change: Change,
                                    refusedWhenInterrupted: Int32?, argumentError: () -> Int32?,
                                    _ call: () -> KernelResult) -> KernelResult {
-        let r = serveOnMappings(addr, len, roundsStart: roundsStart, change: change,
+        let r = serveOnMappings(addr, len, stack, roundsStart: roundsStart, change: change,
                                 refusedWhenInterrupted: refusedWhenInterrupted, argumentError: argumentError, call)
         if Debug.enabled {
             if case .protection(let prot) = change {
@@ -46,13 +50,14 @@ extension WindowService {
         return r
     }
 
-    static func serveOnMappings(_ addr: UInt64, _ len: UInt64, roundsStart: Bool, change: Change,
+    static func serveOnMappings(_ addr: UInt64, _ len: UInt64, _ stack: CallStack, roundsStart: Bool, change: Change,
                                 refusedWhenInterrupted: Int32?, argumentError: () -> Int32?,
                                 _ call: () -> KernelResult) -> KernelResult {
         locked({
             if let refused = refusedWhenInterrupted { return .failure(refused) }
             return Deferral.onMappings(addr, len, roundsStart: roundsStart, change: change, call)
         }) { state in
+            if case .protection = change { state.calls.mprotect += 1 } else { state.calls.other += 1 }
             guard len > 0, roundsStart || state.space.isPageAligned(addr),
                   let range = pages(addr, len, state.space)
             else { return call() } // the kernel's answer: 0 for len 0, EINVAL, ENOMEM
@@ -60,6 +65,7 @@ extension WindowService {
             if inside.lo == inside.hi { return call() }
             if !state.registry.covers(inside.lo, inside.hi) {
                 if let e = argumentError() { return .failure(e) }
+                if Clobber.on { Clobber.misuse(.freeWindowCall, stack, inside.lo, inside.hi, &state) }
                 return noMemory
             }
             if case .none = change { return call() }

@@ -10,79 +10,89 @@ func mw_engine_start() -> Int32 {
 }
 
 @_cdecl("mw_engine_mmap")
-func mw_engine_mmap(_ addr: UInt, _ len: Int, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int) -> Int {
-    WindowService.mmap(UInt64(addr), UInt64(UInt(bitPattern: len)), prot, flags, fd, off).raw
+func mw_engine_mmap(_ addr: UInt, _ len: Int, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,
+                    _ frames: UnsafePointer<UInt64>?, _ depth: Int32) -> Int {
+    WindowService.mmap(UInt64(addr), UInt64(UInt(bitPattern: len)), prot, flags, fd, off, CallStack(frames, depth)).raw
 }
 
 @_cdecl("mw_engine_munmap")
-func mw_engine_munmap(_ addr: UInt, _ len: Int) -> Int {
-    WindowService.munmap(UInt64(addr), UInt64(UInt(bitPattern: len))).raw
+func mw_engine_munmap(_ addr: UInt, _ len: Int, _ frames: UnsafePointer<UInt64>?, _ depth: Int32) -> Int {
+    WindowService.munmap(UInt64(addr), UInt64(UInt(bitPattern: len)), CallStack(frames, depth, call: "munmap")).raw
 }
 
 @_cdecl("mw_engine_mprotect")
-func mw_engine_mprotect(_ addr: UInt, _ len: Int, _ prot: Int32) -> Int {
+func mw_engine_mprotect(_ addr: UInt, _ len: Int, _ prot: Int32, _ frames: UnsafePointer<UInt64>?, _ depth: Int32) -> Int {
+    let stack = CallStack(frames, depth, call: "mprotect")
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
-    return WindowService.onMappings(a, n, change: .protection(prot),
+    return WindowService.onMappings(a, n, stack, change: .protection(prot),
                                     argumentError: { WindowService.protectionError(prot) }) { Kernel.mprotect(a, n, prot) }.raw
 }
 
 @_cdecl("mw_engine_pkey_mprotect")
-func mw_engine_pkey_mprotect(_ addr: UInt, _ len: Int, _ prot: Int32, _ pkey: Int32) -> Int {
+func mw_engine_pkey_mprotect(_ addr: UInt, _ len: Int, _ prot: Int32, _ pkey: Int32, _ frames: UnsafePointer<UInt64>?, _ depth: Int32) -> Int {
+    let stack = CallStack(frames, depth, call: "pkey_mprotect")
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
-    return WindowService.onMappings(a, n, change: .protection(prot), argumentError: {
+    return WindowService.onMappings(a, n, stack, change: .protection(prot), argumentError: {
         WindowService.protectionError(prot) ?? Probe.pkey(pkey)
     }) { Kernel.pkeyMprotect(a, n, prot, pkey) }.raw
 }
 
 @_cdecl("mw_engine_mremap")
-func mw_engine_mremap(_ old: UInt, _ oldLen: Int, _ newLen: Int, _ flags: Int32, _ newAddr: UInt) -> Int {
+func mw_engine_mremap(_ old: UInt, _ oldLen: Int, _ newLen: Int, _ flags: Int32, _ newAddr: UInt,
+                      _ frames: UnsafePointer<UInt64>?, _ depth: Int32) -> Int {
     WindowService.mremap(UInt64(old), UInt64(UInt(bitPattern: oldLen)), UInt64(UInt(bitPattern: newLen)),
-                         flags, UInt64(newAddr)).raw
+                         flags, UInt64(newAddr), CallStack(frames, depth, call: "mremap")).raw
 }
 
 @_cdecl("mw_engine_madvise")
-func mw_engine_madvise(_ addr: UInt, _ len: Int, _ advice: Int32) -> Int {
+func mw_engine_madvise(_ addr: UInt, _ len: Int, _ advice: Int32, _ frames: UnsafePointer<UInt64>?, _ depth: Int32) -> Int {
+    let stack = CallStack(frames, depth, call: "madvise")
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
-    return WindowService.onMappings(a, n, change: WindowService.change(ofAdvice: advice),
+    return WindowService.onMappings(a, n, stack, change: WindowService.change(ofAdvice: advice),
                                     argumentError: { Kernel.madvise(a, 0, advice).failure }) {
         Kernel.madvise(a, n, advice)
     }.raw
 }
 
 @_cdecl("mw_engine_mlock")
-func mw_engine_mlock(_ addr: UInt, _ len: Int) -> Int {
+func mw_engine_mlock(_ addr: UInt, _ len: Int, _ frames: UnsafePointer<UInt64>?, _ depth: Int32) -> Int {
+    let stack = CallStack(frames, depth, call: "mlock")
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
-    return WindowService.onMappings(a, n, roundsStart: true, refusedWhenInterrupted: EAGAIN,
+    return WindowService.onMappings(a, n, stack, roundsStart: true, refusedWhenInterrupted: EAGAIN,
                                     argumentError: { Kernel.mlock(a, 0).failure }) { Kernel.mlock(a, n) }.raw
 }
 
 @_cdecl("mw_engine_mlock2")
-func mw_engine_mlock2(_ addr: UInt, _ len: Int, _ flags: UInt32) -> Int {
+func mw_engine_mlock2(_ addr: UInt, _ len: Int, _ flags: UInt32, _ frames: UnsafePointer<UInt64>?, _ depth: Int32) -> Int {
+    let stack = CallStack(frames, depth, call: "mlock2")
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
-    return WindowService.onMappings(a, n, roundsStart: true, refusedWhenInterrupted: EAGAIN,
+    return WindowService.onMappings(a, n, stack, roundsStart: true, refusedWhenInterrupted: EAGAIN,
                                     argumentError: { Kernel.mlock2(a, 0, flags).failure }) {
         Kernel.mlock2(a, n, flags)
     }.raw
 }
 
 @_cdecl("mw_engine_munlock")
-func mw_engine_munlock(_ addr: UInt, _ len: Int) -> Int {
+func mw_engine_munlock(_ addr: UInt, _ len: Int, _ frames: UnsafePointer<UInt64>?, _ depth: Int32) -> Int {
+    let stack = CallStack(frames, depth, call: "munlock")
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
-    return WindowService.onMappings(a, n, roundsStart: true) { Kernel.munlock(a, n) }.raw
+    return WindowService.onMappings(a, n, stack, roundsStart: true) { Kernel.munlock(a, n) }.raw
 }
 
 @_cdecl("mw_engine_msync")
-func mw_engine_msync(_ addr: UInt, _ len: Int, _ flags: Int32) -> Int {
+func mw_engine_msync(_ addr: UInt, _ len: Int, _ flags: Int32, _ frames: UnsafePointer<UInt64>?, _ depth: Int32) -> Int {
+    let stack = CallStack(frames, depth, call: "msync")
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
-    return WindowService.onMappings(a, n, argumentError: { Kernel.msync(a, 0, flags).failure }) {
+    return WindowService.onMappings(a, n, stack, argumentError: { Kernel.msync(a, 0, flags).failure }) {
         Kernel.msync(a, n, flags)
     }.raw
 }
 
 @_cdecl("mw_engine_mincore")
-func mw_engine_mincore(_ addr: UInt, _ len: Int, _ vec: UnsafeMutablePointer<UInt8>?) -> Int {
+func mw_engine_mincore(_ addr: UInt, _ len: Int, _ vec: UnsafeMutablePointer<UInt8>?, _ frames: UnsafePointer<UInt64>?, _ depth: Int32) -> Int {
+    let stack = CallStack(frames, depth, call: "mincore")
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
-    return WindowService.onMappings(a, n, argumentError: { Kernel.mincore(a, 0, vec).failure }) {
+    return WindowService.onMappings(a, n, stack, argumentError: { Kernel.mincore(a, 0, vec).failure }) {
         Kernel.mincore(a, n, vec)
     }.raw
 }
@@ -101,6 +111,13 @@ func mw_engine_query(_ addr: UInt, _ info: UnsafeMutablePointer<mapwarden_info>)
 /// handlers logged meanwhile).
 @_cdecl("mw_engine_forked")
 func mw_engine_forked() {
+    engine!.pointee.generation &+= 1
+    engine!.pointee.calls = CallCounts()
     WindowService.forgetNotInherited(&engine!.pointee)
     WindowService.unlockApplyingDeferred()
+}
+
+@_cdecl("mw_engine_exit")
+func mw_engine_exit() -> Int32 {
+    LeakReport.writeAtExit()
 }

@@ -75,6 +75,10 @@ enum Kernel {
         KernelResult(mw_sys_openat(AT_FDCWD, path, flags, 0))
     }
 
+    static func create(_ path: UnsafePointer<CChar>, _ flags: Int32, _ mode: Int32) -> KernelResult {
+        KernelResult(mw_sys_openat(AT_FDCWD, path, flags, mode))
+    }
+
     /// True when fd is not an open descriptor (fcntl F_GETFD fails with EBADF).
     static func isBadDescriptor(_ fd: Int32) -> Bool {
         KernelResult(mw_sys_fcntl(fd, F_GETFD, 0)).errno == EBADF

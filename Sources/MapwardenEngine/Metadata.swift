@@ -11,24 +11,28 @@ struct MetadataArena {
 
     let base: UInt64
     var committed: UInt64
+    let size: UInt64
 
-    /// Maps the arena and commits its first step. nil when the kernel refuses.
-    static func create() -> MetadataArena? {
-        let r = Kernel.mmap(0, reservedBytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
+    /// Maps an arena of `size` bytes and commits its first step. nil when
+    /// the kernel refuses.
+    static func create(size: UInt64 = reservedBytes) -> MetadataArena? {
+        let r = Kernel.mmap(0, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
         if r.failed { return nil }
-        if Reservation.namesWork { _ = Kernel.nameAnonymous(r.address, reservedBytes, "mapwarden-metadata") }
-        var arena = MetadataArena(base: r.address, committed: 0)
+        if Reservation.namesWork { _ = Kernel.nameAnonymous(r.address, size, "mapwarden-metadata") }
+        var arena = MetadataArena(base: r.address, committed: 0, size: size)
         if !arena.commit(upTo: commitStep) {
-            _ = Kernel.munmap(r.address, reservedBytes)
+            _ = Kernel.munmap(r.address, size)
             return nil
         }
         return arena
     }
 
+    var pointer: UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: UInt(base))! }
+
     /// Makes [base, base+bytes) usable. False when the kernel refuses (ENOMEM).
     mutating func commit(upTo bytes: UInt64) -> Bool {
         if bytes <= committed { return true }
-        guard bytes <= MetadataArena.reservedBytes else { return false }
+        guard bytes <= size else { return false }
         let target = (bytes + MetadataArena.commitStep - 1) / MetadataArena.commitStep * MetadataArena.commitStep
         let r = Kernel.mprotect(base + committed, target - committed, PROT_READ | PROT_WRITE)
         if r.failed { return false }

@@ -5,18 +5,23 @@ import MapwardenLogic
 /// reservation is in the way) and moving one away would leave a hole, so the
 /// engine does both itself, without ever leaving the window uncovered.
 extension WindowService {
-    static func mremap(_ old: UInt64, _ oldLen: UInt64, _ newLen: UInt64, _ flags: Int32, _ newAddr: UInt64) -> KernelResult {
+    static func mremap(_ old: UInt64, _ oldLen: UInt64, _ newLen: UInt64, _ flags: Int32, _ newAddr: UInt64,
+                       _ stack: CallStack) -> KernelResult {
         let fixed = flags & MREMAP_FIXED != 0
         let sourceIn = touchesWindow(old, Swift.max(oldLen, 1))
         let targetIn = fixed && touchesWindow(newAddr, newLen)
-        if !sourceIn && !targetIn { return Kernel.mremap(old, oldLen, newLen, flags, newAddr) }
-        return mremapInWindow(old, oldLen, newLen, flags, newAddr, sourceIn: sourceIn)
+        if !sourceIn && !targetIn {
+            if Tracking.outside { return mremapOutside(old, oldLen, newLen, flags, newAddr, stack) }
+            return Kernel.mremap(old, oldLen, newLen, flags, newAddr)
+        }
+        return mremapInWindow(old, oldLen, newLen, flags, newAddr, sourceIn: sourceIn, stack)
     }
 
     @inline(never)
     static func mremapInWindow(_ old: UInt64, _ oldLen: UInt64, _ newLen: UInt64, _ flags: Int32, _ newAddr: UInt64,
-                               sourceIn: Bool) -> KernelResult {
-        let r = serveMremap(old, oldLen, newLen, flags, newAddr, sourceIn: sourceIn)
+                               sourceIn: Bool, _ stack: CallStack) -> KernelResult {
+        if stack.missing { return .needsStack }
+        let r = serveMremap(old, oldLen, newLen, flags, newAddr, sourceIn: sourceIn, stack)
         if Debug.enabled {
             Debug.call("mremap", old, oldLen, Int64(bitPattern: newLen), "to size", Int64(bitPattern: newAddr), "at", result: r)
         }
@@ -24,9 +29,11 @@ extension WindowService {
     }
 
     static func serveMremap(_ old: UInt64, _ oldLen: UInt64, _ newLen: UInt64, _ flags: Int32, _ newAddr: UInt64,
-                            sourceIn: Bool) -> KernelResult {
+                            sourceIn: Bool, _ stack: CallStack) -> KernelResult {
         // From a signal handler that interrupted the engine: moving needs the registry.
         locked({ noMemory }) { state in
+            state.calls.mremap += 1
+            state.setCallOrigin(stack)
             let space = state.space
             let known = MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP
             let fixed = flags & MREMAP_FIXED != 0
@@ -59,7 +66,7 @@ extension WindowService {
                 Reservation.repair(target.lo, target.hi, &state)
                 return r
             }
-            state.registry.insert(Mapping(start: target.lo, end: target.hi, prot: -1, kind: MappingKind.moved))
+            state.registry.insert(Mapping(start: target.lo, end: target.hi, prot: -1, kind: MappingKind.moved, origin: state.callOrigin))
             state.needsForkCheck = true // it may carry MADV_DONTFORK from outside
             return r
         }
@@ -75,7 +82,7 @@ extension WindowService {
         let (end, overflow) = result.addingReportingOverflow(size)
         let target = state.window.clip(result, overflow ? UInt64.max : end)
         guard target.lo < target.hi, state.ensureSpare(MappingRegistry.nodesPerChange) else { return }
-        state.registry.insert(Mapping(start: target.lo, end: target.hi, prot: -1, kind: MappingKind.moved))
+        state.registry.insert(Mapping(start: target.lo, end: target.hi, prot: -1, kind: MappingKind.moved, origin: state.callOrigin))
         state.needsForkCheck = true
     }
 
@@ -226,8 +233,9 @@ extension WindowService {
         let target = state.window.clip(dst, dst + size)
         if target.lo == target.hi { return }
         let from = state.registry.mapping(containing: src)
-        var m = Mapping(start: target.lo, end: target.hi, prot: -1, kind: MappingKind.moved)
+        var m = Mapping(start: target.lo, end: target.hi, prot: -1, kind: MappingKind.moved, origin: state.callOrigin)
         if let from {
+            m.origin = from.origin
             m.prot = from.prot
             m.kind = from.kind
             m.offset = from.offset &+ (src - from.start) &+ (target.lo - dst)

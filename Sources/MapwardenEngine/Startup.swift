@@ -24,39 +24,104 @@ enum Startup {
 
         let space = detectAddressSpace()
         var settings = Settings(space: space)
+        // The config file is read once and kept until its values are copied.
+        let configPath = mw_getenv(SettingKey.config.cName)
+        let file = configPath.flatMap { $0[0] != 0 ? ScratchFile(path: $0, limit: configFileLimit + 1) : nil }
         // Read once quietly to learn the policy and the log level, then, if
         // anything was wrong and it is worth saying, again aloud.
-        let configErrors = readConfiguration(into: &settings, reporting: false)
+        let configErrors = readConfiguration(file, configPath, into: &settings, reporting: false)
         if configErrors > 0 && settings.saysFailures {
             var again = Settings(space: space)
-            _ = readConfiguration(into: &again, reporting: true)
+            _ = readConfiguration(file, configPath, into: &again, reporting: true)
         }
-        // Before the reservation: the early environment copy (if any) must
-        // not sit in a configured window.
-        mw_release_initial_environment()
-        if configErrors > 0 {
-            return giveUp(settings, status: ExitStatus.badConfig, because: "the configuration is invalid")
+        if !settings.followChildren { mw_stop_following_children() }
+        // Paths from the configuration, copied: the early environment copy
+        // and the file must go before the reservation (neither may sit in a
+        // configured window).
+        do {
+            let text = ExitBuffer.startupText
+            var kept = KeptText(text.base, capacity: text.size)
+            let reportPath = kept.reportPath(settings.report)
+            let suppressionsPath = kept.cString(settings.suppressions)
+            let libunwindPath = kept.cString(settings.libunwind)
+            file?.release()
+            mw_release_initial_environment()
+            if configErrors > 0 || kept.overflowed {
+                if kept.overflowed && configErrors == 0 {
+                    Output.line { $0.append("mapwarden: a path in the configuration is too long") }
+                }
+                return giveUp(settings, status: ExitStatus.badConfig, because: "the configuration is invalid")
+            }
+            return start(settings, kept, reportPath: reportPath, suppressions: suppressionsPath, libunwind: libunwindPath)
         }
+    }
 
+    /// Reserves the window and sets up the engine's state.
+    static func start(_ settings: Settings, _ kept: KeptText, reportPath: Int?, suppressions: Int?, libunwind: Int?) -> Bool {
         guard let window = Reservation.reserve(settings.window, space: settings.space, explaining: settings.saysFailures) else {
             return giveUp(settings, status: ExitStatus.reservationFailed, because: "the window cannot be reserved")
         }
-        guard let arena = MetadataArena.create() else {
+        guard let arena = MetadataArena.create(), let depotArena = MetadataArena.create(size: 256 << 20) else {
             _ = Kernel.munmap(window.base, window.size)
-            Output.line { $0.append("mapwarden: cannot map memory for the registry (ENOMEM)") }
+            Output.line { out in out.append("mapwarden: cannot map memory for the registry (ENOMEM)") }
             return giveUp(settings, status: ExitStatus.reservationFailed, because: "mapwarden has no memory for its registry")
         }
-        let stateMemory = UnsafeMutableRawPointer(bitPattern: UInt(arena.base))!
+        var report = ReportSettings()
+        // The suppressions file stays mapped for the process's life.
+        if let suppressions {
+            guard let list = loadSuppressions(kept.pointer(suppressions), settings) else {
+                _ = Kernel.munmap(window.base, window.size)
+                return giveUp(settings, status: ExitStatus.badConfig, because: "the configuration is invalid")
+            }
+            report.suppressions = list
+        }
+        let stateMemory = arena.pointer
         let nodes = stateMemory + Int(EngineState.nodesOffset)
         let capacity = EngineState.registryCapacity(arena)
         Probe.page = arena.base + MetadataArena.reservedBytes - settings.space.pageSize
+        // The kept text moves into the arena, after the state.
+        let text = (stateMemory + Int(EngineState.textOffset)).assumingMemoryBound(to: UInt8.self)
+        text.initialize(from: kept.storage, count: kept.count)
+        if let reportPath {
+            report.destination = .file(UnsafeRawPointer(text + reportPath).assumingMemoryBound(to: CChar.self))
+        } else if settings.report != nil {
+            report.destination = .none
+        }
+        report.requested = settings.reportRequested
+        report.format = settings.reportFormat
+        report.track = settings.track
+        report.clobber = settings.clobber
+        report.leakExitCode = settings.leakExitCode
+        report.depth = settings.backtraceDepth
+        keepStandardError(&report)
+        if settings.backtraceDepth > 0 {
+            let library = libunwind.map { UnsafePointer(UnsafeRawPointer(text + $0).assumingMemoryBound(to: CChar.self)) }
+            if mw_backtrace_load(library) == 0 {
+                report.stacksMissing = mw_backtrace_error()
+                if settings.log >= .info {
+                    Output.line { out in
+                        out.append("mapwarden: leak reports will have no stacks: ")
+                        out.append(Bytes(cString: UnsafeRawPointer(mw_backtrace_error()!).assumingMemoryBound(to: UInt8.self)))
+                    }
+                }
+            } else {
+                Tracking.depth = Int32(settings.backtraceDepth)
+                mw_backtrace_set_depth(Int32(settings.backtraceDepth))
+            }
+        }
+        let tracksOutside = settings.track == .all || settings.clobber != .allow
         let state = stateMemory.bindMemory(to: EngineState.self, capacity: 1)
         state.initialize(to: EngineState(
             window: window, space: settings.space, log: settings.log, arena: arena,
-            registry: MappingRegistry(storage: nodes, capacity: capacity)))
+            registry: MappingRegistry(storage: nodes, capacity: capacity),
+            depotArena: depotArena, depot: StackDepot(storage: depotArena.pointer, capacity: Int(depotArena.committed)),
+            report: report, outside: tracksOutside ? OutsideMappings.create() : nil,
+            events: settings.clobber != .allow ? EventLog.create() : EventLog()))
         engine = state
         windowBase = window.base
         windowEnd = window.end
+        Tracking.outside = tracksOutside
+        Clobber.policy = settings.clobber
         Debug.enabled = settings.log >= .debug
         pageSize = settings.space.pageSize
         userEnd = settings.space.userEnd
@@ -70,13 +135,54 @@ enum Startup {
         return true
     }
 
+    /// A copy of standard error for the report, numbered high so that the
+    /// program's own descriptors keep the numbers it expects.
+    static func keepStandardError(_ report: inout ReportSettings) {
+        let limit = Kernel.limit(Int32(RLIMIT_NOFILE.rawValue))?.soft ?? 1024
+        let lowest = limit > 64 ? Int(Swift.min(limit, 1 << 20) - 32) : 3
+        var fd = mw_sys_fcntl(2, F_DUPFD_CLOEXEC, lowest)
+        if fd < 0 { fd = mw_sys_fcntl(2, F_DUPFD_CLOEXEC, 3) }
+        if fd >= 0 {
+            report.standardError = Int32(fd)
+            report.standardErrorIdentity = mw_sys_file_identity(Int32(fd))
+        }
+    }
+
+    /// Reads and checks MAPWARDEN_SUPPRESSIONS; nil (having said why) when
+    /// it cannot be read or has a bad line.
+    static func loadSuppressions(_ path: UnsafePointer<CChar>, _ settings: Settings) -> SuppressionList? {
+        let name = Bytes(cString: UnsafeRawPointer(path).assumingMemoryBound(to: UInt8.self))
+        let file = ScratchFile(path: path, limit: configFileLimit + 1)
+        if file.buffer == nil || file.errno != 0 || UInt64(file.count) > configFileLimit {
+            Output.line { out in
+                out.append("mapwarden: MAPWARDEN_SUPPRESSIONS=")
+                out.appendQuoted(name)
+                out.append(": cannot read the suppressions file: ")
+                if file.buffer != nil && file.errno == 0 {
+                    out.append("it is larger than 1 MiB")
+                } else {
+                    ErrnoText.describe(file.errno, into: &out)
+                }
+            }
+            file.release()
+            return nil
+        }
+        do {
+            return try SuppressionList(file.bytes)
+        } catch {
+            report(error, file: name)
+            file.release()
+            return nil
+        }
+    }
+
     /// The config file, then the environment (which wins). Returns how many
     /// problems there were, printing each when `reporting`.
-    static func readConfiguration(into settings: inout Settings, reporting: Bool) -> Int {
+    static func readConfiguration(_ file: ScratchFile?, _ configPath: UnsafePointer<CChar>?,
+                                  into settings: inout Settings, reporting: Bool) -> Int {
         var errors = 0
-        let configPath = mw_getenv(SettingKey.config.cName)
-        if let configPath, configPath[0] != 0 {
-            errors += loadFile(configPath, into: &settings, reporting: reporting)
+        if let file, let configPath {
+            errors += loadFile(file, configPath, into: &settings, reporting: reporting)
         }
         for key in SettingKey.allCases where key != .config {
             guard let value = mw_getenv(key.cName) else { continue }
@@ -94,10 +200,8 @@ enum Startup {
     static let configFileLimit: UInt64 = 1 << 20
 
     /// Applies every entry of the config file; returns how many were wrong.
-    static func loadFile(_ path: UnsafePointer<CChar>, into settings: inout Settings, reporting: Bool) -> Int {
+    static func loadFile(_ file: ScratchFile, _ path: UnsafePointer<CChar>, into settings: inout Settings, reporting: Bool) -> Int {
         let name = Bytes(cString: UnsafeRawPointer(path).assumingMemoryBound(to: UInt8.self))
-        let file = ScratchFile(path: path, limit: configFileLimit + 1)
-        defer { file.release() }
         if file.buffer == nil || file.errno != 0 || UInt64(file.count) > configFileLimit {
             if reporting {
                 Output.line { out in
@@ -167,4 +271,57 @@ extension Settings {
 
 extension SettingKey {
     var cName: UnsafePointer<CChar> { cString(name) }
+}
+
+/// Text from the configuration that must outlive it (paths), copied into
+/// a buffer as NUL-terminated strings named by their offsets.
+struct KeptText {
+    let storage: UnsafeMutablePointer<UInt8>
+    let capacity: Int
+    var count = 0
+    var overflowed = false
+
+    init(_ storage: UnsafeMutablePointer<UInt8>, capacity: Int) {
+        self.storage = storage
+        self.capacity = capacity
+    }
+
+    func pointer(_ offset: Int) -> UnsafePointer<CChar> {
+        UnsafeRawPointer(storage + offset).assumingMemoryBound(to: CChar.self)
+    }
+
+    /// Copies b (if any) as a C string; its offset.
+    mutating func cString(_ b: Bytes?) -> Int? {
+        guard let b else { return nil }
+        return append { $0.append(b) }
+    }
+
+    /// The report path template, made absolute against the current
+    /// directory (the program may change directory before it exits).
+    mutating func reportPath(_ b: Bytes?) -> Int? {
+        guard let b, b.count > 0 else { return nil }
+        if b[0] == 0x2F { return cString(b) }
+        return append { out in
+            let cwd = ExitBuffer.workingDirectory
+            if mw_sys_getcwd(UnsafeMutableRawPointer(cwd.base).assumingMemoryBound(to: CChar.self), cwd.size) > 0 {
+                out.append(Bytes(cString: cwd.base))
+                out.append("/")
+            }
+            // %% stays %% here; the template is expanded at exit.
+            out.append(b)
+        }
+    }
+
+    mutating func append(_ build: (inout TextBuffer) -> Void) -> Int? {
+        let start = count
+        var t = TextBuffer(storage + start, capacity: capacity - start)
+        build(&t)
+        guard t.count < capacity - start else {
+            overflowed = true
+            return nil
+        }
+        storage[start + t.count] = 0
+        count = start + t.count + 1
+        return start
+    }
 }

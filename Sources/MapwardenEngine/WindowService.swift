@@ -71,25 +71,34 @@ enum WindowService {
     // MARK: mmap
 
     @inline(__always)
-    static func mmap(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int) -> KernelResult {
+    static func mmap(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,
+                     _ stack: CallStack) -> KernelResult {
         let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0
         let relevant = fixed ? touchesWindow(addr, len) : (addr >= windowBase && addr < windowEnd)
-        if !relevant { return Kernel.mmap(addr, len, prot, flags, fd, off) }
-        return mmapInWindow(addr, len, prot, flags, fd, off)
+        if !relevant {
+            if Tracking.outside { return mmapOutside(addr, len, prot, flags, fd, off, stack) }
+            return Kernel.mmap(addr, len, prot, flags, fd, off)
+        }
+        return mmapInWindow(addr, len, prot, flags, fd, off, stack)
     }
 
     // The slow paths are kept out of line so that the pass-through path
     // stays a few instructions around the system call.
     @inline(never)
-    static func mmapInWindow(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int) -> KernelResult {
-        let r = serveMmap(addr, len, prot, flags, fd, off)
+    static func mmapInWindow(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,
+                             _ stack: CallStack) -> KernelResult {
+        if stack.missing { return .needsStack }
+        let r = serveMmap(addr, len, prot, flags, fd, off, stack)
         if Debug.enabled { Debug.call("mmap", addr, len, Int64(prot), "prot", Int64(flags), "flags", result: r) }
         return r
     }
 
-    static func serveMmap(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int) -> KernelResult {
+    static func serveMmap(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,
+                          _ stack: CallStack) -> KernelResult {
         let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0
         return locked({ Deferral.mmap(addr, len, prot, flags, fd, off) }) { state in
+            state.calls.mmap += 1
+            state.setCallOrigin(stack)
             guard len > 0, let range = pages(addr, len, state.space),
                   !fixed || state.space.isPageAligned(addr)
             else { return Kernel.mmap(addr, len, prot, flags, fd, off) } // the kernel's EINVAL/ENOMEM
@@ -143,7 +152,8 @@ enum WindowService {
             return Kernel.mmap(addr, len, prot, flags, fd, off)
         }
         state.registry.insert(Mapping(start: start, end: start + size, prot: prot, kind: kind(ofFlags: flags),
-                                      offset: UInt64(bitPattern: Int64(off))))
+                                      offset: UInt64(bitPattern: Int64(off)), origin: state.callOrigin))
+        state.calls.recorded += 1
         return r
     }
 
@@ -183,7 +193,9 @@ enum WindowService {
             return r
         }
         let offset = UInt64(bitPattern: Int64(off)) &+ (inside.lo - addr)
-        state.registry.insert(Mapping(start: inside.lo, end: inside.hi, prot: prot, kind: kind(ofFlags: flags), offset: offset))
+        state.registry.insert(Mapping(start: inside.lo, end: inside.hi, prot: prot, kind: kind(ofFlags: flags), offset: offset,
+                                      origin: state.callOrigin))
+        state.calls.recorded += 1
         return r
     }
 
@@ -201,24 +213,35 @@ enum WindowService {
     // MARK: munmap
 
     @inline(__always)
-    static func munmap(_ addr: UInt64, _ len: UInt64) -> KernelResult {
-        if !touchesWindow(addr, len) { return Kernel.munmap(addr, len) }
-        return munmapInWindow(addr, len)
+    static func munmap(_ addr: UInt64, _ len: UInt64, _ stack: CallStack) -> KernelResult {
+        if !touchesWindow(addr, len) {
+            if Tracking.outside { return munmapOutside(addr, len) }
+            return Kernel.munmap(addr, len)
+        }
+        return munmapInWindow(addr, len, stack)
     }
 
     @inline(never)
-    static func munmapInWindow(_ addr: UInt64, _ len: UInt64) -> KernelResult {
-        let r = serveMunmap(addr, len)
+    static func munmapInWindow(_ addr: UInt64, _ len: UInt64, _ stack: CallStack) -> KernelResult {
+        if Clobber.on && stack.missing { return .needsStack }
+        let r = serveMunmap(addr, len, stack)
         if Debug.enabled { Debug.call("munmap", addr, len, result: r) }
         return r
     }
 
-    static func serveMunmap(_ addr: UInt64, _ len: UInt64) -> KernelResult {
+    static func serveMunmap(_ addr: UInt64, _ len: UInt64, _ stack: CallStack) -> KernelResult {
         locked({ Deferral.munmap(addr, len) }) { state in
+            state.calls.munmap += 1
             guard len > 0, state.space.isPageAligned(addr), let range = pages(addr, len, state.space),
                   withinUserSpace(range.lo, range.hi, state.space)
             else { return Kernel.munmap(addr, len) } // the kernel's EINVAL, nothing changed
             guard state.ensureSpare(MappingRegistry.nodesPerChange) else { return noMemory }
+            if Clobber.on {
+                let inside = state.window.clip(range.lo, range.hi)
+                if inside.lo < inside.hi && !state.registry.overlapsAny(inside.lo, inside.hi) {
+                    Clobber.misuse(.unmappedWindowMunmap, stack, inside.lo, inside.hi, &state)
+                }
+            }
             return unmap(range.lo, range.hi, &state)
         }
     }

@@ -21,6 +21,14 @@ public struct ConfigError: Error, Equatable {
         case windowBeyondUserSpace(userEnd: UInt64)
         // Keys that take one of a few words.
         case notOneOf(StaticString)
+        // Keys that take a count from 0 to a maximum.
+        case notACount(maximum: UInt64)
+        // A line of the MAPWARDEN_SUPPRESSIONS file (the value is the line).
+        case suppressionMissingColon
+        case suppressionNotLeak
+        case suppressionEmptyPattern
+        // MAPWARDEN_REPORT: a % other than %p, %e or %%.
+        case reportPathBadPercent
 
         public static func == (a: Problem, b: Problem) -> Bool {
             switch (a, b) {
@@ -29,11 +37,16 @@ public struct ConfigError: Error, Equatable {
                  (.unknownKey, .unknownKey), (.environmentOnly, .environmentOnly),
                  (.windowMissingColon, .windowMissingColon), (.windowBadBase, .windowBadBase),
                  (.windowBadSize, .windowBadSize), (.windowSizeZero, .windowSizeZero),
-                 (.windowBaseZero, .windowBaseZero):
+                 (.windowBaseZero, .windowBaseZero),
+                 (.suppressionMissingColon, .suppressionMissingColon),
+                 (.suppressionNotLeak, .suppressionNotLeak),
+                 (.suppressionEmptyPattern, .suppressionEmptyPattern),
+                 (.reportPathBadPercent, .reportPathBadPercent):
                 return true
             case let (.windowBaseUnaligned(x), .windowBaseUnaligned(y)),
                  let (.windowSizeUnaligned(x), .windowSizeUnaligned(y)),
-                 let (.windowBeyondUserSpace(x), .windowBeyondUserSpace(y)):
+                 let (.windowBeyondUserSpace(x), .windowBeyondUserSpace(y)),
+                 let (.notACount(x), .notACount(y)):
                 return x == y
             case let (.notOneOf(x), .notOneOf(y)):
                 return x.utf8Start == y.utf8Start
@@ -75,6 +88,10 @@ public struct ConfigError: Error, Equatable {
         switch problem {
         case .missingEquals, .invalidKey, .unterminatedQuote, .textAfterQuote:
             out.append("syntax error in ")
+            out.appendQuoted(value)
+            out.append(": ")
+        case .suppressionMissingColon, .suppressionNotLeak, .suppressionEmptyPattern:
+            out.append("bad suppression ")
             out.appendQuoted(value)
             out.append(": ")
         default:
@@ -129,6 +146,17 @@ public struct ConfigError: Error, Equatable {
         case .notOneOf(let choices):
             out.append("expected one of: ")
             out.append(choices)
+        case .notACount(let maximum):
+            out.append("expected a whole number from 0 to ")
+            out.append(unsigned: maximum)
+        case .suppressionMissingColon:
+            out.append("expected leak:PATTERN")
+        case .suppressionNotLeak:
+            out.append("only leak: suppressions are supported (expected leak:PATTERN)")
+        case .suppressionEmptyPattern:
+            out.append("the pattern is empty (expected leak:PATTERN)")
+        case .reportPathBadPercent:
+            out.append("unknown % sequence; use %p (pid), %e (executable name) or %%")
         }
     }
 }

@@ -10,14 +10,32 @@ public struct Mapping: Equatable {
     public var offset: UInt64
     /// Pointer-sized user value; follows splits, dropped with the mapping.
     public var tag: UInt64
+    /// Where it was made: the stack's id in the StackDepot (0: none), the
+    /// thread that made it, and the fork generation of the process then
+    /// (a forked child's mappings from before the fork are inherited).
+    public var origin: Origin
 
-    public init(start: UInt64, end: UInt64, prot: Int32, kind: UInt32, offset: UInt64 = 0, tag: UInt64 = 0) {
+    public struct Origin: Equatable {
+        public var stack: UInt32
+        public var thread: UInt32
+        public var generation: UInt32
+
+        public init(stack: UInt32 = 0, thread: UInt32 = 0, generation: UInt32 = 0) {
+            self.stack = stack
+            self.thread = thread
+            self.generation = generation
+        }
+    }
+
+    public init(start: UInt64, end: UInt64, prot: Int32, kind: UInt32, offset: UInt64 = 0, tag: UInt64 = 0,
+                origin: Origin = Origin()) {
         self.start = start
         self.end = end
         self.prot = prot
         self.kind = kind
         self.offset = offset
         self.tag = tag
+        self.origin = origin
     }
 
     public var size: UInt64 { end - start }
@@ -47,7 +65,8 @@ struct Payload {
     var tag: UInt64
     var prot: Int32
     var kind: UInt32
-    var reserved: (UInt64, UInt64) = (0, 0) // room for what leak reports will record
+    var origin: Mapping.Origin
+    var unused: UInt32 = 0
 }
 
 /// The set of mappings inside the windows: disjoint, ordered by address,
@@ -135,12 +154,14 @@ public struct MappingRegistry {
 
     func mapping(_ t: UInt32) -> Mapping {
         let p = payload(t).pointee
-        return Mapping(start: key(t), end: p.end, prot: p.prot, kind: p.kind, offset: p.offset, tag: p.tag)
+        return Mapping(start: key(t), end: p.end, prot: p.prot, kind: p.kind, offset: p.offset, tag: p.tag,
+                       origin: p.origin)
     }
 
     func store(_ m: Mapping, at t: UInt32) {
         entry(t).pointee.start = m.start
-        payload(t).initialize(to: Payload(end: m.end, offset: m.offset, tag: m.tag, prot: m.prot, kind: m.kind))
+        payload(t).initialize(to: Payload(end: m.end, offset: m.offset, tag: m.tag, prot: m.prot, kind: m.kind,
+                                          origin: m.origin))
     }
 
     /// Treap priorities: a hash of the node's index, independent of addresses.

@@ -26,12 +26,46 @@ public enum ExitStatus {
     public static let reservationFailed: Int32 = 71
 }
 
+/// What the leak report covers (MAPWARDEN_TRACK).
+public enum TrackScope: Equatable {
+    /// Mappings the program made inside the window.
+    case window
+    /// Also those it made outside through the interposed calls.
+    case all
+}
+
+/// How the report is written (MAPWARDEN_REPORT_FORMAT).
+public enum ReportFormat: Equatable {
+    case text
+    case json
+}
+
+/// What a MAP_FIXED over memory the program did not map itself gets
+/// (MAPWARDEN_CLOBBER).
+public enum ClobberPolicy: Equatable {
+    /// Nothing is checked (the default, and free).
+    case allow
+    /// The call goes ahead; it is reported with its stack.
+    case report
+    /// The call fails with EEXIST; it is reported with its stack.
+    case deny
+}
+
 /// Every key mapwarden understands.
 public enum SettingKey: CaseIterable {
     case config
     case window
     case onReserveFailure
     case log
+    case track
+    case backtraceDepth
+    case report
+    case reportFormat
+    case leakExitCode
+    case suppressions
+    case clobber
+    case children
+    case libunwind
 
     public var name: StaticString {
         switch self {
@@ -39,6 +73,15 @@ public enum SettingKey: CaseIterable {
         case .window: return "MAPWARDEN_WINDOW"
         case .onReserveFailure: return "MAPWARDEN_ON_RESERVE_FAILURE"
         case .log: return "MAPWARDEN_LOG"
+        case .track: return "MAPWARDEN_TRACK"
+        case .backtraceDepth: return "MAPWARDEN_BACKTRACE_DEPTH"
+        case .report: return "MAPWARDEN_REPORT"
+        case .reportFormat: return "MAPWARDEN_REPORT_FORMAT"
+        case .leakExitCode: return "MAPWARDEN_LEAK_EXITCODE"
+        case .suppressions: return "MAPWARDEN_SUPPRESSIONS"
+        case .clobber: return "MAPWARDEN_CLOBBER"
+        case .children: return "MAPWARDEN_CHILDREN"
+        case .libunwind: return "MAPWARDEN_LIBUNWIND"
         }
     }
 
@@ -54,6 +97,28 @@ public struct Settings: Equatable {
     public var window: Window
     public var onReserveFailure: ReserveFailurePolicy = .abort
     public var log: LogLevel = .info
+    public var track: TrackScope = .window
+    /// Return addresses captured per mapping; 0 turns capture off.
+    public var backtraceDepth = 32
+    /// Where the report goes: nil for standard error, an empty value for
+    /// none, else a path template (%p, %e). Points into the text it was
+    /// parsed from: copy it before that memory goes.
+    public var report: Bytes? = nil
+    /// Whether MAPWARDEN_REPORT was given at all.
+    public var reportRequested = false
+    public var reportFormat: ReportFormat = .text
+    /// The exit status when leaks remain at exit; 0 leaves it alone.
+    public var leakExitCode: Int32 = 0
+    /// The suppressions file's path, if any (points into the parsed text).
+    public var suppressions: Bytes? = nil
+    public var clobber: ClobberPolicy = .allow
+    /// Whether programs this one execs run under mapwarden too.
+    public var followChildren = true
+    /// The libunwind to load (points into the parsed text).
+    public var libunwind: Bytes? = nil
+
+    /// The largest MAPWARDEN_BACKTRACE_DEPTH.
+    public static let maximumBacktraceDepth = 128
 
     public let space: AddressSpace
 
@@ -96,7 +161,87 @@ public struct Settings: Equatable {
             } else {
                 throw ConfigError(.notOneOf("quiet, info, debug"), origin: origin, key: key, value: value)
             }
+        case .track:
+            if value.equals("window") {
+                track = .window
+            } else if value.equals("all") {
+                track = .all
+            } else {
+                throw ConfigError(.notOneOf("window, all"), origin: origin, key: key, value: value)
+            }
+        case .backtraceDepth:
+            guard let n = Settings.parseCount(value, maximum: UInt64(Settings.maximumBacktraceDepth)) else {
+                throw ConfigError(.notACount(maximum: UInt64(Settings.maximumBacktraceDepth)),
+                                  origin: origin, key: key, value: value)
+            }
+            backtraceDepth = Int(n)
+        case .report:
+            let v = value.trimmingSpaces()
+            reportRequested = true
+            if v.equals("stderr") {
+                report = nil
+            } else if v.equals("none") {
+                report = Bytes.empty
+            } else if v.count == 0 {
+                throw ConfigError(.notOneOf("stderr, none, or a file path (%p: pid, %e: executable name)"),
+                                  origin: origin, key: key, value: value)
+            } else if !ReportPath.validate(v) {
+                throw ConfigError(.reportPathBadPercent, origin: origin, key: key, value: value)
+            } else {
+                report = v
+            }
+        case .reportFormat:
+            if value.equals("text") {
+                reportFormat = .text
+            } else if value.equals("json") {
+                reportFormat = .json
+            } else {
+                throw ConfigError(.notOneOf("text, json"), origin: origin, key: key, value: value)
+            }
+        case .leakExitCode:
+            guard let n = Settings.parseCount(value, maximum: 255) else {
+                throw ConfigError(.notACount(maximum: 255), origin: origin, key: key, value: value)
+            }
+            leakExitCode = Int32(n)
+        case .suppressions:
+            let v = value.trimmingSpaces()
+            suppressions = v.count == 0 ? nil : v
+        case .clobber:
+            if value.equals("allow") {
+                clobber = .allow
+            } else if value.equals("report") {
+                clobber = .report
+            } else if value.equals("deny") {
+                clobber = .deny
+            } else {
+                throw ConfigError(.notOneOf("allow, report, deny"), origin: origin, key: key, value: value)
+            }
+        case .children:
+            if value.equals("follow") {
+                followChildren = true
+            } else if value.equals("stop") {
+                followChildren = false
+            } else {
+                throw ConfigError(.notOneOf("follow, stop"), origin: origin, key: key, value: value)
+            }
+        case .libunwind:
+            let v = value.trimmingSpaces()
+            libunwind = v.count == 0 ? nil : v
         }
+    }
+
+    /// A decimal count from 0 to maximum, or nil.
+    static func parseCount(_ text: Bytes, maximum: UInt64) -> UInt64? {
+        let t = text.trimmingSpaces()
+        guard t.count > 0, t.count <= 20 else { return nil }
+        var n: UInt64 = 0
+        for i in 0..<t.count {
+            let c = t[i]
+            guard c >= 0x30 && c <= 0x39 else { return nil }
+            n = n * 10 + UInt64(c - 0x30)
+            if n > maximum { return nil }
+        }
+        return n
     }
 
     /// Parses and validates `BASE:SIZE`.

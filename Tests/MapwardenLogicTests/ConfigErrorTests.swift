@@ -59,9 +59,14 @@ func messages(forFile text: String, named file: String = "app.env") -> [String] 
                 == #"mapwarden: environment: MAPWARDEN_LOG="loud": expected one of: quiet, info, debug"#)
     }
 
+    @Test func countsNameTheirRange() {
+        #expect(describe(.notACount(maximum: 255), .environment, key: "MAPWARDEN_LEAK_EXITCODE", value: "300")
+                == #"mapwarden: environment: MAPWARDEN_LEAK_EXITCODE="300": expected a whole number from 0 to 255"#)
+    }
+
     @Test func unknownKeyListsTheKnownOnes() {
         #expect(describe(.unknownKey, .file(line: 12), key: "MAPWARDEN_WINDOWS", value: "x", file: "cfg")
-                == #"mapwarden: cfg:12: MAPWARDEN_WINDOWS="x": unknown key (known: MAPWARDEN_CONFIG, MAPWARDEN_WINDOW, MAPWARDEN_ON_RESERVE_FAILURE, MAPWARDEN_LOG)"#)
+                == #"mapwarden: cfg:12: MAPWARDEN_WINDOWS="x": unknown key (known: MAPWARDEN_CONFIG, MAPWARDEN_WINDOW, MAPWARDEN_ON_RESERVE_FAILURE, MAPWARDEN_LOG, MAPWARDEN_TRACK, MAPWARDEN_BACKTRACE_DEPTH, MAPWARDEN_REPORT, MAPWARDEN_REPORT_FORMAT, MAPWARDEN_LEAK_EXITCODE, MAPWARDEN_SUPPRESSIONS, MAPWARDEN_CLOBBER, MAPWARDEN_CHILDREN, MAPWARDEN_LIBUNWIND)"#)
     }
 
     @Test func syntaxErrorsQuoteTheLine() {

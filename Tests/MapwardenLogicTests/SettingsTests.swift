@@ -235,9 +235,47 @@ func apply(_ s: inout Settings, _ key: String, _ value: String,
         #expect(s.onReserveFailure == .warn) // not overridden: the file's value stays
     }
 
+    @Test func reportKeys() {
+        var s = Settings(space: .x86_64)
+        #expect(s.track == .window && s.backtraceDepth == 32 && s.report == nil && !s.reportRequested)
+        #expect(apply(&s, "MAPWARDEN_TRACK", "all") == nil)
+        #expect(s.track == .all)
+        #expect(apply(&s, "MAPWARDEN_TRACK", "everything") != nil)
+        #expect(apply(&s, "MAPWARDEN_BACKTRACE_DEPTH", "0") == nil)
+        #expect(s.backtraceDepth == 0)
+        #expect(apply(&s, "MAPWARDEN_BACKTRACE_DEPTH", "128") == nil)
+        #expect(s.backtraceDepth == 128)
+        for bad in ["129", "-1", "abc", "", "1e3", "99999999999999999999999"] {
+            #expect(apply(&s, "MAPWARDEN_BACKTRACE_DEPTH", bad) != nil, "\(bad)")
+        }
+        #expect(s.backtraceDepth == 128)
+        #expect(apply(&s, "MAPWARDEN_LEAK_EXITCODE", "23") == nil)
+        #expect(s.leakExitCode == 23)
+        #expect(apply(&s, "MAPWARDEN_LEAK_EXITCODE", "256") != nil)
+        #expect(apply(&s, "MAPWARDEN_REPORT_FORMAT", "json") == nil)
+        #expect(s.reportFormat == .json)
+        #expect(apply(&s, "MAPWARDEN_REPORT_FORMAT", "xml") != nil)
+        #expect(apply(&s, "MAPWARDEN_CLOBBER", "deny") == nil)
+        #expect(s.clobber == .deny)
+        #expect(apply(&s, "MAPWARDEN_CLOBBER", "maybe") != nil)
+        #expect(apply(&s, "MAPWARDEN_CHILDREN", "stop") == nil)
+        #expect(!s.followChildren)
+        #expect(apply(&s, "MAPWARDEN_REPORT", "none") == nil)
+        #expect(s.report?.count == 0 && s.reportRequested)
+        #expect(apply(&s, "MAPWARDEN_REPORT", "/tmp/r.%p.%e.txt") == nil)
+        #expect(s.report?.count == 16)
+        #expect(apply(&s, "MAPWARDEN_REPORT", "stderr") == nil)
+        #expect(s.report == nil)
+        #expect(apply(&s, "MAPWARDEN_REPORT", "/tmp/r.%d") != nil)
+        #expect(apply(&s, "MAPWARDEN_REPORT", "") != nil)
+    }
+
     @Test func settingKeyNames() {
         #expect(SettingKey.allCases.map { $0.name.description }
-                == ["MAPWARDEN_CONFIG", "MAPWARDEN_WINDOW", "MAPWARDEN_ON_RESERVE_FAILURE", "MAPWARDEN_LOG"])
+                == ["MAPWARDEN_CONFIG", "MAPWARDEN_WINDOW", "MAPWARDEN_ON_RESERVE_FAILURE", "MAPWARDEN_LOG",
+                    "MAPWARDEN_TRACK", "MAPWARDEN_BACKTRACE_DEPTH", "MAPWARDEN_REPORT", "MAPWARDEN_REPORT_FORMAT",
+                    "MAPWARDEN_LEAK_EXITCODE", "MAPWARDEN_SUPPRESSIONS", "MAPWARDEN_CLOBBER", "MAPWARDEN_CHILDREN",
+                    "MAPWARDEN_LIBUNWIND"])
         for k in SettingKey.allCases {
             withBytes(k.name.description) { #expect(SettingKey.named($0) == k) }
         }

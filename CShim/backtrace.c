@@ -1,0 +1,132 @@
+/*
+ * backtrace.c - stacks for the leak report: capture with libunwind's
+ * unw_backtrace, and name the frames at exit with dladdr and the demanglers
+ * the program has loaded.
+ *
+ * libunwind is never a DT_NEEDED of the preload library: linked that way it
+ * exports _Unwind_* and a weak backtrace that take over C++ exception
+ * unwinding in the host program. It is dlopen'd RTLD_LOCAL at start-up, and
+ * only unw_backtrace is looked up. Its own mmaps (per-thread caches) reach
+ * our hooks while mw_capturing() is set; the engine sends them straight to
+ * the kernel.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <link.h>
+#include <string.h>
+#include <stdlib.h>
+#include "guard.h"
+#include "include/mapwarden_engine.h"
+
+static int (*unw_backtrace_fn)(void **buffer, int size);
+static const char *unwind_error;
+/* Our own code's extent: leading frames inside it are not the program's. */
+static uintptr_t self_lo, self_hi;
+
+static __thread int capturing __attribute__((tls_model("initial-exec")));
+
+int mw_capturing(void) { return capturing; }
+
+static int find_self(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    uintptr_t probe = (uintptr_t)data;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    int mine = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD) continue;
+        uintptr_t start = info->dlpi_addr + ph->p_vaddr, end = start + ph->p_memsz;
+        if (start < lo) lo = start;
+        if (end > hi) hi = end;
+        if (probe >= start && probe < end) mine = 1;
+    }
+    if (!mine) return 0;
+    self_lo = lo;
+    self_hi = hi;
+    return 1;
+}
+
+int mw_backtrace_load(const char *library) {
+    if (!self_hi) dl_iterate_phdr(find_self, (void *)(uintptr_t)&mw_backtrace_load);
+    void *handle = dlopen(library ? library : "libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+        unwind_error = "libunwind.so.8 could not be loaded (install libunwind8, or set MAPWARDEN_LIBUNWIND)";
+        return 0;
+    }
+    unw_backtrace_fn = (int (*)(void **, int))dlsym(handle, "unw_backtrace");
+    if (!unw_backtrace_fn) {
+        unwind_error = "the libunwind loaded has no unw_backtrace";
+        return 0;
+    }
+    /* libunwind maps its caches on first use: do that now, at start-up, not
+     * in the middle of the program's first recorded call. */
+    void *frames[4];
+    capturing = 1;
+    unw_backtrace_fn(frames, 4);
+    capturing = 0;
+    return 1;
+}
+
+const char *mw_backtrace_error(void) { return unwind_error; }
+
+static int configured_depth;
+
+void mw_backtrace_set_depth(int depth) { configured_depth = depth; }
+
+int mw_backtrace(uint64_t *out, int capacity) {
+    int depth = configured_depth < capacity ? configured_depth : capacity;
+    if (!unw_backtrace_fn || capturing || depth <= 0) return 0;
+    enum { SLACK = 16, MAX = MW_MAX_BACKTRACE_DEPTH + SLACK };
+    void *frames[MAX];
+    int want = depth + SLACK < MAX ? depth + SLACK : MAX;
+    capturing = 1;
+    int n = unw_backtrace_fn(frames, want);
+    capturing = 0;
+    int skip = 0;
+    while (skip < n && (uintptr_t)frames[skip] >= self_lo && (uintptr_t)frames[skip] < self_hi) skip++;
+    int kept = 0;
+    for (int i = skip; i < n && kept < depth; i++) out[kept++] = (uint64_t)(uintptr_t)frames[i];
+    while (kept > 0 && out[kept - 1] == 0) kept--; /* trailing zero frames */
+    return kept;
+}
+
+/* ---- at exit: naming frames ---- */
+
+int mw_symbolize(uint64_t address, struct mw_frame_name *out) {
+    memset(out, 0, sizeof *out);
+    Dl_info info;
+    /* A return address: the call is the byte before it. */
+    if (address == 0 || !dladdr((void *)(uintptr_t)(address - 1), &info)) return 0;
+    out->module = info.dli_fname;
+    out->module_base = (uintptr_t)info.dli_fbase;
+    if (info.dli_sname && info.dli_saddr) {
+        out->symbol = info.dli_sname;
+        out->symbol_address = (uintptr_t)info.dli_saddr;
+    }
+    return 1;
+}
+
+typedef char *(*cxa_demangle_fn)(const char *, char *, size_t *, int *);
+typedef char *(*swift_demangle_fn)(const char *, size_t, char *, size_t *, uint32_t);
+
+size_t mw_demangle(const char *name, char *out, size_t capacity) {
+    if (!name || capacity < 2) return 0;
+    char *text = NULL;
+    if (name[0] == '_' && name[1] == 'Z') {
+        cxa_demangle_fn f = (cxa_demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");
+        int status = -1;
+        if (f) text = f(name, NULL, NULL, &status);
+        if (status != 0) text = NULL;
+    } else if ((name[0] == '$' && (name[1] == 's' || name[1] == 'S')) ||
+               (name[0] == '_' && name[1] == '$' && (name[2] == 's' || name[2] == 'S'))) {
+        swift_demangle_fn f = (swift_demangle_fn)dlsym(RTLD_DEFAULT, "swift_demangle");
+        if (f) text = f(name, strlen(name), NULL, NULL, 0);
+    }
+    if (!text) return 0;
+    size_t n = strlen(text);
+    if (n >= capacity) n = capacity - 1;
+    memcpy(out, text, n);
+    out[n] = 0;
+    free(text);
+    return n;
+}

@@ -1,0 +1,143 @@
+import CShim
+import MapwardenLogic
+
+/// The clobber guard (MAPWARDEN_CLOBBER=report|deny): a MAP_FIXED outside
+/// the window that would replace memory the program did not map itself
+/// through mmap (a library's segments, the heap, a thread stack) is
+/// reported with its stack, and under `deny` refused with EEXIST. Misuse
+/// of the window is reported too: calls refused on free window pages, and
+/// munmap of window pages never mapped.
+enum Clobber {
+    nonisolated(unsafe) static var policy: ClobberPolicy = .allow
+
+    static var on: Bool { policy != .allow }
+
+    /// Before a MAP_FIXED over [lo, hi) outside the window: every part the
+    /// program's own mappings do not cover is probed with a NOREPLACE
+    /// placeholder. Returns false when the call must be refused (deny);
+    /// `placeholders` then have been removed. On true, the placeholders
+    /// made are listed (the caller's MAP_FIXED replaces them, or, failing,
+    /// the caller removes them).
+    static func check(_ lo: UInt64, _ hi: UInt64, _ stack: CallStack, _ state: inout EngineState,
+                      placeholders: inout Placeholders) -> Bool {
+        guard let outside = state.outside else { return true }
+        var at = lo
+        var victim: (lo: UInt64, hi: UInt64)? = nil
+        while at < hi {
+            if let m = outside.registry.mapping(containing: at) {
+                at = Swift.min(m.end, hi)
+                continue
+            }
+            let next = outside.registry.firstOverlapping(at, hi)
+            let gapEnd = next.map { Swift.max($0.start, at) } ?? hi
+            let p = Kernel.mmap(at, gapEnd - at, PROT_NONE, Reservation.flags | MAP_FIXED_NOREPLACE)
+            if p.failed || p.address != at {
+                if !p.failed { _ = Kernel.munmap(p.address, gapEnd - at) }
+                if victim == nil { victim = (at, gapEnd) }
+            } else {
+                placeholders.add(at, gapEnd)
+            }
+            at = gapEnd
+        }
+        guard let victim else { return true }
+        var event = GuardEvent(kind: .clobber, denied: policy == .deny, call: "mmap MAP_FIXED", address: lo,
+                               size: hi - lo, stack: state.stackID(stack), thread: mw_thread_id())
+        name(victim.lo, victim.hi, &event)
+        say(event, state.log)
+        state.events.add(event)
+        if policy == .deny {
+            placeholders.removeAll()
+            return false
+        }
+        return true
+    }
+
+    /// Records misuse of the window (not a clobber).
+    static func misuse(_ kind: GuardEvent.Kind, _ stack: CallStack, _ lo: UInt64, _ hi: UInt64, _ state: inout EngineState) {
+        let event = GuardEvent(kind: kind, denied: false, call: stack.call, address: lo, size: hi - lo,
+                               stack: state.stackID(stack), thread: mw_thread_id())
+        say(event, state.log)
+        state.events.add(event)
+    }
+
+    /// What /proc/self/maps shows at the first occupied page of [lo, hi).
+    static func name(_ lo: UInt64, _ hi: UInt64, _ event: inout GuardEvent) {
+        let maps = ScratchFile(path: cString("/proc/self/maps"), limit: 64 << 20)
+        defer { maps.release() }
+        var lines = LineReader(maps.bytes)
+        while let line = lines.next() {
+            guard let r = MapsLine.range(line), r.end > lo, r.start < hi else { continue }
+            var at = 0, fields = 0
+            while at < line.count && fields < 5 {
+                while at < line.count && line[at] != 0x20 { at += 1 }
+                while at < line.count && line[at] == 0x20 { at += 1 }
+                fields += 1
+            }
+            if at < line.count {
+                event.setVictim(line.dropFirst(at))
+            } else {
+                event.setVictim(Bytes(cString: UnsafeRawPointer(cString("[anonymous]")).assumingMemoryBound(to: UInt8.self)))
+            }
+            return
+        }
+    }
+
+    /// One line on standard error at once (the program may crash before exit).
+    static func say(_ e: GuardEvent, _ log: LogLevel) {
+        if log < .info { return }
+        Output.line { out in
+            out.append("mapwarden: ")
+            switch e.kind {
+            case .clobber: out.append("clobber: ")
+            case .freeWindowCall: out.append("call on free window pages: ")
+            case .unmappedWindowMunmap: out.append("munmap of window pages never mapped: ")
+            }
+            out.append(e.call)
+            out.append(" ")
+            out.append(hex: e.address)
+            out.append("+")
+            out.append(hex: e.size)
+            e.withVictim { v in
+                if v.count > 0 {
+                    out.append(" replaces memory the program did not map (")
+                    out.append(v)
+                    out.append(")")
+                }
+            }
+            if e.kind == .clobber { out.append(e.denied ? "; denied (EEXIST)" : "; reported") }
+            out.append("; see the report at exit")
+        }
+    }
+}
+
+/// Placeholders the clobber probe made (at most a few: gaps between the
+/// program's own mappings in one MAP_FIXED range).
+struct Placeholders {
+    var ranges: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    var count = 0
+    /// Set when more gaps than fit were probed (all were unmapped again).
+    var overflow = false
+
+    mutating func add(_ lo: UInt64, _ hi: UInt64) {
+        if count == 4 {
+            _ = Kernel.munmap(lo, hi - lo) // the MAP_FIXED would replace it; keep none we cannot list
+            overflow = true
+            return
+        }
+        withUnsafeMutableBytes(of: &ranges) { raw in
+            let p = raw.baseAddress!.assumingMemoryBound(to: UInt64.self)
+            p[2 * count] = lo
+            p[2 * count + 1] = hi
+        }
+        count += 1
+    }
+
+    mutating func removeAll() {
+        var copy = ranges
+        withUnsafeBytes(of: &copy) { raw in
+            let p = raw.baseAddress!.assumingMemoryBound(to: UInt64.self)
+            for i in 0..<count { _ = Kernel.munmap(p[2 * i], p[2 * i + 1] - p[2 * i]) }
+        }
+        count = 0
+    }
+}

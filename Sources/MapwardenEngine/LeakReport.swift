@@ -1,0 +1,319 @@
+import CShim
+import MapwardenLogic
+
+/// One mapping still there at exit.
+struct Leak {
+    var start: UInt64
+    var end: UInt64
+    var offset: UInt64
+    var prot: Int32
+    var kind: UInt32
+    var stack: UInt32
+    var thread: UInt32
+    var inherited: Bool
+    var inWindow: Bool
+    /// Index of the suppression that matched its stack, or -1.
+    var suppressedBy: Int32 = -1
+    /// The mapped file's path, as a slice of the /proc/self/maps text.
+    var pathStart: Int32 = 0
+    var pathCount: Int32 = 0
+
+    var size: UInt64 { end - start }
+}
+
+/// Leaks with the same stack (and inherited or not), for the text report.
+struct LeakGroup {
+    var first: Int   // in the report's `order`
+    var count: Int
+    var bytes: UInt64
+}
+
+/// The report written at normal exit: every mapping the program made and
+/// never unmapped, with the stack that made it.
+///
+/// The registry is read under the lock into scratch memory, then the lock is
+/// released before any name is looked up (dladdr takes the loader's lock).
+/// All memory used here is mapped with raw system calls and unmapped after.
+struct LeakReport {
+    var leaks: UnsafeMutablePointer<Leak>
+    var count = 0
+    /// Leaks ordered by (inherited, suppressed, stack, address): groups are runs.
+    var order: UnsafeMutablePointer<Int32>
+    var groups: UnsafeMutablePointer<LeakGroup>
+    var groupCount = 0
+    /// Uses of each suppression: mappings and bytes.
+    var suppressionUses: UnsafeMutablePointer<(Int, UInt64)>
+    var maps: ScratchFile?
+    let scratch: (base: UInt64, size: UInt64)
+
+    // Totals.
+    var leaked = (mappings: 0, bytes: UInt64(0))
+    var suppressed = (mappings: 0, bytes: UInt64(0))
+    var inherited = (mappings: 0, bytes: UInt64(0))
+    var windowUse = (mappings: 0, bytes: UInt64(0))
+
+    static let suppressionLimit = 4096
+
+    /// At exit: writes the report; returns the status to exit with, or 0.
+    static func writeAtExit() -> Int32 {
+        guard let state = engine else { return 0 }
+        // exit() from a signal handler that interrupted the engine: the
+        // registry is mid-change; say nothing rather than something wrong.
+        if mw_owns_lock() != 0 { return 0 }
+        mw_lock()
+        guard var report = LeakReport(&state.pointee) else {
+            mw_unlock()
+            return 0
+        }
+        let settings = state.pointee.report
+        let calls = state.pointee.calls
+        let events = state.pointee.events
+        mw_unlock()
+        defer { report.release() }
+
+        report.findPaths()
+        report.applySuppressions(settings)
+        report.group()
+
+        // Unless a report was asked for, a clean run prints nothing (as
+        // LeakSanitizer): programs that exec helpers stay quiet.
+        let quiet = !settings.requested && report.leaked.mappings == 0 && events.total == 0
+        if case .none = settings.destination { return report.status(settings) }
+        if quiet { return report.status(settings) }
+        report.output(settings, &state.pointee, events: events)
+        return report.status(settings)
+    }
+
+    func status(_ settings: ReportSettings) -> Int32 {
+        leaked.mappings > 0 ? settings.leakExitCode : 0
+    }
+
+    /// Copies what the registries hold (the lock is held).
+    init?(_ state: inout EngineState) {
+        let trackOutside = state.report.track == .all && state.outside != nil
+        let total = state.registry.count + (trackOutside ? state.outside!.registry.count : 0)
+        let suppressionBytes = LeakReport.suppressionLimit * MemoryLayout<(Int, UInt64)>.stride
+        let bytes = UInt64(total * (MemoryLayout<Leak>.stride + 4 + MemoryLayout<LeakGroup>.stride) + suppressionBytes + 4096)
+        let size = (bytes + 0xFFFF) & ~0xFFFF
+        let r = Kernel.mmap(0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
+        if r.failed { return nil }
+        scratch = (r.address, size)
+        var at = UnsafeMutableRawPointer(bitPattern: UInt(r.address))!
+        suppressionUses = at.bindMemory(to: (Int, UInt64).self, capacity: LeakReport.suppressionLimit)
+        at += suppressionBytes
+        leaks = at.bindMemory(to: Leak.self, capacity: total)
+        at += total * MemoryLayout<Leak>.stride
+        groups = at.bindMemory(to: LeakGroup.self, capacity: total)
+        at += total * MemoryLayout<LeakGroup>.stride
+        order = at.bindMemory(to: Int32.self, capacity: total)
+
+        let generation = state.generation
+        var n = 0
+        var window = (mappings: 0, bytes: UInt64(0))
+        let leaks = self.leaks
+        func add(_ m: Mapping, _ inWindow: Bool) {
+            leaks[n] = Leak(start: m.start, end: m.end, offset: m.offset, prot: m.prot, kind: m.kind,
+                            stack: m.origin.stack, thread: m.origin.thread,
+                            inherited: m.origin.generation != generation, inWindow: inWindow)
+            n += 1
+        }
+        state.registry.forEach { m in
+            add(m, true)
+            window.mappings += 1
+            window.bytes += m.size
+        }
+        if trackOutside { state.outside!.registry.forEach { add($0, false) } }
+        count = n
+        windowUse = window
+        // Window mappings come first, outside ones after: address order.
+        InPlaceSort.sort(leaks, count: n) { $0.start < $1.start }
+    }
+
+    func release() {
+        maps?.release()
+        _ = Kernel.munmap(scratch.base, scratch.size)
+    }
+
+    /// The path of each file mapping, from /proc/self/maps (both are in
+    /// address order: one walk).
+    mutating func findPaths() {
+        let file = ScratchFile(path: cString("/proc/self/maps"), limit: 256 << 20)
+        maps = file
+        guard file.buffer != nil else { return }
+        var lines = LineReader(file.bytes)
+        var line = lines.next()
+        for i in 0..<count where leaks[i].kind & MappingKind.anonymous == 0 {
+            while let l = line, let range = MapsLine.range(l), range.end <= leaks[i].start {
+                line = lines.next()
+            }
+            guard let l = line, let range = MapsLine.range(l), range.start <= leaks[i].start else { continue }
+            // The path is the sixth field: after five fields and their spaces.
+            var at = 0, fields = 0
+            while at < l.count && fields < 5 {
+                while at < l.count && l[at] != 0x20 { at += 1 }
+                while at < l.count && l[at] == 0x20 { at += 1 }
+                fields += 1
+            }
+            if at < l.count && l[at] != 0x5B { // not [heap], [stack]...
+                leaks[i].pathStart = Int32(l.base! - UnsafePointer(file.buffer!) + at)
+                leaks[i].pathCount = Int32(l.count - at)
+            }
+        }
+    }
+
+    func path(_ leak: Leak) -> Bytes {
+        guard let maps, leak.pathCount > 0 else { return .empty }
+        return Bytes(UnsafePointer(maps.buffer! + Int(leak.pathStart)), count: Int(leak.pathCount))
+    }
+
+    /// Marks the leaks whose stack a suppression matches, and counts uses.
+    mutating func applySuppressions(_ settings: ReportSettings) {
+        for i in 0..<LeakReport.suppressionLimit { suppressionUses[i] = (0, 0) }
+        let list = settings.suppressions
+        guard list.count > 0, let state = engine else { return }
+        // Leaks of one stack share the answer: look each stack up once.
+        var lastStack: UInt32 = 0, lastAnswer: Int32 = -1
+        for i in 0..<count {
+            let stack = leaks[i].stack
+            if stack == 0 { continue }
+            if stack != lastStack {
+                lastStack = stack
+                lastAnswer = LeakReport.suppression(list, stack: stack, state.pointee.depot)
+            }
+            leaks[i].suppressedBy = lastAnswer
+        }
+    }
+
+    static func suppression(_ list: SuppressionList, stack: UInt32, _ depot: StackDepot) -> Int32 {
+        let (frames, depth) = depot.frames(stack)
+        guard let frames else { return -1 }
+        for f in 0..<depth {
+            let name = FrameName(frames[f])
+            if let hit = list.firstMatch(function: name.symbol, module: name.module) { return Int32(hit) }
+            let demangled = name.withName { list.firstMatch(function: $0, module: .empty) }
+            if let demangled { return Int32(demangled) }
+        }
+        return -1
+    }
+
+    /// Orders the leaks into groups of one stack and adds up the totals.
+    mutating func group() {
+        for i in 0..<count { order[i] = Int32(i) }
+        let leaks = self.leaks
+        InPlaceSort.sort(order, count: count) { a, b in
+            let x = leaks[Int(a)], y = leaks[Int(b)]
+            if x.inherited != y.inherited { return !x.inherited }
+            if x.suppressedBy != y.suppressedBy { return x.suppressedBy < y.suppressedBy }
+            if x.stack != y.stack { return x.stack < y.stack }
+            return x.start < y.start
+        }
+        var g = 0, i = 0
+        while i < count {
+            let first = leaks[Int(order[i])]
+            var j = i, bytes: UInt64 = 0
+            while j < count {
+                let l = leaks[Int(order[j])]
+                if l.inherited != first.inherited || l.suppressedBy != first.suppressedBy || l.stack != first.stack { break }
+                bytes += l.size
+                j += 1
+            }
+            if first.suppressedBy >= 0 {
+                let s = Int(first.suppressedBy)
+                if s < LeakReport.suppressionLimit {
+                    suppressionUses[s].0 += j - i
+                    suppressionUses[s].1 += bytes
+                }
+                suppressed.mappings += j - i
+                suppressed.bytes += bytes
+            } else if first.inherited {
+                inherited.mappings += j - i
+                inherited.bytes += bytes
+                groups[g] = LeakGroup(first: i, count: j - i, bytes: bytes)
+                g += 1
+            } else {
+                leaked.mappings += j - i
+                leaked.bytes += bytes
+                groups[g] = LeakGroup(first: i, count: j - i, bytes: bytes)
+                g += 1
+            }
+            i = j
+        }
+        groupCount = g
+        // Own leaks before inherited ones; largest total first.
+        let order = self.order
+        InPlaceSort.sort(groups, count: g) { a, b in
+            let x = leaks[Int(order[a.first])].inherited, y = leaks[Int(order[b.first])].inherited
+            if x != y { return !x }
+            if a.bytes != b.bytes { return a.bytes > b.bytes }
+            return a.first < b.first
+        }
+    }
+
+    // MARK: Output
+
+    func output(_ settings: ReportSettings, _ state: inout EngineState, events: EventLog) {
+        let fd = LeakReport.open(settings)
+        guard fd >= 0 else { return }
+        let bufferSize: UInt64 = 256 << 10
+        let r = Kernel.mmap(0, bufferSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)
+        guard !r.failed else { return }
+        defer { _ = Kernel.munmap(r.address, bufferSize) }
+        var sink = ReportSink(fd: fd, buffer: UnsafeMutablePointer(bitPattern: UInt(r.address))!, capacity: Int(bufferSize))
+        let context = ReportContext(settings: settings, depot: state.depot, calls: state.calls, window: state.window,
+                                    droppedStacks: state.droppedStacks, generation: state.generation, events: events)
+        switch settings.format {
+        case .text: TextReport.write(self, context, &sink)
+        case .json: JSONReport.write(self, context, &sink)
+        }
+        sink.flush()
+        if case .file = settings.destination { Kernel.close(fd) }
+    }
+
+    /// The descriptor to write to: the copy of standard error made at
+    /// start-up (if it still is what it was), or the report file, created
+    /// without following a symlink.
+    static func open(_ settings: ReportSettings) -> Int32 {
+        switch settings.destination {
+        case .none:
+            return -1
+        case .standardError:
+            let fd = settings.standardError
+            if fd != 2 && mw_sys_file_identity(fd) != settings.standardErrorIdentity { return 2 }
+            return fd
+        case .file(let template):
+            do {
+                let buffer = ExitBuffer.reportPath
+                var path = TextBuffer(buffer.base, capacity: buffer.size - 1)
+                let name = Bytes(cString: UnsafeRawPointer(template).assumingMemoryBound(to: UInt8.self))
+                let ok = Process.withExecutable { ReportPath.expand(name, pid: Process.id, executable: $0, into: &path) }
+                if !ok { return -1 }
+                path.append(byte: 0)
+                let cPath = UnsafeRawPointer(buffer.base).assumingMemoryBound(to: CChar.self)
+                let fd = Kernel.create(cPath, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
+                if fd.failed {
+                    Output.line { out in
+                        out.append("mapwarden: cannot write the report to ")
+                        out.appendQuoted(Bytes(cString: buffer.base))
+                        out.append(": ")
+                        ErrnoText.describe(fd.errno, into: &out)
+                        out.append(fd.errno == ELOOP ? " (the path is a symbolic link); writing it to standard error"
+                                                     : "; writing it to standard error")
+                    }
+                    return settings.standardError
+                }
+                return Int32(fd.raw)
+            }
+        }
+    }
+}
+
+/// What the renderers need besides the leaks.
+struct ReportContext {
+    let settings: ReportSettings
+    let depot: StackDepot
+    let calls: CallCounts
+    let window: Window
+    let droppedStacks: Int
+    let generation: UInt32
+    let events: EventLog
+}

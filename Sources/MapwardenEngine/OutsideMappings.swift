@@ -1,0 +1,121 @@
+import CShim
+import MapwardenLogic
+
+/// The program's own mappings outside the window, recorded when
+/// MAPWARDEN_TRACK=all (for the report) or the clobber guard is on (to tell
+/// the program's memory from everyone else's). A registry of its own, in an
+/// arena of its own, so the window's registry keeps only window mappings.
+struct OutsideMappings {
+    var arena: MetadataArena
+    var registry: MappingRegistry
+
+    static func create() -> OutsideMappings? {
+        guard let arena = MetadataArena.create() else { return nil }
+        return OutsideMappings(arena: arena,
+                               registry: MappingRegistry(storage: arena.pointer, capacity: capacity(arena)))
+    }
+
+    static func capacity(_ arena: MetadataArena) -> Int {
+        MappingRegistry.capacity(fittingIn: Int(arena.committed))
+    }
+
+    mutating func ensureSpare(_ n: Int) -> Bool {
+        if registry.spare >= n { return true }
+        let wanted = MappingRegistry.bytesNeeded(capacity: registry.capacity + Swift.max(n, 4096))
+        guard arena.commit(upTo: UInt64(wanted)) else { return false }
+        registry.storageGrew(to: OutsideMappings.capacity(arena))
+        return registry.spare >= n
+    }
+}
+
+/// Calls outside the window when they are recorded (MAPWARDEN_TRACK=all or
+/// the clobber guard). Calls libunwind makes while capturing a stack, and
+/// calls from a signal handler that interrupted the engine, go straight to
+/// the kernel unrecorded.
+extension WindowService {
+    @inline(never)
+    static func mmapOutside(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,
+                            _ stack: CallStack) -> KernelResult {
+        if mw_capturing() != 0 { return Kernel.mmap(addr, len, prot, flags, fd, off) }
+        let replaces = flags & MAP_FIXED != 0 && flags & MAP_FIXED_NOREPLACE == 0
+        let tracked = engine!.pointee.report.track == .all
+        if stack.missing && (tracked || (replaces && Clobber.on)) { return .needsStack }
+        return locked({ Kernel.mmap(addr, len, prot, flags, fd, off) }) { state in
+            state.calls.outside += 1
+            guard len > 0, let range = pages(addr, len, state.space), state.outside != nil,
+                  !replaces || state.space.isPageAligned(addr),
+                  state.outside!.ensureSpare(MappingRegistry.nodesPerChange)
+            else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
+            var placeholders = Placeholders()
+            if replaces && Clobber.on && !Clobber.check(range.lo, range.hi, stack, &state, placeholders: &placeholders) {
+                return .failure(EEXIST)
+            }
+            let r = Kernel.mmap(addr, len, prot, flags, fd, off)
+            if r.failed {
+                placeholders.removeAll()
+                return r
+            }
+            let end = r.address &+ (range.hi - range.lo)
+            state.outside!.registry.insert(Mapping(start: r.address, end: end, prot: recorded(prot), kind: kind(ofFlags: flags),
+                                                   offset: UInt64(bitPattern: Int64(off)),
+                                                   origin: Mapping.Origin(stack: tracked ? state.stackID(stack) : 0,
+                                                                          thread: mw_thread_id(), generation: state.generation)))
+            state.calls.recorded += tracked ? 1 : 0
+            return r
+        }
+    }
+
+    @inline(never)
+    static func munmapOutside(_ addr: UInt64, _ len: UInt64) -> KernelResult {
+        if mw_capturing() != 0 { return Kernel.munmap(addr, len) }
+        return locked({ Kernel.munmap(addr, len) }) { state in
+            state.calls.outside += 1
+            let r = Kernel.munmap(addr, len)
+            if !r.failed, let range = pages(addr, len, state.space), state.outside != nil,
+               state.outside!.ensureSpare(MappingRegistry.nodesPerChange) {
+                state.outside!.registry.remove(range.lo, range.hi)
+            }
+            return r
+        }
+    }
+
+    @inline(never)
+    static func mremapOutside(_ old: UInt64, _ oldLen: UInt64, _ newLen: UInt64, _ flags: Int32, _ newAddr: UInt64,
+                              _ stack: CallStack) -> KernelResult {
+        if mw_capturing() != 0 { return Kernel.mremap(old, oldLen, newLen, flags, newAddr) }
+        return locked({ Kernel.mremap(old, oldLen, newLen, flags, newAddr) }) { state in
+            state.calls.outside += 1
+            let r = Kernel.mremap(old, oldLen, newLen, flags, newAddr)
+            guard !r.failed, state.outside != nil, state.outside!.ensureSpare(4),
+                  let from = state.outside!.registry.mapping(containing: old),
+                  let oldRange = pages(old, Swift.max(oldLen, 1), state.space),
+                  let newRange = pages(r.address, newLen, state.space)
+            else { return r } // not one of the program's recorded mappings
+            if flags & MREMAP_DONTUNMAP == 0 && oldLen != 0 {
+                state.outside!.registry.remove(oldRange.lo, oldRange.hi)
+            }
+            var m = from
+            m.start = newRange.lo
+            m.end = newRange.hi
+            m.offset = from.offset &+ (old - from.start)
+            state.outside!.registry.insert(m)
+            return r
+        }
+    }
+
+    @inline(never)
+    static func protectOutside(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ call: () -> KernelResult) -> KernelResult {
+        if mw_capturing() != 0 { return call() }
+        return locked(call) { state in
+            state.calls.outside += 1
+            let r = call()
+            if !r.failed, let range = pages(addr, len, state.space), state.outside != nil,
+               state.outside!.registry.overlapsAny(range.lo, range.hi),
+               state.outside!.ensureSpare(MappingRegistry.nodesPerChange) {
+                let p = recorded(prot)
+                state.outside!.registry.update(range.lo, range.hi) { $0.prot = p }
+            }
+            return r
+        }
+    }
+}

@@ -1,0 +1,95 @@
+/// The pieces of text a leak report is made of, in both its formats.
+extension TextBuffer {
+    /// A JSON string literal: quotes, backslashes and control characters
+    /// escaped; other bytes (UTF-8 paths and names) as they are.
+    public mutating func appendJSONString(_ b: Bytes) {
+        append(byte: 0x22)
+        for i in 0..<b.count {
+            let c = b[i]
+            switch c {
+            case 0x22, 0x5C:
+                append(byte: 0x5C)
+                append(byte: c)
+            case 0x0A:
+                append("\\n")
+            case 0x09:
+                append("\\t")
+            case 0x0D:
+                append("\\r")
+            case 0..<0x20, 0x7F:
+                append("\\u00")
+                appendHexDigits(UInt64(c), minimumDigits: 2)
+            default:
+                append(byte: c)
+            }
+        }
+        append(byte: 0x22)
+    }
+
+    /// `"0x…"`: addresses are strings in JSON (they exceed 2^53).
+    public mutating func appendJSONHex(_ value: UInt64) {
+        append(byte: 0x22)
+        append(hex: value)
+        append(byte: 0x22)
+    }
+
+    /// PROT_* bits as `rwx` letters (`---` for none, `?` when unknown).
+    public mutating func append(protection prot: Int32) {
+        if prot < 0 {
+            append("?")
+            return
+        }
+        append(byte: prot & 1 != 0 ? 0x72 : 0x2D)
+        append(byte: prot & 2 != 0 ? 0x77 : 0x2D)
+        append(byte: prot & 4 != 0 ? 0x78 : 0x2D)
+    }
+
+    /// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (UTC).
+    public mutating func append(isoTime seconds: Int64) {
+        let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
+        let rest = seconds - days * 86400
+        // Howard Hinnant's civil_from_days.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        appendPadded(year, 4)
+        append("-")
+        appendPadded(month, 2)
+        append("-")
+        appendPadded(day, 2)
+        append("T")
+        appendPadded(rest / 3600, 2)
+        append(":")
+        appendPadded(rest / 60 % 60, 2)
+        append(":")
+        appendPadded(rest % 60, 2)
+        append("Z")
+    }
+
+    mutating func appendPadded(_ value: Int64, _ width: Int) {
+        var digits = 1, v = value
+        while v >= 10 {
+            v /= 10
+            digits += 1
+        }
+        var pad = width - digits
+        while pad > 0 {
+            append(byte: 0x30)
+            pad -= 1
+        }
+        append(unsigned: UInt64(value))
+    }
+
+    /// A count with its noun, singular or plural: "1 mapping", "3 mappings".
+    public mutating func append(count: Int, _ singular: StaticString, _ plural: StaticString) {
+        append(decimal: count)
+        append(" ")
+        append(count == 1 ? singular : plural)
+    }
+}
