@@ -48,6 +48,12 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *data) {
 
 int mw_backtrace_load(const char *library) {
     if (!self_hi) dl_iterate_phdr(find_self, (void *)(uintptr_t)&mw_backtrace_load);
+    /* Under ThreadSanitizer, libunwind's per-thread cache destructor locks a
+     * mutex after TSan has finished the exiting thread, and TSan crashes. */
+    if (dlsym(RTLD_DEFAULT, "__tsan_init")) {
+        unwind_error = "stacks are off under ThreadSanitizer (libunwind's thread-exit clean-up crashes it)";
+        return 0;
+    }
     void *handle = dlopen(library ? library : "libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
         unwind_error = "libunwind.so.8 could not be loaded (install libunwind8, or set MAPWARDEN_LIBUNWIND)";

@@ -146,6 +146,10 @@ size_t mw_demangle(const char *name, char *out, size_t capacity);
  * documented status under MAPWARDEN_ON_RESERVE_FAILURE=abort. */
 int mw_engine_start(void);
 
+/* From mapwarden's constructor, once the engine is active: what start-up
+ * leaves for later (loading libunwind). */
+void mw_engine_late_start(void);
+
 /* Each also takes the caller's stack (NULL, 0 at first): when the engine
  * will record the call and has no stack, it answers MW_NEEDS_STACK and the
  * hook asks again with one. */

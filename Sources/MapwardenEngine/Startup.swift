@@ -95,19 +95,8 @@ enum Startup {
         report.depth = settings.backtraceDepth
         keepStandardError(&report)
         if settings.backtraceDepth > 0 {
-            let library = libunwind.map { UnsafePointer(UnsafeRawPointer(text + $0).assumingMemoryBound(to: CChar.self)) }
-            if mw_backtrace_load(library) == 0 {
-                report.stacksMissing = mw_backtrace_error()
-                if settings.log >= .info {
-                    Output.line { out in
-                        out.append("mapwarden: leak reports will have no stacks: ")
-                        out.append(Bytes(cString: UnsafeRawPointer(mw_backtrace_error()!).assumingMemoryBound(to: UInt8.self)))
-                    }
-                }
-            } else {
-                Tracking.depth = Int32(settings.backtraceDepth)
-                mw_backtrace_set_depth(Int32(settings.backtraceDepth))
-            }
+            unwinder = libunwind.map { UnsafePointer(UnsafeRawPointer(text + $0).assumingMemoryBound(to: CChar.self)) }
+            wantsUnwinder = true
         }
         let tracksOutside = settings.track == .all || settings.clobber != .allow
         let state = stateMemory.bindMemory(to: EngineState.self, capacity: 1)
@@ -133,6 +122,32 @@ enum Startup {
             }
         }
         return true
+    }
+
+    /// Whether stacks are wanted, and the libunwind to load (nil: the default).
+    nonisolated(unsafe) static var wantsUnwinder = false
+    nonisolated(unsafe) static var unwinder: UnsafePointer<CChar>? = nil
+
+    /// Loads libunwind, from mapwarden's constructor: start-up itself may run
+    /// earlier, inside another runtime's initialisation (TSan's, from the
+    /// program's .preinit_array), where dlopen is not safe. Until then calls
+    /// are recorded without stacks.
+    static func loadUnwinder() {
+        guard wantsUnwinder, let state = engine else { return }
+        wantsUnwinder = false
+        if mw_backtrace_load(unwinder) == 0 {
+            state.pointee.report.stacksMissing = mw_backtrace_error()
+            if state.pointee.log >= .info {
+                Output.line { out in
+                    out.append("mapwarden: leak reports will have no stacks: ")
+                    out.append(Bytes(cString: UnsafeRawPointer(mw_backtrace_error()!).assumingMemoryBound(to: UInt8.self)))
+                }
+            }
+            return
+        }
+        let depth = Int32(state.pointee.report.depth)
+        mw_backtrace_set_depth(depth)
+        Tracking.depth = depth
     }
 
     /// A copy of standard error for the report, numbered high so that the

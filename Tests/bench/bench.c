@@ -109,6 +109,16 @@ __attribute__((noinline)) static void op_win(void) {
     }
 }
 
+/* The same pair called 16 frames deep: with the preload, a tracked call
+ * whose stack (MAPWARDEN_BACKTRACE_DEPTH=16 in run.sh) libunwind walks. */
+__attribute__((noinline)) static void deep_win(int n) {
+    if (n == 0) op_win();
+    else deep_win(n - 1);
+    __asm__ volatile("" ::: "memory"); /* not a tail call: every frame stays */
+}
+
+__attribute__((noinline)) static void op_win_stack16(void) { deep_win(15); }
+
 /* Toggle one page in the middle of a 16-page mapping RW -> R -> RW.
  * One op = two mprotect calls (run.sh halves it to ns per call). */
 __attribute__((noinline)) static void op_mprot(void) {
@@ -292,7 +302,7 @@ int main(int argc, char **argv) {
     mode = preloaded ? "preload" : "native";
     if (argc < 2) {
         fprintf(stderr, "usage: bench CASE... | bench loop N CASE... | bench startup LIB RUNS\n"
-                        "cases: anon4k raw_anon4k einval raw_einval win win_named win_before win30k mprot_win mprot_out\n"
+                        "cases: anon4k raw_anon4k einval raw_einval win win_named win_stack16 win_before win30k mprot_win mprot_out\n"
                         "(win_before is win under another name, for the process that then runs win30k)\n");
         return 2;
     }
@@ -346,6 +356,14 @@ int main(int argc, char **argv) {
             if (preloaded) {
                 struct mapwarden_info info;
                 if (mapwarden_query(op_addr, &info) || info.state != MAPWARDEN_FREE) DIE("page not FREE after win");
+            }
+        } else if (strcmp(c, "win_stack16") == 0) {
+            window_setup();
+            op_addr = (char *)(wbase + OFF_WIN);
+            measure(c, op_win_stack16);
+            if (preloaded) {
+                struct mapwarden_info info;
+                if (mapwarden_query(op_addr, &info) || info.state != MAPWARDEN_FREE) DIE("page not FREE after win_stack16");
             }
         } else if (strcmp(c, "win30k") == 0) {
             window_setup();

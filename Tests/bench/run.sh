@@ -35,6 +35,8 @@ $CC -std=gnu11 -O2 -Wall -Wextra -Werror -I "$root/CShim/include" -o "$out/bench
 
 # The default window and no inherited configuration, in both modes.
 unset LD_PRELOAD MAPWARDEN_WINDOW MAPWARDEN_CONFIG MAPWARDEN_ON_RESERVE_FAILURE MAPWARDEN_LOG
+unset MAPWARDEN_TRACK MAPWARDEN_BACKTRACE_DEPTH MAPWARDEN_REPORT MAPWARDEN_REPORT_FORMAT MAPWARDEN_CLOBBER
+unset MAPWARDEN_LEAK_EXITCODE MAPWARDEN_SUPPRESSIONS MAPWARDEN_CHILDREN MAPWARDEN_LIBUNWIND
 
 pin=()
 if command -v taskset >/dev/null 2>&1; then
@@ -51,11 +53,16 @@ log="$out/stderr.txt"
 : >"$raw"; : >"$log"
 main_cases=(anon4k raw_anon4k einval raw_einval win win_named mprot_win mprot_out)
 many_cases=(win_before win30k)
+# The cases above run with stacks off (the cost of the window alone); the
+# tracked case captures a 16-frame stack per recorded call.
+tracked_cases=(win_stack16)
 
 run_mode() { # mode, cases...
     local mode=$1; shift
     local env=()
-    [ "$mode" = preload ] && env=(LD_PRELOAD="$LIB")
+    local depth=0
+    [ "$1" = win_stack16 ] && depth=16
+    [ "$mode" = preload ] && env=(LD_PRELOAD="$LIB" MAPWARDEN_BACKTRACE_DEPTH=$depth)
     env "${env[@]}" "${pin[@]}" "$out/bench" "$@" >>"$raw" 2>>"$log" \
         || { cat "$log" >&2; fail "bench ($mode) $* failed"; }
 }
@@ -66,6 +73,7 @@ for ((r = 1; r <= rounds; r++)); do
     if (( r % 2 )); then order=(native preload); else order=(preload native); fi
     for m in "${order[@]}"; do run_mode "$m" "${main_cases[@]}"; done
     for m in "${order[@]}"; do run_mode "$m" "${many_cases[@]}"; done
+    for m in "${order[@]}"; do run_mode "$m" "${tracked_cases[@]}"; done
     printf '.'
 done
 "${pin[@]}" "$out/bench" startup "$LIB" "$startup_runs" >>"$raw" 2>>"$log" \
@@ -84,7 +92,7 @@ syscalls_per_op() { # mode case -> "mmap 2.00 prctl 1.00"
 }
 syscall_lines=()
 if command -v strace >/dev/null 2>&1; then
-    for c in anon4k einval win mprot_win mprot_out; do
+    for c in anon4k einval win win_stack16 mprot_win mprot_out; do
         label="$c"; [ "${c#mprot}" != "$c" ] && label="$c (2 mprotect calls)"
         syscall_lines+=("$(printf '  %-28s without: %-34s with: %s' "$label" "$(syscalls_per_op native "$c")" "$(syscalls_per_op preload "$c")")")
     done
@@ -127,6 +135,7 @@ END {
     row("4 KiB anon mmap+munmap, outside the window", "anon4k", "anon4k", 1.03, "<= 1.03x")
     row("EINVAL mmap+munmap pair (own overhead)", "einval", "einval", 1.15, "<= 1.15x")
     row("in-window MAP_FIXED map + unmap (1 mapping)", "win", "win", 1.10, "<= 1.10x")
+    row("  tracked: same pair, 16-frame stack captured", "win_stack16", "win_stack16", 1.5, "<= 1.5x")
     if (b("native", "win_named") > 0)
         row("  vs native overmap + PR_SET_VMA_ANON_NAME", "win", "win_named", 0, "info")
     row("in-window pair, 30,000 other mappings", "win30k", "win30k", 0, "info")
