@@ -40,7 +40,7 @@ enum Clobber {
             at = gapEnd
         }
         guard let victim else { return true }
-        var event = GuardEvent(kind: .clobber, denied: policy == .deny, call: "mmap MAP_FIXED", address: lo,
+        var event = GuardEvent(kind: .clobber, denied: policy == .deny, call: "mmap", address: lo,
                                size: hi - lo, stack: state.stackID(stack), thread: mw_thread_id())
         name(victim.lo, victim.hi, &event)
         say(event, state.log)
@@ -73,11 +73,7 @@ enum Clobber {
                 while at < line.count && line[at] == 0x20 { at += 1 }
                 fields += 1
             }
-            if at < line.count {
-                event.setVictim(line.dropFirst(at))
-            } else {
-                event.setVictim(Bytes(cString: UnsafeRawPointer(cString("[anonymous]")).assumingMemoryBound(to: UInt8.self)))
-            }
+            if at < line.count { event.setVictim(line.dropFirst(at)) } // unnamed anonymous memory: none
             return
         }
     }
@@ -93,7 +89,7 @@ enum Clobber {
             case .unmappedWindowMunmap: out.append("munmap of window pages never mapped: ")
             }
             out.append(e.call)
-            out.append(" ")
+            out.append(e.kind == .clobber ? " MAP_FIXED " : " ")
             out.append(hex: e.address)
             out.append("+")
             out.append(hex: e.size)
@@ -104,8 +100,12 @@ enum Clobber {
                     out.append(")")
                 }
             }
-            if e.kind == .clobber { out.append(e.denied ? "; denied (EEXIST)" : "; reported") }
-            out.append("; see the report at exit")
+            if e.kind == .clobber {
+                e.withVictim { v in
+                    if v.count == 0 { out.append(" replaces memory the program did not map (anonymous)") }
+                }
+                out.append(e.denied ? "; denied (EEXIST)" : "; reported")
+            }
         }
     }
 }

@@ -185,7 +185,7 @@ enum TextReport {
         case .unmappedWindowMunmap: out.text.append("munmap of window pages never mapped: ")
         }
         out.text.append(e.call)
-        out.text.append(" ")
+        out.text.append(e.kind == .clobber ? " MAP_FIXED " : " ")
         out.text.append(hex: e.address)
         out.text.append("+")
         out.text.append(hex: e.size)
