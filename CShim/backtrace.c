@@ -24,6 +24,7 @@ static const char *unwind_error;
 static uintptr_t self_lo, self_hi;
 
 static __thread int capturing __attribute__((tls_model("initial-exec")));
+static int configured_depth;
 
 int mw_capturing(void) { return capturing; }
 
@@ -46,15 +47,26 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *data) {
     return 1;
 }
 
-int mw_backtrace_load(const char *library) {
-    if (!self_hi) dl_iterate_phdr(find_self, (void *)(uintptr_t)&mw_backtrace_load);
+static const char *unwind_path;
+static int unwind_verbose;
+static _Atomic int unwind_state; /* 0 not tried, 1 loading, 2 ready, 3 failed */
+
+void mw_backtrace_configure(const char *library, int depth, int verbose) {
+    unwind_path = library;
+    configured_depth = depth;
+    unwind_verbose = verbose;
+}
+
+
+static int load(void) {
+    if (!self_hi) dl_iterate_phdr(find_self, (void *)(uintptr_t)&mw_backtrace);
     /* Under ThreadSanitizer, libunwind's per-thread cache destructor locks a
      * mutex after TSan has finished the exiting thread, and TSan crashes. */
     if (dlsym(RTLD_DEFAULT, "__tsan_init")) {
         unwind_error = "stacks are off under ThreadSanitizer (libunwind's thread-exit clean-up crashes it)";
         return 0;
     }
-    void *handle = dlopen(library ? library : "libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+    void *handle = dlopen(unwind_path ? unwind_path : "libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
         unwind_error = "libunwind.so.8 could not be loaded (install libunwind8, or set MAPWARDEN_LIBUNWIND)";
         return 0;
@@ -64,24 +76,38 @@ int mw_backtrace_load(const char *library) {
         unwind_error = "the libunwind loaded has no unw_backtrace";
         return 0;
     }
-    /* libunwind maps its caches on first use: do that now, at start-up, not
-     * in the middle of the program's first recorded call. */
-    void *frames[4];
-    capturing = 1;
-    unw_backtrace_fn(frames, 4);
-    capturing = 0;
     return 1;
+}
+
+/* libunwind is loaded from mapwarden's constructor, never earlier:
+ * start-up may happen inside another runtime's initialisation (TSan's, from
+ * .preinit_array), where dlopen is not safe; and never later, inside a
+ * program's call, where dlopen's malloc could meet a lock the caller holds.
+ * Its first unw_backtrace maps libunwind's caches (outside the window). */
+void mw_backtrace_allow_loading(void) {
+    if (configured_depth <= 0 || atomic_load(&unwind_state) != 0) return;
+    atomic_store(&unwind_state, 1);
+    capturing = 1; /* libunwind's own mmaps go straight to the kernel */
+    int ok = load();
+    capturing = 0;
+    atomic_store_explicit(&unwind_state, ok ? 2 : 3, memory_order_release);
+    if (!ok && unwind_verbose) {
+        static const char head[] = "mapwarden: leak reports will have no stacks: ";
+        mw_sys_write(2, head, sizeof head - 1);
+        mw_sys_write(2, unwind_error, strlen(unwind_error));
+        mw_sys_write(2, "\n", 1);
+    }
+}
+
+static inline int ready(void) {
+    return atomic_load_explicit(&unwind_state, memory_order_acquire) == 2;
 }
 
 const char *mw_backtrace_error(void) { return unwind_error; }
 
-static int configured_depth;
-
-void mw_backtrace_set_depth(int depth) { configured_depth = depth; }
-
 int mw_backtrace(uint64_t *out, int capacity) {
     int depth = configured_depth < capacity ? configured_depth : capacity;
-    if (!unw_backtrace_fn || capturing || depth <= 0) return 0;
+    if (capturing || depth <= 0 || !ready()) return 0;
     enum { SLACK = 16, MAX = MW_MAX_BACKTRACE_DEPTH + SLACK };
     void *frames[MAX];
     int want = depth + SLACK < MAX ? depth + SLACK : MAX;

@@ -31,9 +31,8 @@ int mw_start(void) {
  * first such call starts mapwarden lazily. This is the fallback. */
 __attribute__((constructor(101))) static void mw_constructor(void) {
     if (atomic_load(&mw_phase) == MW_NOT_STARTED) mw_start();
-    /* What start-up may not do where it can run first (inside another
-     * runtime's initialisation): load libunwind. */
-    if (atomic_load(&mw_phase) == MW_ACTIVE) mw_engine_late_start();
+    /* What start-up may not do where it can run first: load libunwind. */
+    mw_backtrace_allow_loading();
 }
 
 extern char **environ;

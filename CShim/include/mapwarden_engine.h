@@ -109,9 +109,12 @@ void mw_stop_following_children(void);
 #define MW_STARTUP_TEXT_SIZE 12288
 unsigned char *mw_static_buffer(int index);
 
-/* Loads libunwind (library, or libunwind.so.8 when NULL). 1 on success;
- * else 0 and mw_backtrace_error() says why. */
-int mw_backtrace_load(const char *library);
+/* The libunwind to load (NULL: libunwind.so.8), MAPWARDEN_BACKTRACE_DEPTH,
+ * and whether to say so on stderr if it cannot be loaded. It is loaded by
+ * mw_backtrace_allow_loading(), from mapwarden's constructor. */
+void mw_backtrace_configure(const char *library, int depth, int verbose);
+void mw_backtrace_allow_loading(void);
+/* Why there are no stacks (libunwind missing...), or NULL. */
 const char *mw_backtrace_error(void);
 
 /* Up to `capacity` (and MAPWARDEN_BACKTRACE_DEPTH) return addresses of the
@@ -119,8 +122,6 @@ const char *mw_backtrace_error(void);
  * capture is off or unavailable, or when called again from inside a capture. */
 int mw_backtrace(uint64_t *out, int capacity);
 
-/* MAPWARDEN_BACKTRACE_DEPTH, set by the engine at start-up. */
-void mw_backtrace_set_depth(int depth);
 
 /* Nonzero while this thread is inside libunwind: calls it makes then go
  * straight to the kernel. */
@@ -146,9 +147,7 @@ size_t mw_demangle(const char *name, char *out, size_t capacity);
  * documented status under MAPWARDEN_ON_RESERVE_FAILURE=abort. */
 int mw_engine_start(void);
 
-/* From mapwarden's constructor, once the engine is active: what start-up
- * leaves for later (loading libunwind). */
-void mw_engine_late_start(void);
+
 
 /* Each also takes the caller's stack (NULL, 0 at first): when the engine
  * will record the call and has no stack, it answers MW_NEEDS_STACK and the

@@ -9,11 +9,6 @@ func mw_engine_start() -> Int32 {
     Startup.run() ? 1 : 0
 }
 
-@_cdecl("mw_engine_late_start")
-func mw_engine_late_start() {
-    Startup.loadUnwinder()
-}
-
 @_cdecl("mw_engine_mmap")
 func mw_engine_mmap(_ addr: UInt, _ len: Int, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,
                     _ frames: UnsafePointer<UInt64>?, _ depth: Int32) -> Int {

@@ -65,7 +65,8 @@ struct LeakReport {
             mw_unlock()
             return 0
         }
-        let settings = state.pointee.report
+        var settings = state.pointee.report
+        if settings.depth > 0, let why = mw_backtrace_error() { settings.stacksMissing = why }
         let calls = state.pointee.calls
         let events = state.pointee.events
         mw_unlock()

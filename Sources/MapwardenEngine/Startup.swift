@@ -95,8 +95,9 @@ enum Startup {
         report.depth = settings.backtraceDepth
         keepStandardError(&report)
         if settings.backtraceDepth > 0 {
-            unwinder = libunwind.map { UnsafePointer(UnsafeRawPointer(text + $0).assumingMemoryBound(to: CChar.self)) }
-            wantsUnwinder = true
+            let library = libunwind.map { UnsafePointer(UnsafeRawPointer(text + $0).assumingMemoryBound(to: CChar.self)) }
+            mw_backtrace_configure(library, Int32(settings.backtraceDepth), settings.log >= .info ? 1 : 0)
+            Tracking.depth = Int32(settings.backtraceDepth)
         }
         let tracksOutside = settings.track == .all || settings.clobber != .allow
         let state = stateMemory.bindMemory(to: EngineState.self, capacity: 1)
@@ -124,37 +125,13 @@ enum Startup {
         return true
     }
 
-    /// Whether stacks are wanted, and the libunwind to load (nil: the default).
-    nonisolated(unsafe) static var wantsUnwinder = false
-    nonisolated(unsafe) static var unwinder: UnsafePointer<CChar>? = nil
-
-    /// Loads libunwind, from mapwarden's constructor: start-up itself may run
-    /// earlier, inside another runtime's initialisation (TSan's, from the
-    /// program's .preinit_array), where dlopen is not safe. Until then calls
-    /// are recorded without stacks.
-    static func loadUnwinder() {
-        guard wantsUnwinder, let state = engine else { return }
-        wantsUnwinder = false
-        if mw_backtrace_load(unwinder) == 0 {
-            state.pointee.report.stacksMissing = mw_backtrace_error()
-            if state.pointee.log >= .info {
-                Output.line { out in
-                    out.append("mapwarden: leak reports will have no stacks: ")
-                    out.append(Bytes(cString: UnsafeRawPointer(mw_backtrace_error()!).assumingMemoryBound(to: UInt8.self)))
-                }
-            }
-            return
-        }
-        let depth = Int32(state.pointee.report.depth)
-        mw_backtrace_set_depth(depth)
-        Tracking.depth = depth
-    }
-
     /// A copy of standard error for the report, numbered high so that the
     /// program's own descriptors keep the numbers it expects.
     static func keepStandardError(_ report: inout ReportSettings) {
         let limit = Kernel.limit(Int32(RLIMIT_NOFILE.rawValue))?.soft ?? 1024
-        let lowest = limit > 64 ? Int(Swift.min(limit, 1 << 20) - 32) : 3
+        // Just below the limit, but never above 1024: a higher descriptor
+        // would make the kernel grow the descriptor table to match.
+        let lowest = limit > 64 ? Int(Swift.min(limit, 1024) - 32) : 3
         var fd = mw_sys_fcntl(2, F_DUPFD_CLOEXEC, lowest)
         if fd < 0 { fd = mw_sys_fcntl(2, F_DUPFD_CLOEXEC, 3) }
         if fd >= 0 {

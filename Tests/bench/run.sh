@@ -62,7 +62,7 @@ run_mode() { # mode, cases...
     local env=()
     local depth=0
     [ "$1" = win_stack16 ] && depth=16
-    [ "$mode" = preload ] && env=(LD_PRELOAD="$LIB" MAPWARDEN_BACKTRACE_DEPTH=$depth)
+    [ "$mode" = preload ] && env=(LD_PRELOAD="$LIB" MAPWARDEN_BACKTRACE_DEPTH=$depth MAPWARDEN_REPORT=none)
     env "${env[@]}" "${pin[@]}" "$out/bench" "$@" >>"$raw" 2>>"$log" \
         || { cat "$log" >&2; fail "bench ($mode) $* failed"; }
 }
@@ -83,7 +83,9 @@ echo " done in $(( $(date +%s) - start )) s"
 # System calls per operation (strace -c over 2000 vs 0 operations).
 syscalls_per_op() { # mode case -> "mmap 2.00 prctl 1.00"
     local mode=$1 c=$2 n=2000 env=() f0="$out/strace0.txt" f1="$out/strace1.txt"
-    [ "$mode" = preload ] && env=(LD_PRELOAD="$LIB")
+    local depth=0
+    [ "$c" = win_stack16 ] && depth=16
+    [ "$mode" = preload ] && env=(LD_PRELOAD="$LIB" MAPWARDEN_BACKTRACE_DEPTH=$depth MAPWARDEN_REPORT=none)
     env "${env[@]}" strace -f -c -o "$f0" "$out/bench" loop 0 "$c" >/dev/null 2>>"$log" || return 1
     env "${env[@]}" strace -f -c -o "$f1" "$out/bench" loop "$n" "$c" >/dev/null 2>>"$log" || return 1
     awk -v n="$n" '
