@@ -1,9 +1,11 @@
 # mapwarden - build, test, benchmark, demo.
 #
-#   make          build/libmapwarden.so (the preload library)
-#   make test     unit tests (swift test) + integration tests under LD_PRELOAD
+#   make          build/libmapwarden.so (the preload library) and build/mapwarden (the command)
+#   make test     unit tests (swift test), integration tests under LD_PRELOAD, the command's tests
 #   make bench    the benchmark (ratios against the raw syscall, one run)
 #   make demo     a bundled program under the default window
+#   make install  PREFIX=/usr/local DESTDIR=: command, library, header, pkg-config, configs, man page
+#   make uninstall, make man, make clean
 #
 # The library is Embedded Swift (Sources/MapwardenLogic + Sources/MapwardenEngine)
 # linked with the C interposer (CShim/), built here with swiftc and cc directly
@@ -51,7 +53,7 @@ $(OBJ):
 	mkdir -p $@
 
 # ---- tests -------------------------------------------------------------
-test: unit-test integration-test
+test: unit-test integration-test cli-test
 
 unit-test:
 	swift test
@@ -66,8 +68,68 @@ bench: $(LIB)
 # ---- demo --------------------------------------------------------------
 demo: $(LIB)
 	@mkdir -p $(BUILD)
-	$(CC) -std=gnu11 -O2 -Wall -o $(BUILD)/demo examples/demo.c
+	$(CC) -std=gnu11 -O2 -g -rdynamic -Wall -o $(BUILD)/demo examples/demo.c
 	env -u MAPWARDEN_WINDOW LD_PRELOAD=$(CURDIR)/$(LIB) MAPWARDEN_CONFIG=$(CURDIR)/config/default.env $(BUILD)/demo
+
+# ---- the mapwarden command (Sources/MapwardenCLI) ----------------------
+# An ordinary Swift executable built by SwiftPM (swift-argument-parser),
+# copied next to the library so that `run` finds it there.
+SWIFT   ?= swift
+SWIFTPM_FLAGS ?=
+CLI     := $(BUILD)/mapwarden
+CLI_SRC := $(wildcard Sources/MapwardenCLI/*.swift)
+VERSION := $(shell sed -n 's/.*static let string = "\(.*\)"/\1/p' Sources/MapwardenCLI/Version.swift)
+
+.PHONY: cli cli-test man install uninstall
+all: cli
+cli: $(CLI)
+
+$(CLI): $(CLI_SRC) $(LOGIC_SRC) Package.swift
+	$(SWIFT) build $(SWIFTPM_FLAGS) -c release --product mapwarden
+	@mkdir -p $(BUILD)
+	cp "$$($(SWIFT) build $(SWIFTPM_FLAGS) -c release --product mapwarden --show-bin-path)/mapwarden" $@
+
+cli-test: $(LIB) $(CLI)
+	Tests/cli/run.sh
+
+# The man page, generated from the argument parser's own description of the
+# command (swift-argument-parser's generate-manual tool).
+MAN := $(BUILD)/man/mapwarden.1
+man: $(MAN)
+$(MAN): $(CLI)
+	$(SWIFT) build $(SWIFTPM_FLAGS) -c release --product generate-manual
+	@mkdir -p $(BUILD)/man
+	"$$($(SWIFT) build $(SWIFTPM_FLAGS) -c release --product generate-manual --show-bin-path)/generate-manual" $(CLI) \
+	  --date "$$(date -u -d @$${SOURCE_DATE_EPOCH:-$$(date +%s)} +%Y-%m-%d)" -o $(BUILD)/man
+
+# ---- install -------------------------------------------------------------
+#   make install PREFIX=/usr/local DESTDIR=/tmp/stage; make uninstall (same variables)
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR  := $(DESTDIR)$(PREFIX)/bin
+LIBDIR  := $(DESTDIR)$(PREFIX)/lib
+INCDIR  := $(DESTDIR)$(PREFIX)/include
+PCDIR   := $(LIBDIR)/pkgconfig
+DATADIR := $(DESTDIR)$(PREFIX)/share/mapwarden
+MANDIR  := $(DESTDIR)$(PREFIX)/share/man/man1
+CONFIGS := $(notdir $(wildcard config/*.env))
+
+install: $(LIB) $(CLI) $(MAN)
+	install -d $(BINDIR) $(LIBDIR) $(INCDIR) $(PCDIR) $(DATADIR) $(MANDIR)
+	install -m 755 $(CLI) $(BINDIR)/mapwarden
+	install -m 755 $(LIB) $(LIBDIR)/libmapwarden.so
+	install -m 644 CShim/include/mapwarden.h $(INCDIR)/mapwarden.h
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	  'Name: mapwarden' 'Description: Reliable fixed-address memory for unmodified Linux programs (preload library, query API)' \
+	  'Version: $(VERSION)' 'Libs: -L$${libdir} -lmapwarden' 'Cflags: -I$${includedir}' > $(PCDIR)/mapwarden.pc
+	chmod 644 $(PCDIR)/mapwarden.pc
+	install -m 644 $(addprefix config/,$(CONFIGS)) $(DATADIR)/
+	install -m 644 $(MAN) $(MANDIR)/mapwarden.1
+
+uninstall:
+	rm -f $(BINDIR)/mapwarden $(LIBDIR)/libmapwarden.so $(INCDIR)/mapwarden.h \
+	  $(PCDIR)/mapwarden.pc $(addprefix $(DATADIR)/,$(CONFIGS)) $(MANDIR)/mapwarden.1
+	-rmdir $(DATADIR) 2>/dev/null || true
 
 clean:
 	rm -rf $(BUILD)

@@ -1,0 +1,109 @@
+/// The merged report as text, in the library's own (LSan-like) format.
+struct ReportText {
+    var merged: MergedReport
+    /// Show only the largest N groups (nil: all).
+    var top: Int?
+    /// At most this many "at" lines per group.
+    var addressesPerGroup = 20
+
+    var single: Bool { merged.sources.count == 1 }
+
+    func render() -> String {
+        var out: [String] = []
+        let m = merged
+        if single {
+            let r = m.sources[0].report
+            if m.leakedMappings == 0 && m.inheritedMappings == 0 && m.clobberCount == 0 && m.suppressedMappings == 0 {
+                let tracked = r.statistics?["tracked_mappings"] ?? r.statistics?["trackedMappings"] ?? 0
+                return "mapwarden: no leaks (pid \(r.pid), \(Fmt.count(tracked, "mapping")) tracked, all unmapped)\n"
+            }
+            out.append("==\(r.pid)== mapwarden: \(Fmt.count(m.leakedMappings, "leaked mapping")) (\(m.leakedBytes) bytes) at exit of \(r.programName)")
+        } else {
+            let who = m.sources.map { s -> String in
+                var t = "\(s.report.programName) (pid \(s.report.pid)"
+                if s.report.forked == true, let p = s.report.parentPid { t += ", forked from \(p)" }
+                return t + ")"
+            }
+            out.append("==mapwarden== \(m.sources.count) reports: " + who.joined(separator: ", "))
+            let procs = Set(m.leakGroups.flatMap { $0.pids }).count
+            out.append("==mapwarden== \(Fmt.count(m.leakedMappings, "leaked mapping")) (\(m.leakedBytes) bytes) in \(Fmt.count(procs, "process", "processes"))")
+        }
+
+        let own = m.leakGroups, inherited = m.inheritedGroups
+        let limit = top ?? Int.max
+        for g in own.prefix(limit) { out.append(""); out += group(g) }
+        if own.count > limit {
+            let rest = own.dropFirst(limit)
+            out.append("")
+            out.append("... \(Fmt.count(rest.count, "more group")) (\(rest.reduce(0) { $0 + $1.bytes }) bytes in \(Fmt.count(rest.reduce(0) { $0 + $1.leaks.count }, "mapping"))) not shown (--top \(limit))")
+        }
+        for g in inherited.prefix(limit) { out.append(""); out += group(g) }
+        if inherited.count > limit {
+            out.append("")
+            out.append("... \(Fmt.count(inherited.count - limit, "more inherited group")) not shown (--top \(limit))")
+        }
+
+        if !m.suppressed.isEmpty {
+            out.append("")
+            out.append("Suppressions used:")
+            out.append("  mappings        bytes  pattern")
+            for s in m.suppressed {
+                out.append("  " + Fmt.pad("\(s.mappings)", 8) + " " + Fmt.pad("\(s.bytes)", 12) + "  " + s.pattern)
+            }
+        }
+        if !m.clobbers.isEmpty {
+            out.append("")
+            out.append("Clobbers and misuse:")
+            for c in m.clobbers { out += clobber(c) }
+        }
+        out.append("")
+        var summary = "SUMMARY: mapwarden: \(m.leakedBytes) bytes leaked in \(Fmt.count(m.leakedMappings, "mapping")); "
+        summary += "\(m.suppressedMappings) suppressed (\(m.suppressedBytes) bytes); "
+        summary += "\(m.inheritedMappings) inherited (\(m.inheritedBytes) bytes); \(Fmt.count(m.clobberCount, "clobber"))"
+        if !single { summary += "; \(m.sources.count) reports" }
+        out.append(summary + ".")
+        return out.joined(separator: "\n") + "\n"
+    }
+
+    func group(_ g: MergedReport.Group) -> [String] {
+        var out: [String] = []
+        var head = "\(g.bytes) bytes in \(Fmt.count(g.leaks.count, g.inherited ? "inherited mapping" : "mapping"))"
+        if !single { head += " (\(g.pids.count == 1 ? "pid" : "pids") \(g.pids.map(String.init).joined(separator: ", ")))" }
+        if g.inherited { head += ", mapped before fork and reported by the parent," }
+        out.append(head + " allocated from:")
+        if g.stack.isEmpty {
+            out.append("    (no stack: \(g.noStackReason ?? "none recorded"))")
+        } else {
+            for (i, f) in g.stack.enumerated() { out.append("    " + f.line(i)) }
+        }
+        for p in g.leaks.prefix(addressesPerGroup) {
+            var details = p.leak.details
+            if !single { details += ", pid \(p.pid)" }
+            out.append("  at \(p.leak.address) (\(details))")
+        }
+        if g.leaks.count > addressesPerGroup {
+            out.append("  ... and \(Fmt.count(g.leaks.count - addressesPerGroup, "more mapping"))")
+        }
+        return out
+    }
+
+    func clobber(_ g: MergedReport.ClobberGroup) -> [String] {
+        let c = g.clobber
+        var line = "  \(c.kind): \(c.call ?? "?")"
+        if let a = c.address {
+            line += " \(a)"
+            if let s = c.size { line += "+\(Fmt.hex(s))" }
+        }
+        if let v = c.victim { line += " over \(v)" }
+        if let a = c.action { line += "; \(a)" }
+        let pids = Array(Set(g.events.map(\.pid))).sorted()
+        if g.events.count > 1 {
+            line += " (\(g.events.count) times, \(pids.count == 1 ? "pid" : "pids") \(pids.map(String.init).joined(separator: ", ")))"
+        } else if let t = c.thread {
+            line += " (pid \(g.events[0].pid), thread \(t))"
+        }
+        var out = [line]
+        for (i, f) in (c.stack ?? []).enumerated() { out.append("      " + f.line(i)) }
+        return out
+    }
+}

@@ -1,0 +1,206 @@
+import ArgumentParser
+import Foundation
+
+enum ReportFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
+enum TrackMode: String, ExpressibleByArgument, CaseIterable { case window, all }
+enum ClobberMode: String, ExpressibleByArgument, CaseIterable { case allow, report, deny }
+enum LogMode: String, ExpressibleByArgument, CaseIterable { case quiet, info, debug }
+enum FailurePolicy: String, ExpressibleByArgument, CaseIterable { case abort, warn }
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a program with mapwarden preloaded.",
+        usage: "mapwarden run [<options>] [--] <program> [<args> ...]",
+        discussion: """
+            Runs PROGRAM with libmapwarden.so preloaded (ahead of any LD_PRELOAD already \
+            set), waits for it, and exits as it did: with its exit status, or killed by \
+            the same signal. SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH \
+            and SIGCONT sent to mapwarden are passed on to the program (the terminal's \
+            own signals already reach it, and are not sent twice).
+
+            Each option sets the MAPWARDEN_* variable named in its help, so explicit \
+            options win over the environment and over the config file. Programs the \
+            program starts inherit the library and their own reports (%p), unless \
+            --no-follow-children.
+
+            Unless a report destination is chosen (--report, MAPWARDEN_REPORT in the \
+            environment or the config file), every process writes a JSON report \
+            mapwarden.<program>.<pid>.json in the current directory. When the program \
+            has ended, mapwarden prints where the reports are, one line with the leaks, \
+            bytes and clobbers, and the command that shows them.
+
+            Exit status: the program's; 127 when PROGRAM is not found, 126 when it \
+            cannot be executed, 72 when libmapwarden.so cannot be found. Before main, \
+            the library itself exits with 78 for an invalid configuration and 71 when \
+            the window cannot be reserved (see mapwarden check).
+
+            EXAMPLES:
+              mapwarden run -- ./emulator rom.bin
+              mapwarden run --window 0x1000000000:64G -- ./program --its-own-flag
+              mapwarden run --report stderr --format text -- ./program
+              mapwarden run --leak-exitcode 23 --suppressions known.supp -- make check
+              mapwarden run --clobber deny --track all -- ./program
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("Read settings from this config file (MAPWARDEN_CONFIG).", valueName: "file"))
+    var config: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "The window: hex base and size, e.g. 0x400000000000:1T (MAPWARDEN_WINDOW).", valueName: "base:size"))
+    var window: String?
+
+    @Option(name: .long, help: ArgumentHelp("""
+        Where reports go: stderr, none, or a file name where %p is the pid, %e the program's \
+        name, %% a % (MAPWARDEN_REPORT). Default: mapwarden.%e.%p.json in the current directory.
+        """, valueName: "stderr|none|path"))
+    var report: String?
+
+    @Option(name: .long, help: ArgumentHelp("""
+        Report format (MAPWARDEN_REPORT_FORMAT). Default: json for report files named *.json \
+        and for the default report, text otherwise.
+        """, valueName: "text|json"))
+    var format: ReportFormat?
+
+    @Option(name: .long, help: ArgumentHelp("Track mappings in the window only, or all mappings (MAPWARDEN_TRACK). Default: window.", valueName: "window|all"))
+    var track: TrackMode?
+
+    @Option(name: .customLong("leak-exitcode"), help: ArgumentHelp(
+        "With leaks (not counting suppressed or inherited ones) the program exits with this status, 0-255 (MAPWARDEN_LEAK_EXITCODE). Default: 0, the status is left alone.",
+        valueName: "n"))
+    var leakExitcode: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Suppressions file, LSan syntax: leak:PATTERN lines (MAPWARDEN_SUPPRESSIONS).", valueName: "file"))
+    var suppressions: String?
+
+    @Option(name: .customLong("backtrace-depth"), help: ArgumentHelp(
+        "Frames recorded per stack, 0-256; 0 records no stacks (MAPWARDEN_BACKTRACE_DEPTH). Default: 32.", valueName: "n"))
+    var backtraceDepth: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "MAP_FIXED over memory the program did not map (libraries, heap, stacks): allow it, report it, or deny it with EEXIST (MAPWARDEN_CLOBBER). Default: allow.", valueName: "allow|report|deny"))
+    var clobber: ClobberMode?
+
+    @Option(name: .long, help: ArgumentHelp("What the library prints (MAPWARDEN_LOG). Default: info.", valueName: "quiet|info|debug"))
+    var log: LogMode?
+
+    @Option(name: .customLong("on-reserve-failure"), help: ArgumentHelp(
+        "When the window cannot be reserved: exit with 71 before main, or warn and run without a window (MAPWARDEN_ON_RESERVE_FAILURE). Default: abort.", valueName: "abort|warn"))
+    var onReserveFailure: FailurePolicy?
+
+    @Flag(name: .customLong("no-follow-children"), help: ArgumentHelp(
+        "Only the program itself runs with mapwarden: the library leaves LD_PRELOAD before the programs it executes (MAPWARDEN_CHILDREN=stop)."))
+    var noFollowChildren = false
+
+    @Option(name: .long, help: ArgumentHelp(
+        "The library to preload. Default: libmapwarden.so next to this executable, else ../lib/libmapwarden.so from it.",
+        valueName: "path"))
+    var library: String?
+
+    @Flag(name: [.short, .long], help: "Print nothing after the program ends (the library's own messages still appear).")
+    var quiet = false
+
+    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp(
+        "The program to run and its arguments (put -- before them when they start with a dash).", valueName: "program"))
+    var command: [String] = []
+
+    var programArguments: [String] {
+        command.first == "--" ? Array(command.dropFirst()) : command
+    }
+
+    func validate() throws {
+        if let first = command.first, first == "--help" || first == "-h" {
+            throw CleanExit.helpRequest(RunCommand.self)
+        }
+        if programArguments.isEmpty {
+            throw ValidationError("Missing the program to run: mapwarden run [OPTIONS] -- PROGRAM [ARGS...]")
+        }
+        if let window, case .failure(let message) = ConfigCheck.parseWindow(window) {
+            throw ValidationError("--window: " + message.text.replacingOccurrences(of: "mapwarden: environment: ", with: ""))
+        }
+        if let n = leakExitcode, !(0...255).contains(n) {
+            throw ValidationError("--leak-exitcode \(n): expected 0 to 255")
+        }
+        if let n = backtraceDepth, !(0...256).contains(n) {
+            throw ValidationError("--backtrace-depth \(n): expected 0 to 256")
+        }
+    }
+
+    func run() throws {
+        Launch.takeSignals()
+        let library: String
+        switch Library.locate(explicit: self.library) {
+        case .success(let path): library = path
+        case .failure(let message):
+            Out.note(message.text)
+            throw ExitCode(72)
+        }
+        let plan = RunPlan(options: self, environment: ProcessInfo.processInfo.environment, library: library)
+        let start = ReportFinder.now()
+        let pid: pid_t
+        do {
+            pid = try Launch.spawn(programArguments, environment: plan.environmentList)
+        } catch {
+            Out.note(error.message)
+            throw ExitCode(error.status)
+        }
+        let outcome = Launch.waitForwarding(pid)
+        if !quiet {
+            RunSummary(plan: plan, program: programArguments[0], pid: pid, outcome: outcome, since: start).print()
+        }
+        Launch.endLike(outcome)
+    }
+}
+
+/// The environment a run gives the program, and where its reports go.
+struct RunPlan {
+    var environment: [String: String]
+    /// The report destination in force: "stderr", "none" or an absolute file pattern.
+    var report: String
+    /// "text" or "json".
+    var format: String
+
+    init(options o: RunCommand, environment inherited: [String: String], library: String) {
+        var env = inherited
+        func set(_ key: String, _ value: String?) { if let value { env[key] = value } }
+
+        let configPath = o.config.map(Paths.absolute) ?? inherited["MAPWARDEN_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+        set("MAPWARDEN_CONFIG", o.config.map(Paths.absolute))
+        set("MAPWARDEN_WINDOW", o.window)
+        set("MAPWARDEN_TRACK", o.track?.rawValue)
+        set("MAPWARDEN_LEAK_EXITCODE", o.leakExitcode.map(String.init))
+        set("MAPWARDEN_SUPPRESSIONS", o.suppressions.map(Paths.absolute))
+        set("MAPWARDEN_BACKTRACE_DEPTH", o.backtraceDepth.map(String.init))
+        set("MAPWARDEN_CLOBBER", o.clobber?.rawValue)
+        set("MAPWARDEN_LOG", o.log?.rawValue)
+        set("MAPWARDEN_ON_RESERVE_FAILURE", o.onReserveFailure?.rawValue)
+        if o.noFollowChildren { env["MAPWARDEN_CHILDREN"] = "stop" }
+
+        // The report: the option, else the environment, else the config file,
+        // else our default (JSON files in the current directory).
+        func fromFile(_ key: String) -> String? { configPath.flatMap { ConfigCheck.fileValue(key, inFile: $0) } }
+        let chosenFormat = o.format?.rawValue ?? inherited["MAPWARDEN_REPORT_FORMAT"] ?? fromFile("MAPWARDEN_REPORT_FORMAT")
+        var report = o.report ?? inherited["MAPWARDEN_REPORT"] ?? fromFile("MAPWARDEN_REPORT")
+        var format = chosenFormat
+        if report == nil {
+            let ext = chosenFormat == "text" ? "txt" : "json"
+            report = Paths.currentDirectory() + "/mapwarden.%e.%p." + ext
+            if format == nil { format = "json" }
+        } else if let r = report, r != "stderr", r != "none" {
+            report = Paths.absolute(r)
+            if format == nil && r.hasSuffix(".json") { format = "json" }
+        }
+        if report != inherited["MAPWARDEN_REPORT"] || o.report != nil { env["MAPWARDEN_REPORT"] = report }
+        if let format, format != inherited["MAPWARDEN_REPORT_FORMAT"] || o.format != nil {
+            env["MAPWARDEN_REPORT_FORMAT"] = format
+        }
+        env["LD_PRELOAD"] = Library.preloadValue(library: library, existing: inherited["LD_PRELOAD"])
+        self.environment = env
+        self.report = report ?? "stderr"
+        self.format = format ?? "text"
+    }
+
+    var environmentList: [String] { environment.map { "\($0.key)=\($0.value)" }.sorted() }
+}
