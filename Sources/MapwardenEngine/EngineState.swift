@@ -31,6 +31,8 @@ struct EngineState {
     var outside: OutsideMappings?
     /// Clobbers and misuse seen (MAPWARDEN_CLOBBER=report|deny).
     var events: EventLog
+    /// Memory for the exit report, reserved at start-up (see LeakReport).
+    var reportArena: MetadataArena
 
     /// The registry's nodes start after this state and the text kept with it.
     static let textOffset: UInt64 = 4096

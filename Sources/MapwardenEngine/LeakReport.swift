@@ -43,8 +43,10 @@ struct LeakReport {
     var groupCount = 0
     /// Uses of each suppression: mappings and bytes.
     var suppressionUses: UnsafeMutablePointer<(Int, UInt64)>
-    var maps: ScratchFile?
-    let scratch: (base: UInt64, size: UInt64)
+    /// /proc/self/maps at exit (in the report arena).
+    var maps: Bytes = .empty
+    /// Bytes of the report arena in use.
+    var used: UInt64
 
     // Totals.
     var leaked = (mappings: 0, bytes: UInt64(0))
@@ -70,7 +72,6 @@ struct LeakReport {
         let calls = state.pointee.calls
         let events = state.pointee.events
         mw_unlock()
-        defer { report.release() }
 
         report.findPaths()
         report.applySuppressions(settings)
@@ -95,11 +96,12 @@ struct LeakReport {
         let total = state.registry.count + (trackOutside ? state.outside!.registry.count : 0)
         let suppressionBytes = LeakReport.suppressionLimit * MemoryLayout<(Int, UInt64)>.stride
         let bytes = UInt64(total * (MemoryLayout<Leak>.stride + 4 + MemoryLayout<LeakGroup>.stride) + suppressionBytes + 4096)
-        let size = (bytes + 0xFFFF) & ~0xFFFF
-        let r = Kernel.mmap(0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
-        if r.failed { return nil }
-        scratch = (r.address, size)
-        var at = UnsafeMutableRawPointer(bitPattern: UInt(r.address))!
+        // The report arena was reserved at start-up: committing more of it
+        // makes no new mapping, so the report works even when the program
+        // has used up vm.max_map_count.
+        guard state.reportArena.commit(upTo: bytes) else { return nil }
+        used = (bytes + 4095) & ~4095
+        var at = state.reportArena.pointer
         suppressionUses = at.bindMemory(to: (Int, UInt64).self, capacity: LeakReport.suppressionLimit)
         at += suppressionBytes
         leaks = at.bindMemory(to: Leak.self, capacity: total)
@@ -130,18 +132,44 @@ struct LeakReport {
         InPlaceSort.sort(leaks, count: n) { $0.start < $1.start }
     }
 
-    func release() {
-        maps?.release()
-        _ = Kernel.munmap(scratch.base, scratch.size)
+    /// Takes `bytes` more of the report arena (the report runs on one
+    /// thread, after the lock is released: nothing else uses the arena).
+    mutating func take(_ bytes: UInt64) -> UnsafeMutablePointer<UInt8>? {
+        guard let state = engine, state.pointee.reportArena.commit(upTo: used + bytes) else { return nil }
+        let p = (state.pointee.reportArena.pointer + Int(used)).assumingMemoryBound(to: UInt8.self)
+        used += (bytes + 4095) & ~4095
+        return p
+    }
+
+    /// Reads /proc/self/maps into the report arena, committing as it grows.
+    mutating func readMaps() {
+        let fd = Kernel.open(cString("/proc/self/maps"), O_RDONLY | O_CLOEXEC)
+        guard !fd.failed, let state = engine else { return }
+        defer { Kernel.close(Int32(fd.raw)) }
+        let start = used
+        let base = (state.pointee.reportArena.pointer + Int(start)).assumingMemoryBound(to: UInt8.self)
+        var n: UInt64 = 0
+        let step: UInt64 = 1 << 20
+        while state.pointee.reportArena.commit(upTo: start + n + step) {
+            let r = Kernel.read(Int32(fd.raw), base + Int(n), Int(step))
+            if r.failed {
+                if r.errno == EINTR { continue }
+                break
+            }
+            if r.raw == 0 { break }
+            n += UInt64(r.raw)
+        }
+        used = (start + n + 4095) & ~4095
+        maps = Bytes(UnsafePointer(base), count: Int(n))
     }
 
     /// The path of each file mapping, from /proc/self/maps (both are in
     /// address order: one walk).
     mutating func findPaths() {
-        let file = ScratchFile(path: cString("/proc/self/maps"), limit: 256 << 20)
-        maps = file
-        guard file.buffer != nil else { return }
-        var lines = LineReader(file.bytes)
+        readMaps()
+        let text = maps
+        guard text.count > 0 else { return }
+        var lines = LineReader(text)
         var line = lines.next()
         for i in 0..<count where leaks[i].kind & MappingKind.anonymous == 0 {
             while let l = line, let range = MapsLine.range(l), range.end <= leaks[i].start {
@@ -156,15 +184,15 @@ struct LeakReport {
                 fields += 1
             }
             if at < l.count && l[at] != 0x5B { // not [heap], [stack]...
-                leaks[i].pathStart = Int32(l.base! - UnsafePointer(file.buffer!) + at)
+                leaks[i].pathStart = Int32(l.base! - text.base! + at)
                 leaks[i].pathCount = Int32(l.count - at)
             }
         }
     }
 
     func path(_ leak: Leak) -> Bytes {
-        guard let maps, leak.pathCount > 0 else { return .empty }
-        return Bytes(UnsafePointer(maps.buffer! + Int(leak.pathStart)), count: Int(leak.pathCount))
+        guard leak.pathCount > 0 else { return .empty }
+        return maps.slice(Int(leak.pathStart), Int(leak.pathStart + leak.pathCount))
     }
 
     /// Marks the leaks whose stack a suppression matches, and counts uses.
@@ -252,14 +280,12 @@ struct LeakReport {
 
     // MARK: Output
 
-    func output(_ settings: ReportSettings, _ state: inout EngineState, events: EventLog) {
+    mutating func output(_ settings: ReportSettings, _ state: inout EngineState, events: EventLog) {
         let fd = LeakReport.open(settings)
         guard fd >= 0 else { return }
         let bufferSize: UInt64 = 256 << 10
-        let r = Kernel.mmap(0, bufferSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)
-        guard !r.failed else { return }
-        defer { _ = Kernel.munmap(r.address, bufferSize) }
-        var sink = ReportSink(fd: fd, buffer: UnsafeMutablePointer(bitPattern: UInt(r.address))!, capacity: Int(bufferSize))
+        guard let buffer = take(bufferSize) else { return }
+        var sink = ReportSink(fd: fd, buffer: buffer, capacity: Int(bufferSize))
         let context = ReportContext(settings: settings, depot: state.depot, calls: state.calls, window: state.window,
                                     droppedStacks: state.droppedStacks, generation: state.generation, events: events)
         switch settings.format {

@@ -61,7 +61,8 @@ enum Startup {
         guard let window = Reservation.reserve(settings.window, space: settings.space, explaining: settings.saysFailures) else {
             return giveUp(settings, status: ExitStatus.reservationFailed, because: "the window cannot be reserved")
         }
-        guard let arena = MetadataArena.create(), let depotArena = MetadataArena.create(size: 256 << 20) else {
+        guard let arena = MetadataArena.create(), let depotArena = MetadataArena.create(size: 256 << 20),
+              let reportArena = MetadataArena.create(size: 1 << 30) else {
             _ = Kernel.munmap(window.base, window.size)
             Output.line { out in out.append("mapwarden: cannot map memory for the registry (ENOMEM)") }
             return giveUp(settings, status: ExitStatus.reservationFailed, because: "mapwarden has no memory for its registry")
@@ -106,7 +107,7 @@ enum Startup {
             registry: MappingRegistry(storage: nodes, capacity: capacity),
             depotArena: depotArena, depot: StackDepot(storage: depotArena.pointer, capacity: Int(depotArena.committed)),
             report: report, outside: tracksOutside ? OutsideMappings.create() : nil,
-            events: settings.clobber != .allow ? EventLog.create() : EventLog()))
+            events: settings.clobber != .allow ? EventLog.create() : EventLog(), reportArena: reportArena))
         engine = state
         windowBase = window.base
         windowEnd = window.end
