@@ -124,6 +124,31 @@ int mw_backtrace(uint64_t *out, int capacity) {
 
 /* ---- at exit: naming frames ---- */
 
+/* The main program's lowest mapped address and its path: dladdr names it
+ * as it was typed (./prog), which means nothing after a chdir. */
+static uintptr_t main_base;
+static char main_path[4096];
+
+static int find_main(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    (void)data;
+    uintptr_t lo = UINTPTR_MAX;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && info->dlpi_addr + ph->p_vaddr < lo) lo = info->dlpi_addr + ph->p_vaddr;
+    }
+    main_base = lo & ~(uintptr_t)(mw_page_size() - 1);
+    return 1; /* the first object is the main program */
+}
+
+static const char *main_program_path(void) {
+    if (!main_path[0]) {
+        long n = mw_sys_readlinkat(AT_FDCWD, "/proc/self/exe", main_path, sizeof main_path - 1);
+        main_path[n > 0 ? n : 0] = 0;
+    }
+    return main_path[0] ? main_path : NULL;
+}
+
 int mw_symbolize(uint64_t address, struct mw_frame_name *out) {
     memset(out, 0, sizeof *out);
     Dl_info info;
@@ -131,6 +156,11 @@ int mw_symbolize(uint64_t address, struct mw_frame_name *out) {
     if (address == 0 || !dladdr((void *)(uintptr_t)(address - 1), &info)) return 0;
     out->module = info.dli_fname;
     out->module_base = (uintptr_t)info.dli_fbase;
+    if (info.dli_fname && info.dli_fname[0] != '/') {
+        if (!main_base) dl_iterate_phdr(find_main, NULL);
+        const char *path = (uintptr_t)info.dli_fbase == main_base ? main_program_path() : NULL;
+        if (path) out->module = path;
+    }
     if (info.dli_sname && info.dli_saddr) {
         out->symbol = info.dli_sname;
         out->symbol_address = (uintptr_t)info.dli_saddr;

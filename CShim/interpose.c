@@ -24,26 +24,51 @@ static inline long libc_result(long r) {
 /*
  * The engine answers MW_NEEDS_STACK when it will record the call (a mapping
  * made, or a clobber or misuse seen) and was given no stack: the hook then
- * captures its caller's stack here, in C, whose frames libunwind can walk,
- * and asks again. Pass-through calls never get here.
+ * captures its caller's stack, in C, whose frames libunwind can walk, and
+ * asks again. That retry is out of line (cold), so that the pass-through
+ * path keeps a small frame.
+ *
+ * `nesting` counts this thread's calls inside the engine. Above 1, a signal
+ * handler has interrupted the engine, whose frames (Embedded Swift, which
+ * has no unwind tables) libunwind cannot walk safely: such a call is
+ * recorded without a stack.
  */
-#define CALL_ENGINE(engine_call)                                  \
-    do {                                                          \
-        const uint64_t *stack = NULL;                             \
-        int depth = 0;                                            \
-        r = engine_call;                                          \
-        if (__builtin_expect(r == MW_NEEDS_STACK, 0)) {           \
-            uint64_t frames[MW_MAX_BACKTRACE_DEPTH];              \
-            depth = mw_backtrace(frames, MW_MAX_BACKTRACE_DEPTH); \
-            stack = frames;                                       \
-            r = engine_call;                                      \
-        }                                                         \
-    } while (0)
+static __thread unsigned nesting __attribute__((tls_model("initial-exec")));
+
+#define WITH_STACK(engine, params, ...)                                                  \
+    static __attribute__((noinline, cold)) long engine##_with_stack params {            \
+        uint64_t frames[MW_MAX_BACKTRACE_DEPTH];                                        \
+        int depth = nesting == 1 ? mw_backtrace(frames, MW_MAX_BACKTRACE_DEPTH) : 0;    \
+        return engine(__VA_ARGS__, frames, depth);                                      \
+    }
+
+WITH_STACK(mw_engine_mmap, (uintptr_t a, size_t l, int p, int f, int fd, long o), a, l, p, f, fd, o)
+WITH_STACK(mw_engine_munmap, (uintptr_t a, size_t l), a, l)
+WITH_STACK(mw_engine_mprotect, (uintptr_t a, size_t l, int p), a, l, p)
+WITH_STACK(mw_engine_pkey_mprotect, (uintptr_t a, size_t l, int p, int k), a, l, p, k)
+WITH_STACK(mw_engine_mremap, (uintptr_t o, size_t ol, size_t nl, int f, uintptr_t na), o, ol, nl, f, na)
+WITH_STACK(mw_engine_madvise, (uintptr_t a, size_t l, int advice), a, l, advice)
+WITH_STACK(mw_engine_mlock, (uintptr_t a, size_t l), a, l)
+WITH_STACK(mw_engine_mlock2, (uintptr_t a, size_t l, unsigned f), a, l, f)
+WITH_STACK(mw_engine_munlock, (uintptr_t a, size_t l), a, l)
+WITH_STACK(mw_engine_msync, (uintptr_t a, size_t l, int f), a, l, f)
+WITH_STACK(mw_engine_mincore, (uintptr_t a, size_t l, unsigned char *v), a, l, v)
+
+/* The engine's answer to a call (kernel convention). */
+#define ENGINE(engine, ...)                                                   \
+    ({                                                                        \
+        nesting++;                                                            \
+        long engine_r = engine(__VA_ARGS__, NULL, 0);                         \
+        if (__builtin_expect(engine_r == MW_NEEDS_STACK, 0))                  \
+            engine_r = engine##_with_stack(__VA_ARGS__);                      \
+        nesting--;                                                            \
+        engine_r;                                                             \
+    })
 
 #define HOOK(engine_call, kernel_call)          \
     long r;                                     \
     if (mw_enter()) {                           \
-        CALL_ENGINE(engine_call);               \
+        r = engine_call;                        \
         mw_leave();                             \
     } else {                                    \
         r = kernel_call;                        \
@@ -53,7 +78,7 @@ static inline long libc_result(long r) {
 static inline void *map(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
     long r;
     if (mw_enter()) {
-        CALL_ENGINE(mw_engine_mmap((uintptr_t)addr, len, prot, flags, fd, (long)off, stack, depth));
+        r = ENGINE(mw_engine_mmap, (uintptr_t)addr, len, prot, flags, fd, (long)off);
         mw_leave();
     } else {
         r = mw_sys_mmap((uintptr_t)addr, len, prot, flags, fd, (long)off);
@@ -71,15 +96,15 @@ EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t o
 }
 
 EXPORT int munmap(void *addr, size_t len) {
-    HOOK(mw_engine_munmap((uintptr_t)addr, len, stack, depth), mw_sys_munmap((uintptr_t)addr, len));
+    HOOK(ENGINE(mw_engine_munmap, (uintptr_t)addr, len), mw_sys_munmap((uintptr_t)addr, len));
 }
 
 EXPORT int mprotect(void *addr, size_t len, int prot) {
-    HOOK(mw_engine_mprotect((uintptr_t)addr, len, prot, stack, depth), mw_sys_mprotect((uintptr_t)addr, len, prot));
+    HOOK(ENGINE(mw_engine_mprotect, (uintptr_t)addr, len, prot), mw_sys_mprotect((uintptr_t)addr, len, prot));
 }
 
 EXPORT int pkey_mprotect(void *addr, size_t len, int prot, int pkey) {
-    HOOK(mw_engine_pkey_mprotect((uintptr_t)addr, len, prot, pkey, stack, depth),
+    HOOK(ENGINE(mw_engine_pkey_mprotect, (uintptr_t)addr, len, prot, pkey),
          mw_sys_pkey_mprotect((uintptr_t)addr, len, prot, pkey));
 }
 
@@ -93,7 +118,7 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...) {
     }
     long r;
     if (mw_enter()) {
-        CALL_ENGINE(mw_engine_mremap((uintptr_t)old, old_len, new_len, flags, new_addr, stack, depth));
+        r = ENGINE(mw_engine_mremap, (uintptr_t)old, old_len, new_len, flags, new_addr);
         mw_leave();
     } else {
         r = mw_sys_mremap((uintptr_t)old, old_len, new_len, flags, new_addr);
@@ -102,27 +127,55 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...) {
 }
 
 EXPORT int madvise(void *addr, size_t len, int advice) {
-    HOOK(mw_engine_madvise((uintptr_t)addr, len, advice, stack, depth), mw_sys_madvise((uintptr_t)addr, len, advice));
+    HOOK(ENGINE(mw_engine_madvise, (uintptr_t)addr, len, advice), mw_sys_madvise((uintptr_t)addr, len, advice));
 }
 
 EXPORT int mlock(const void *addr, size_t len) {
-    HOOK(mw_engine_mlock((uintptr_t)addr, len, stack, depth), mw_sys_mlock((uintptr_t)addr, len));
+    HOOK(ENGINE(mw_engine_mlock, (uintptr_t)addr, len), mw_sys_mlock((uintptr_t)addr, len));
 }
 
 EXPORT int mlock2(const void *addr, size_t len, unsigned int flags) {
-    HOOK(mw_engine_mlock2((uintptr_t)addr, len, flags, stack, depth), mw_sys_mlock2((uintptr_t)addr, len, flags));
+    HOOK(ENGINE(mw_engine_mlock2, (uintptr_t)addr, len, flags), mw_sys_mlock2((uintptr_t)addr, len, flags));
 }
 
 EXPORT int munlock(const void *addr, size_t len) {
-    HOOK(mw_engine_munlock((uintptr_t)addr, len, stack, depth), mw_sys_munlock((uintptr_t)addr, len));
+    HOOK(ENGINE(mw_engine_munlock, (uintptr_t)addr, len), mw_sys_munlock((uintptr_t)addr, len));
 }
 
 EXPORT int msync(void *addr, size_t len, int flags) {
-    HOOK(mw_engine_msync((uintptr_t)addr, len, flags, stack, depth), mw_sys_msync((uintptr_t)addr, len, flags));
+    HOOK(ENGINE(mw_engine_msync, (uintptr_t)addr, len, flags), mw_sys_msync((uintptr_t)addr, len, flags));
 }
 
 EXPORT int mincore(void *addr, size_t len, unsigned char *vec) {
-    HOOK(mw_engine_mincore((uintptr_t)addr, len, vec, stack, depth), mw_sys_mincore((uintptr_t)addr, len, vec));
+    HOOK(ENGINE(mw_engine_mincore, (uintptr_t)addr, len, vec), mw_sys_mincore((uintptr_t)addr, len, vec));
+}
+
+/*
+ * Not a memory call: libunwind (1.6) validates addresses through a pipe it
+ * opens on first use. Opened while it captures a stack, the pipe is moved to
+ * high descriptors, so that it never takes the numbers the program expects
+ * next (3, 4...), and a program that closes its low descriptors and opens
+ * files there never has libunwind write into them. Any other pipe2 is the
+ * system call, unchanged.
+ */
+EXPORT int pipe2(int fds[2], int flags) {
+    long r = mw_sys_pipe2(fds, flags);
+    if (r == 0 && mw_capturing()) {
+        struct rlimit limit;
+        long top = mw_sys_prlimit64(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < 1024 ? (long)limit.rlim_cur : 1024;
+        for (int i = 0; i < 2; i++) {
+            long high = -1;
+            for (long at = top - 2; at > fds[i] && high < 0; at -= 2) {
+                high = mw_sys_fcntl(fds[i], F_DUPFD_CLOEXEC, at);
+                if (high >= top) { mw_sys_close((int)high); high = -1; }
+            }
+            if (high >= 0) {
+                mw_sys_close(fds[i]);
+                fds[i] = (int)high;
+            }
+        }
+    }
+    return (int)libc_result(r);
 }
 
 /* Public API (mapwarden.h). Not a hook: it never makes a system call. */

@@ -101,6 +101,9 @@ static inline long mw_sys_gettid(void) {
 static inline long mw_sys_fcntl(int fd, int cmd, long arg) {
     return mw_syscall6(SYS_fcntl, fd, cmd, arg, 0, 0, 0);
 }
+static inline long mw_sys_pipe2(int fds[2], int flags) {
+    return mw_syscall6(SYS_pipe2, (long)fds, flags, 0, 0, 0, 0);
+}
 static inline long mw_sys_getpid(void) {
     return mw_syscall6(SYS_getpid, 0, 0, 0, 0, 0, 0);
 }

@@ -64,8 +64,19 @@ struct LeakReport {
         if mw_owns_lock() != 0 { return 0 }
         mw_lock()
         guard var report = LeakReport(&state.pointee) else {
+            // No memory for the report: still say so, and still apply the
+            // exit code to what the registry holds.
+            var own = 0
+            let generation = state.pointee.generation
+            state.pointee.registry.forEach { if $0.origin.generation == generation { own += 1 } }
+            let code = own > 0 ? state.pointee.report.leakExitCode : 0
             mw_unlock()
-            return 0
+            Output.line { out in
+                out.append("mapwarden: no memory for the leak report (ENOMEM); ")
+                out.append(decimal: own)
+                out.append(" mappings made in the window are still mapped")
+            }
+            return code
         }
         var settings = state.pointee.report
         if settings.depth > 0, let why = mw_backtrace_error() { settings.stacksMissing = why }
@@ -185,9 +196,26 @@ struct LeakReport {
             }
             if at < l.count && l[at] != 0x5B { // not [heap], [stack]...
                 leaks[i].pathStart = Int32(l.base! - text.base! + at)
-                leaks[i].pathCount = Int32(l.count - at)
+                leaks[i].pathCount = Int32(LeakReport.unescape(UnsafeMutablePointer(mutating: l.base! + at), l.count - at))
             }
         }
+    }
+
+    /// The kernel writes a newline in a path as `\012`: undo that in place
+    /// (our copy of the maps text). Returns the new length.
+    static func unescape(_ p: UnsafeMutablePointer<UInt8>, _ count: Int) -> Int {
+        var from = 0, to = 0
+        while from < count {
+            if p[from] == 0x5C && from + 3 < count + 0 && p[from + 1] == 0x30 && p[from + 2] == 0x31 && p[from + 3] == 0x32 {
+                p[to] = 0x0A
+                from += 4
+            } else {
+                p[to] = p[from]
+                from += 1
+            }
+            to += 1
+        }
+        return to
     }
 
     func path(_ leak: Leak) -> Bytes {

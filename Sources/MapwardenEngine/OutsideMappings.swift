@@ -55,7 +55,9 @@ extension WindowService {
                 placeholders.removeAll()
                 return r
             }
-            let end = r.address &+ (range.hi - range.lo)
+            // Where the kernel put it: a hint's own offset in its page does not count.
+            guard let size = state.space.pageAlignedUp(len) else { return r }
+            let end = r.address &+ size
             state.outside!.registry.insert(Mapping(start: r.address, end: end, prot: recorded(prot), kind: kind(ofFlags: flags),
                                                    offset: UInt64(bitPattern: Int64(off)),
                                                    origin: Mapping.Origin(stack: tracked ? state.stackID(stack) : 0,

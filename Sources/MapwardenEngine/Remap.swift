@@ -66,7 +66,17 @@ extension WindowService {
                 Reservation.repair(target.lo, target.hi, &state)
                 return r
             }
-            state.registry.insert(Mapping(start: target.lo, end: target.hi, prot: -1, kind: MappingKind.moved, origin: state.callOrigin))
+            var origin = state.callOrigin
+            if state.outside != nil, state.outside!.ensureSpare(MappingRegistry.nodesPerChange),
+               let from = state.outside!.registry.mapping(containing: old) {
+                // One of the program's recorded outside mappings moves in:
+                // it keeps where it was made, and is no longer outside.
+                origin = from.origin
+                if flags & MREMAP_DONTUNMAP == 0, let source = pages(old, Swift.max(oldLen, 1), state.space) {
+                    state.outside!.registry.remove(source.lo, source.hi)
+                }
+            }
+            state.registry.insert(Mapping(start: target.lo, end: target.hi, prot: -1, kind: MappingKind.moved, origin: origin))
             state.needsForkCheck = true // it may carry MADV_DONTFORK from outside
             return r
         }
@@ -231,8 +241,18 @@ extension WindowService {
     /// with the file offset carried along), clipped to the window.
     static func record(copyOf src: UInt64, at dst: UInt64, size: UInt64, _ state: inout EngineState) {
         let target = state.window.clip(dst, dst + size)
-        if target.lo == target.hi { return }
         let from = state.registry.mapping(containing: src)
+        if target.lo == target.hi {
+            // Moved out of the window: one of the program's outside mappings now.
+            if let from, state.outside != nil, state.outside!.ensureSpare(MappingRegistry.nodesPerChange) {
+                var m = from
+                m.start = dst
+                m.end = dst + size
+                m.offset = from.offset &+ (src - from.start)
+                state.outside!.registry.insert(m)
+            }
+            return
+        }
         var m = Mapping(start: target.lo, end: target.hi, prot: -1, kind: MappingKind.moved, origin: state.callOrigin)
         if let from {
             m.origin = from.origin

@@ -129,12 +129,16 @@ enum Startup {
     /// A copy of standard error for the report, numbered high so that the
     /// program's own descriptors keep the numbers it expects.
     static func keepStandardError(_ report: inout ReportSettings) {
-        let limit = Kernel.limit(Int32(RLIMIT_NOFILE.rawValue))?.soft ?? 1024
-        // Just below the limit, but never above 1024: a higher descriptor
-        // would make the kernel grow the descriptor table to match.
-        let lowest = limit > 64 ? Int(Swift.min(limit, 1024) - 32) : 3
-        var fd = mw_sys_fcntl(2, F_DUPFD_CLOEXEC, lowest)
-        if fd < 0 { fd = mw_sys_fcntl(2, F_DUPFD_CLOEXEC, 3) }
+        let limit = Int(Swift.min(Kernel.limit(Int32(RLIMIT_NOFILE.rawValue))?.soft ?? 1024, 1024))
+        // Just below the limit (never above 1024: a higher descriptor makes
+        // the kernel grow the descriptor table to match), or, under a small
+        // limit, the highest free one.
+        var at = limit > 64 ? limit - 32 : limit - 1
+        var fd = -1
+        while fd < 0 && at >= 3 {
+            fd = mw_sys_fcntl(2, F_DUPFD_CLOEXEC, at)
+            at -= 1
+        }
         if fd >= 0 {
             report.standardError = Int32(fd)
             report.standardErrorIdentity = mw_sys_file_identity(Int32(fd))
@@ -297,7 +301,12 @@ struct KeptText {
         return append { out in
             let cwd = ExitBuffer.workingDirectory
             if mw_sys_getcwd(UnsafeMutableRawPointer(cwd.base).assumingMemoryBound(to: CChar.self), cwd.size) > 0 {
-                out.append(Bytes(cString: cwd.base))
+                // The directory's own % signs are not template sequences.
+                let dir = Bytes(cString: cwd.base)
+                for i in 0..<dir.count {
+                    out.append(byte: dir[i])
+                    if dir[i] == 0x25 { out.append(byte: 0x25) }
+                }
                 out.append("/")
             }
             // %% stays %% here; the template is expanded at exit.

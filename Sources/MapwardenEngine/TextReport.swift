@@ -118,7 +118,7 @@ enum TextReport {
         guard let frames, depth > 0 else {
             out.text.append(c.settings.stacksMissing != nil || c.settings.depth == 0
                             ? "    (no stack: capture is off or unavailable)\n"
-                            : "    (no stack: made in a signal handler while mapwarden was busy, or no memory for it)\n")
+                            : "    (no stack: made before libunwind was loaded, or from a signal handler that interrupted mapwarden)\n")
             return
         }
         for f in 0..<depth {

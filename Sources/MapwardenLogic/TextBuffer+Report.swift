@@ -1,11 +1,25 @@
 /// The pieces of text a leak report is made of, in both its formats.
 extension TextBuffer {
     /// A JSON string literal: quotes, backslashes and control characters
-    /// escaped; other bytes (UTF-8 paths and names) as they are.
+    /// escaped; valid UTF-8 as it is; each byte that is not part of valid
+    /// UTF-8 (file names are bytes) as U+FFFD, so the document stays JSON.
     public mutating func appendJSONString(_ b: Bytes) {
         append(byte: 0x22)
-        for i in 0..<b.count {
+        var i = 0
+        while i < b.count {
             let c = b[i]
+            if c >= 0x80 {
+                let n = TextBuffer.utf8SequenceLength(b, at: i)
+                if n == 0 {
+                    append("\\ufffd")
+                    i += 1
+                } else {
+                    for k in 0..<n { append(byte: b[i + k]) }
+                    i += n
+                }
+                continue
+            }
+            i += 1
             switch c {
             case 0x22, 0x5C:
                 append(byte: 0x5C)
@@ -24,6 +38,30 @@ extension TextBuffer {
             }
         }
         append(byte: 0x22)
+    }
+
+    /// The length of the valid UTF-8 sequence starting at b[i] (a byte
+    /// >= 0x80), or 0 when there is none (RFC 3629: no overlongs, no
+    /// surrogates, nothing above U+10FFFF).
+    static func utf8SequenceLength(_ b: Bytes, at i: Int) -> Int {
+        let c = b[i]
+        var n = 0
+        var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
+        switch c {
+        case 0xC2...0xDF: n = 2
+        case 0xE0: n = 3; lo = 0xA0
+        case 0xE1...0xEC, 0xEE, 0xEF: n = 3
+        case 0xED: n = 3; hi = 0x9F
+        case 0xF0: n = 4; lo = 0x90
+        case 0xF1...0xF3: n = 4
+        case 0xF4: n = 4; hi = 0x8F
+        default: return 0
+        }
+        if i + n > b.count { return 0 }
+        let second = b[i + 1]
+        if second < lo || second > hi { return 0 }
+        for k in 2..<n where b[i + k] & 0xC0 != 0x80 { return 0 }
+        return n
     }
 
     /// `"0x…"`: addresses are strings in JSON (they exceed 2^53).

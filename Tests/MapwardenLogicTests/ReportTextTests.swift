@@ -18,6 +18,24 @@ import Testing
         #expect(out == "\"a\\\"b\\\\c\\n\\u0001é\"")
     }
 
+    @Test func invalidUTF8BecomesReplacementCharacters() {
+        let cases: [([UInt8], String)] = [
+            ([0x61, 0xFF, 0x62], "\"a\\ufffdb\""),
+            ([0xC3, 0xA9], "\"é\""),
+            ([0xC3], "\"\\ufffd\""),                       // truncated
+            ([0xC0, 0xAF], "\"\\ufffd\\ufffd\""),            // overlong
+            ([0xED, 0xA0, 0x80], "\"\\ufffd\\ufffd\\ufffd\""),   // surrogate
+            ([0xF0, 0x9F, 0x98, 0x80], "\"😀\""),
+            ([0xF4, 0x90, 0x80, 0x80], "\"\\ufffd\\ufffd\\ufffd\\ufffd\""), // above U+10FFFF
+        ]
+        for (input, expected) in cases {
+            let out = input.withUnsafeBufferPointer { p in
+                render { $0.appendJSONString(Bytes(p.baseAddress, count: p.count)) }
+            }
+            #expect(out == expected, "\(input)")
+        }
+    }
+
     @Test func protections() {
         #expect(render { $0.append(protection: 3) } == "rw-")
         #expect(render { $0.append(protection: 0) } == "---")
