@@ -15,10 +15,12 @@
 #include <link.h>
 #include <string.h>
 #include <stdlib.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h> /* libunwind-dev: the declaration only; nothing is linked */
 #include "guard.h"
 #include "include/mapwarden_engine.h"
 
-static int (*unw_backtrace_fn)(void **buffer, int size);
+static __typeof__(unw_backtrace) *unw_backtrace_fn;
 static const char *unwind_error;
 /* Our own code's extent: leading frames inside it are not the program's. */
 static uintptr_t self_lo, self_hi;
@@ -71,7 +73,7 @@ static int load(void) {
         unwind_error = "libunwind.so.8 could not be loaded (install libunwind8, or set MAPWARDEN_LIBUNWIND)";
         return 0;
     }
-    unw_backtrace_fn = (int (*)(void **, int))dlsym(handle, "unw_backtrace");
+    unw_backtrace_fn = (__typeof__(unw_backtrace) *)dlsym(handle, "unw_backtrace");
     if (!unw_backtrace_fn) {
         unwind_error = "the libunwind loaded has no unw_backtrace";
         return 0;
