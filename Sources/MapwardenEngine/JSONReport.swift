@@ -201,7 +201,7 @@ enum JSONReport {
             if name.hasSymbol {
                 name.withName { out.text.appendJSONString($0) }
                 out.text.append(", \"mangled\": ")
-                out.text.appendJSONString(name.symbol)
+                out.text.appendJSONString(name.symbol.slice(0, Swift.min(name.symbol.count, 8192)))
             } else {
                 out.text.append("null")
             }

@@ -311,7 +311,7 @@ struct LeakReport {
     mutating func output(_ settings: ReportSettings, _ state: inout EngineState, events: EventLog) {
         let fd = LeakReport.open(settings)
         guard fd >= 0 else { return }
-        let bufferSize: UInt64 = 256 << 10
+        let bufferSize: UInt64 = 1 << 20
         guard let buffer = take(bufferSize) else { return }
         var sink = ReportSink(fd: fd, buffer: buffer, capacity: Int(bufferSize))
         let context = ReportContext(settings: settings, depot: state.depot, calls: state.calls, window: state.window,

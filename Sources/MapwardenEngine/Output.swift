@@ -6,10 +6,11 @@ import MapwardenLogic
 enum Output {
     static let stderr: Int32 = 2
 
-    static func write(_ text: Bytes) {
+    /// Writes all of text to fd (standard error by default).
+    static func write(_ text: Bytes, to fd: Int32 = stderr) {
         var done = 0
         while done < text.count {
-            let r = Kernel.write(stderr, text.base! + done, text.count - done)
+            let r = Kernel.write(fd, text.base! + done, text.count - done)
             if r.failed {
                 if r.errno == EINTR { continue }
                 return

@@ -6,8 +6,10 @@ import MapwardenLogic
 struct ReportSink {
     let fd: Int32
     var text: TextBuffer
-    /// Room kept free for one item (a path, a symbol) before flushing.
-    static let headroom = 8192
+    /// Room kept free for one item before flushing: a frame holds at most a
+    /// path (4 KiB), a demangled name (8 KiB) and a mangled one (capped at
+    /// 8 KiB by JSONReport), each at most 6 bytes per byte when escaped.
+    static let headroom = 128 << 10
 
     init(fd: Int32, buffer: UnsafeMutablePointer<UInt8>, capacity: Int) {
         self.fd = fd
@@ -20,17 +22,7 @@ struct ReportSink {
     }
 
     mutating func flush() {
-        let bytes = text.bytes
-        var done = 0
-        while done < bytes.count {
-            let r = Kernel.write(fd, bytes.base! + done, bytes.count - done)
-            if r.failed {
-                if r.errno == EINTR { continue }
-                break
-            }
-            if r.raw == 0 { break }
-            done += r.raw
-        }
+        Output.write(text.bytes, to: fd)
         text.clear()
     }
 }

@@ -7,18 +7,8 @@
 # Its leak from ns::Leaker::leak(int) shows the demangled name in the text
 # and JSON reports, and suppressions match both the demangled and the
 # mangled name.
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
+. "$(dirname "$0")/report_test_lib.bash" lcxx
 CXX=${CXX:-g++}
-unset MAPWARDEN_WINDOW MAPWARDEN_CONFIG MAPWARDEN_LOG MAPWARDEN_REPORT MAPWARDEN_REPORT_FORMAT MAPWARDEN_TRACK \
-      MAPWARDEN_BACKTRACE_DEPTH MAPWARDEN_LEAK_EXITCODE MAPWARDEN_SUPPRESSIONS MAPWARDEN_CLOBBER MAPWARDEN_LIBUNWIND MAPWARDEN_CHILDREN
-mkdir -p "$BUILD"
-tmp=$(mktemp -d "$BUILD/lcxx.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); step_failed=1; }
-ok() { [ "${step_failed:-0}" = 0 ] && echo "ok: $*"; step_failed=0; }
 show() { echo "--- status $status; stdout:"; cat "$tmp/out"; echo "--- stderr:"; head -c 4000 "$tmp/err"; for f in "$@"; do echo "--- $f:"; cat "$f"; done; }
 
 flags="-std=gnu++17 -g -O0 -fno-inline -fno-optimize-sibling-calls -Wall"

@@ -5,17 +5,7 @@
 # leaks, or with 0 (the default), the program's own status stands. Also
 # through exit() with a status, and with the report going nowhere
 # (MAPWARDEN_REPORT=none). Values outside 0..255 are refused with 78.
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-unset MAPWARDEN_WINDOW MAPWARDEN_CONFIG MAPWARDEN_LOG MAPWARDEN_REPORT MAPWARDEN_REPORT_FORMAT MAPWARDEN_TRACK \
-      MAPWARDEN_BACKTRACE_DEPTH MAPWARDEN_LEAK_EXITCODE MAPWARDEN_SUPPRESSIONS MAPWARDEN_CLOBBER MAPWARDEN_LIBUNWIND MAPWARDEN_CHILDREN
-mkdir -p "$BUILD"
-tmp=$(mktemp -d "$BUILD/lexit.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); step_failed=1; }
-ok() { [ "${step_failed:-0}" = 0 ] && echo "ok: $*"; step_failed=0; }
+. "$(dirname "$0")/report_test_lib.bash" lexit
 
 cat >"$tmp/prog.c" <<'C'
 #include "common.h"

@@ -5,19 +5,7 @@
 # normally and the report still lists every leak exactly, with a note that
 # stacks are missing: JSON stacks.available false with a reason and no
 # frames; text "(no stack: REASON)" in place of the frames.
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
-unset MAPWARDEN_WINDOW MAPWARDEN_CONFIG MAPWARDEN_LOG MAPWARDEN_REPORT MAPWARDEN_REPORT_FORMAT MAPWARDEN_TRACK \
-      MAPWARDEN_BACKTRACE_DEPTH MAPWARDEN_LEAK_EXITCODE MAPWARDEN_SUPPRESSIONS MAPWARDEN_CLOBBER MAPWARDEN_LIBUNWIND MAPWARDEN_CHILDREN
-mkdir -p "$BUILD"
-tmp=$(mktemp -d "$BUILD/lnounw.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); step_failed=1; }
-ok() { [ "${step_failed:-0}" = 0 ] && echo "ok: $*"; step_failed=0; }
-show() { echo "--- status $status; stdout:"; cat "$tmp/out"; echo "--- stderr:"; cat "$tmp/err"; for f in "$@"; do echo "--- $f:"; cat "$f"; done; }
+. "$(dirname "$0")/report_test_lib.bash" lnounw
 
 cat >"$tmp/prog.c" <<'C'
 #include "common.h"

@@ -7,18 +7,7 @@
 # then main, and the three share one group. Also a shared library built
 # -O2 without frame pointers (its leaking function must be frame #0), and
 # C++ -O2. Nothing of libmapwarden.so's own appears in any stack.
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
-unset MAPWARDEN_WINDOW MAPWARDEN_CONFIG MAPWARDEN_LOG MAPWARDEN_REPORT MAPWARDEN_REPORT_FORMAT MAPWARDEN_TRACK \
-      MAPWARDEN_BACKTRACE_DEPTH MAPWARDEN_LEAK_EXITCODE MAPWARDEN_SUPPRESSIONS MAPWARDEN_CLOBBER MAPWARDEN_LIBUNWIND MAPWARDEN_CHILDREN
-mkdir -p "$BUILD"
-tmp=$(mktemp -d "$BUILD/lopt.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); step_failed=1; }
-ok() { [ "${step_failed:-0}" = 0 ] && echo "ok: $*"; step_failed=0; }
+. "$(dirname "$0")/report_test_lib.bash" lopt
 
 cat >"$tmp/lib.c" <<'C'
 #include "common.h"

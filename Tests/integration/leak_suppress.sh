@@ -7,18 +7,7 @@
 # function and module path (so a module name works, and so does a frame
 # deeper than the first). Comments and blank lines are allowed. A bad file
 # stops the program before main with 78, naming the file and the line.
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
-unset MAPWARDEN_WINDOW MAPWARDEN_CONFIG MAPWARDEN_LOG MAPWARDEN_REPORT MAPWARDEN_REPORT_FORMAT MAPWARDEN_TRACK \
-      MAPWARDEN_BACKTRACE_DEPTH MAPWARDEN_LEAK_EXITCODE MAPWARDEN_SUPPRESSIONS MAPWARDEN_CLOBBER MAPWARDEN_LIBUNWIND MAPWARDEN_CHILDREN
-mkdir -p "$BUILD"
-tmp=$(mktemp -d "$BUILD/lsupp.XXXXXX")   # no pattern below may match this path
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); step_failed=1; }
-ok() { [ "${step_failed:-0}" = 0 ] && echo "ok: $*"; step_failed=0; }
+. "$(dirname "$0")/report_test_lib.bash" lsupp   # no pattern below may match $tmp
 show() { echo "--- status $status; stderr:"; cat "$tmp/err"; for f in "$@"; do echo "--- $f:"; cat "$f"; done; }
 
 cat >"$tmp/mod.c" <<'C'

@@ -7,14 +7,7 @@
 # constructor and unmaps in its destructor (or a C++ static's) is reported as
 # a leak, and with MAPWARDEN_LEAK_EXITCODE its destructor never runs at all
 # (the process _exits first).
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-unset MAPWARDEN_WINDOW MAPWARDEN_CONFIG MAPWARDEN_LOG MAPWARDEN_REPORT MAPWARDEN_REPORT_FORMAT MAPWARDEN_TRACK \
-      MAPWARDEN_BACKTRACE_DEPTH MAPWARDEN_LEAK_EXITCODE MAPWARDEN_SUPPRESSIONS MAPWARDEN_CLOBBER MAPWARDEN_LIBUNWIND MAPWARDEN_CHILDREN
-mkdir -p "$BUILD"
-tmp=$(mktemp -d "$BUILD/r3dtor.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-failures=0
+. "$(dirname "$0")/report_test_lib.bash" r3dtor
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 cat >"$tmp/libfoo.c" <<'C'

@@ -5,14 +5,7 @@
 # the same way. The report must still be written, complete (it can use
 # static memory), and MAPWARDEN_LEAK_EXITCODE must still apply: today the
 # output buffer's mmap fails and the report file is left empty, silently.
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-unset MAPWARDEN_WINDOW MAPWARDEN_CONFIG MAPWARDEN_LOG MAPWARDEN_REPORT MAPWARDEN_REPORT_FORMAT MAPWARDEN_TRACK \
-      MAPWARDEN_BACKTRACE_DEPTH MAPWARDEN_LEAK_EXITCODE MAPWARDEN_SUPPRESSIONS MAPWARDEN_CLOBBER MAPWARDEN_LIBUNWIND MAPWARDEN_CHILDREN
-mkdir -p "$BUILD"
-tmp=$(mktemp -d "$BUILD/r3maxmap.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/report_test_lib.bash" r3maxmap
 
 cat >"$tmp/prog.c" <<'C'
 #include "common.h"
@@ -32,7 +25,6 @@ int main(void) {
 C
 $CC -std=gnu11 -O1 -Wall -I "$here" -I "$root/CShim/include" -o "$tmp/prog" "$tmp/prog.c" || { echo "cannot compile"; exit 1; }
 
-failures=0
 for depth in 0 32; do
     env MAPWARDEN_BACKTRACE_DEPTH=$depth MAPWARDEN_LEAK_EXITCODE=23 MAPWARDEN_REPORT="$tmp/r.txt" LD_PRELOAD="$LIB" \
         "$tmp/prog" >"$tmp/out" 2>"$tmp/err"

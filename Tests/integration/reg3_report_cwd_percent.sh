@@ -6,14 +6,7 @@
 # falls back to stderr), and in ".../x%y" the template is invalid and the
 # report is silently lost (and MAPWARDEN_LEAK_EXITCODE still applies).
 # The directory's '%' must be kept literally (escaped as %% when prefixed).
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-unset MAPWARDEN_WINDOW MAPWARDEN_CONFIG MAPWARDEN_LOG MAPWARDEN_REPORT MAPWARDEN_REPORT_FORMAT MAPWARDEN_TRACK \
-      MAPWARDEN_BACKTRACE_DEPTH MAPWARDEN_LEAK_EXITCODE MAPWARDEN_SUPPRESSIONS MAPWARDEN_CLOBBER MAPWARDEN_LIBUNWIND MAPWARDEN_CHILDREN
-mkdir -p "$BUILD"
-tmp=$(mktemp -d "$BUILD/r3cwd.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/report_test_lib.bash" r3cwd
 cat >"$tmp/prog.c" <<'C'
 #include "common.h"
 int main(void) {
@@ -23,7 +16,6 @@ int main(void) {
 }
 C
 $CC -std=gnu11 -O1 -Wall -I "$here" -I "$root/CShim/include" -o "$tmp/prog" "$tmp/prog.c" || { echo "cannot compile"; exit 1; }
-failures=0
 for dir in 'd%pe' 'x%y' 'end%'; do
     mkdir -p "$tmp/$dir"
     (cd "$tmp/$dir" && env MAPWARDEN_BACKTRACE_DEPTH=0 MAPWARDEN_REPORT=report.txt LD_PRELOAD="$LIB" "$tmp/prog") 2>"$tmp/err"

@@ -12,14 +12,7 @@
 # <- on_alarm <- <signal> <- mw_engine_munmap). rob_signal shows it about
 # 1 run in 8 (never before issue 3, never with MAPWARDEN_BACKTRACE_DEPTH=0);
 # this runs it up to 12 times (the old library failed one run in 7).
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-unset MAPWARDEN_WINDOW MAPWARDEN_CONFIG MAPWARDEN_LOG MAPWARDEN_REPORT MAPWARDEN_REPORT_FORMAT MAPWARDEN_TRACK \
-      MAPWARDEN_BACKTRACE_DEPTH MAPWARDEN_LEAK_EXITCODE MAPWARDEN_SUPPRESSIONS MAPWARDEN_CLOBBER MAPWARDEN_LIBUNWIND MAPWARDEN_CHILDREN
-mkdir -p "$BUILD"
-tmp=$(mktemp -d "$BUILD/r3sig.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/report_test_lib.bash" r3sig
 $CC -std=gnu11 -O1 -g -Wall -pthread -I "$here" -I "$root/CShim/include" -o "$tmp/rob_signal" "$here/rob_signal.c" ||
     { echo "cannot compile"; exit 1; }
 for i in $(seq 1 12); do

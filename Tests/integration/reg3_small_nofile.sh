@@ -5,14 +5,7 @@
 # so the program's first open() returns 4. It should take the highest free
 # number under the limit (limit - 1 downwards). (Stacks off: libunwind's own
 # pipe is reg3_unwind_fds.)
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-unset MAPWARDEN_WINDOW MAPWARDEN_CONFIG MAPWARDEN_LOG MAPWARDEN_REPORT MAPWARDEN_REPORT_FORMAT MAPWARDEN_TRACK \
-      MAPWARDEN_BACKTRACE_DEPTH MAPWARDEN_LEAK_EXITCODE MAPWARDEN_SUPPRESSIONS MAPWARDEN_CLOBBER MAPWARDEN_LIBUNWIND MAPWARDEN_CHILDREN
-mkdir -p "$BUILD"
-tmp=$(mktemp -d "$BUILD/r3nofile.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/report_test_lib.bash" r3nofile
 cat >"$tmp/prog.c" <<'C'
 #include <fcntl.h>
 #include "common.h"
@@ -25,7 +18,6 @@ int main(void) {
 }
 C
 $CC -std=gnu11 -O1 -Wall -I "$here" -I "$root/CShim/include" -o "$tmp/prog" "$tmp/prog.c" || { echo "cannot compile"; exit 1; }
-failures=0
 for limit in 20 64; do
     first_without=$(ulimit -n $limit; "$tmp/prog" 2>/dev/null | sed -n 's/^FIRST //p')
     first_with=$(ulimit -n $limit; env MAPWARDEN_BACKTRACE_DEPTH=0 LD_PRELOAD="$LIB" "$tmp/prog" 2>"$tmp/err" | sed -n 's/^FIRST //p')

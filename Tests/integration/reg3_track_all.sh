@@ -8,14 +8,7 @@
 #  - an mmap with an unaligned hint (no MAP_FIXED) is recorded from the
 #    hint's page range, one page too long (8192 bytes for a 4096-byte
 #    mapping): the size must come from the length, at the address returned.
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-unset MAPWARDEN_WINDOW MAPWARDEN_CONFIG MAPWARDEN_LOG MAPWARDEN_REPORT MAPWARDEN_REPORT_FORMAT MAPWARDEN_TRACK \
-      MAPWARDEN_BACKTRACE_DEPTH MAPWARDEN_LEAK_EXITCODE MAPWARDEN_SUPPRESSIONS MAPWARDEN_CLOBBER MAPWARDEN_LIBUNWIND MAPWARDEN_CHILDREN
-mkdir -p "$BUILD"
-tmp=$(mktemp -d "$BUILD/r3all.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/report_test_lib.bash" r3all
 cat >"$tmp/prog.c" <<'C'
 #include "common.h"
 int main(int argc, char **argv) {
@@ -41,7 +34,6 @@ int main(int argc, char **argv) {
 }
 C
 $CC -std=gnu11 -O1 -Wall -I "$here" -I "$root/CShim/include" -o "$tmp/prog" "$tmp/prog.c" || { echo "cannot compile"; exit 1; }
-failures=0
 for mode in into out hint; do
     env MAPWARDEN_TRACK=all MAPWARDEN_BACKTRACE_DEPTH=0 MAPWARDEN_REPORT="$tmp/r.json" MAPWARDEN_REPORT_FORMAT=json \
         LD_PRELOAD="$LIB" "$tmp/prog" $mode >"$tmp/out" 2>"$tmp/err" || { echo "FAIL: $mode: status $?"; cat "$tmp/err"; failures=$((failures + 1)); continue; }
