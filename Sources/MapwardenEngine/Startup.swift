@@ -150,17 +150,8 @@ enum Startup {
     static func loadSuppressions(_ path: UnsafePointer<CChar>, _ settings: Settings) -> SuppressionList? {
         let name = Bytes(cString: UnsafeRawPointer(path).assumingMemoryBound(to: UInt8.self))
         let file = ScratchFile(path: path, limit: configFileLimit + 1)
-        if file.buffer == nil || file.errno != 0 || UInt64(file.count) > configFileLimit {
-            Output.line { out in
-                out.append("mapwarden: MAPWARDEN_SUPPRESSIONS=")
-                out.appendQuoted(name)
-                out.append(": cannot read the suppressions file: ")
-                if file.buffer != nil && file.errno == 0 {
-                    out.append("it is larger than 1 MiB")
-                } else {
-                    ErrnoText.describe(file.errno, into: &out)
-                }
-            }
+        if !readable(file) {
+            sayUnreadable(file, key: SettingKey.suppressions, name: name, what: "the suppressions file")
             file.release()
             return nil
         }
@@ -199,19 +190,8 @@ enum Startup {
     /// Applies every entry of the config file; returns how many were wrong.
     static func loadFile(_ file: ScratchFile, _ path: UnsafePointer<CChar>, into settings: inout Settings, reporting: Bool) -> Int {
         let name = Bytes(cString: UnsafeRawPointer(path).assumingMemoryBound(to: UInt8.self))
-        if file.buffer == nil || file.errno != 0 || UInt64(file.count) > configFileLimit {
-            if reporting {
-                Output.line { out in
-                    out.append("mapwarden: MAPWARDEN_CONFIG=")
-                    out.appendQuoted(name)
-                    out.append(": cannot read the config file: ")
-                    if file.buffer != nil && file.errno == 0 {
-                        out.append("it is larger than 1 MiB")
-                    } else {
-                        ErrnoText.describe(file.errno, into: &out)
-                    }
-                }
-            }
+        if !readable(file) {
+            if reporting { sayUnreadable(file, key: SettingKey.config, name: name, what: "the config file") }
             return 1
         }
         var errors = 0
@@ -231,6 +211,29 @@ enum Startup {
             }
         }
         return errors
+    }
+
+    /// Whether a file named by the configuration was read whole.
+    static func readable(_ file: ScratchFile) -> Bool {
+        file.buffer != nil && file.errno == 0 && UInt64(file.count) <= configFileLimit
+    }
+
+    /// `mapwarden: KEY="name": cannot read WHAT: why`.
+    static func sayUnreadable(_ file: ScratchFile, key: SettingKey, name: Bytes, what: StaticString) {
+        Output.line { out in
+            out.append("mapwarden: ")
+            out.append(key.name)
+            out.append("=")
+            out.appendQuoted(name)
+            out.append(": cannot read ")
+            out.append(what)
+            out.append(": ")
+            if file.buffer != nil && file.errno == 0 {
+                out.append("it is larger than 1 MiB")
+            } else {
+                ErrnoText.describe(file.errno, into: &out)
+            }
+        }
     }
 
     static func report(_ error: ConfigError, file: Bytes) {
