@@ -34,18 +34,26 @@ struct rob_line { uintptr_t start, end; char perms[8]; char rest[160]; };
  */
 static inline int rob_maps_lines(uintptr_t lo, uintptr_t hi, struct rob_line *out, int max) {
     static char buf[1 << 20]; /* one caller at a time */
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
     size_t len = 0;
-    for (;;) {
-        ssize_t r = read(fd, buf + len, sizeof buf - 1 - len);
-        if (r < 0) { if (errno == EINTR) continue; close(fd); return -1; }
-        if (r == 0) break;
-        len += (size_t)r;
-        if (len >= sizeof buf - 1) break;
+    /* While other threads change mappings, a read of /proc/self/maps can end
+     * early (seen on 6.18, which reads it without mmap_lock): the text then
+     * lacks the main stack's line. That is the reader's artifact, not a hole
+     * in the window: read again. */
+    for (int attempt = 0; attempt < 5; attempt++) {
+        int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return -1;
+        len = 0;
+        for (;;) {
+            ssize_t r = read(fd, buf + len, sizeof buf - 1 - len);
+            if (r < 0) { if (errno == EINTR) continue; close(fd); return -1; }
+            if (r == 0) break;
+            len += (size_t)r;
+            if (len >= sizeof buf - 1) break;
+        }
+        close(fd);
+        buf[len] = 0;
+        if (strstr(buf, "[stack]")) break;
     }
-    close(fd);
-    buf[len] = 0;
     int n = 0;
     for (char *line = buf; line && *line;) {
         char *nl = strchr(line, '\n');
