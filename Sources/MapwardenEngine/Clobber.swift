@@ -67,13 +67,7 @@ enum Clobber {
         var lines = LineReader(maps.bytes)
         while let line = lines.next() {
             guard let r = MapsLine.range(line), r.end > lo, r.start < hi else { continue }
-            var at = 0, fields = 0
-            while at < line.count && fields < 5 {
-                while at < line.count && line[at] != 0x20 { at += 1 }
-                while at < line.count && line[at] == 0x20 { at += 1 }
-                fields += 1
-            }
-            if at < line.count { event.setVictim(line.dropFirst(at)) } // unnamed anonymous memory: none
+            if let at = MapsLine.nameStart(line) { event.setVictim(line.dropFirst(at)) } // unnamed anonymous memory: none
             return
         }
     }

@@ -34,19 +34,13 @@ struct EngineState {
     /// Memory for the exit report, reserved at start-up (see LeakReport).
     var reportArena: MetadataArena
 
-    /// The registry's nodes start after this state and the text kept with it.
-    static let textOffset: UInt64 = 4096
-    static let textBytes = 12288
-    static let nodesOffset: UInt64 = 16384
+    /// The registry's nodes start one page into the arena, after this state.
+    static let nodesOffset: UInt64 = 4096
 
     /// Makes room for n more registry nodes. False when the kernel refuses
     /// memory (the caller then fails its request with ENOMEM, changing nothing).
     mutating func ensureSpare(_ n: Int) -> Bool {
-        if registry.spare >= n { return true }
-        let wanted = MappingRegistry.bytesNeeded(capacity: registry.capacity + Swift.max(n, 4096))
-        guard arena.commit(upTo: EngineState.nodesOffset + UInt64(wanted)) else { return false }
-        registry.storageGrew(to: EngineState.registryCapacity(arena))
-        return registry.spare >= n
+        arena.ensureSpare(n, in: &registry, nodesAt: EngineState.nodesOffset)
     }
 
     /// The id of a captured stack, storing it if new (0 when there is none
@@ -78,7 +72,7 @@ struct EngineState {
 
     /// How many registry nodes the arena's committed memory holds.
     static func registryCapacity(_ arena: MetadataArena) -> Int {
-        MappingRegistry.capacity(fittingIn: Int(arena.committed - nodesOffset))
+        arena.registryCapacity(nodesAt: nodesOffset)
     }
 }
 

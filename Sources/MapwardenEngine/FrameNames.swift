@@ -35,7 +35,7 @@ struct FrameName {
     /// libstdc++ is loaded, Swift if a Swift runtime is), else as it is.
     func withName<R>(_ body: (Bytes) -> R) -> R {
         guard hasSymbol else { return body(.empty) }
-        let buffer = ExitBuffer.demangled
+        let buffer = StaticBuffer.demangled
         let n = mw_demangle(UnsafeRawPointer(symbol.base!).assumingMemoryBound(to: CChar.self),
                             UnsafeMutableRawPointer(buffer.base).assumingMemoryBound(to: CChar.self), buffer.size)
         if n == 0 { return body(symbol) }

@@ -187,14 +187,7 @@ struct LeakReport {
                 line = lines.next()
             }
             guard let l = line, let range = MapsLine.range(l), range.start <= leaks[i].start else { continue }
-            // The path is the sixth field: after five fields and their spaces.
-            var at = 0, fields = 0
-            while at < l.count && fields < 5 {
-                while at < l.count && l[at] != 0x20 { at += 1 }
-                while at < l.count && l[at] == 0x20 { at += 1 }
-                fields += 1
-            }
-            if at < l.count && l[at] != 0x5B { // not [heap], [stack]...
+            if let at = MapsLine.nameStart(l), l[at] != 0x5B { // not [heap], [stack]...
                 leaks[i].pathStart = Int32(l.base! - text.base! + at)
                 leaks[i].pathCount = Int32(LeakReport.unescape(UnsafeMutablePointer(mutating: l.base! + at), l.count - at))
             }
@@ -337,7 +330,7 @@ struct LeakReport {
             return fd
         case .file(let template):
             do {
-                let buffer = ExitBuffer.reportPath
+                let buffer = StaticBuffer.reportPath
                 var path = TextBuffer(buffer.base, capacity: buffer.size - 1)
                 let name = Bytes(cString: UnsafeRawPointer(template).assumingMemoryBound(to: UInt8.self))
                 let ok = Process.withExecutable { ReportPath.expand(name, pid: Process.id, executable: $0, into: &path) }

@@ -40,3 +40,21 @@ struct MetadataArena {
         return true
     }
 }
+
+extension MetadataArena {
+    /// How many registry nodes fit in the committed memory from `offset` on.
+    func registryCapacity(nodesAt offset: UInt64) -> Int {
+        MappingRegistry.capacity(fittingIn: Int(committed - offset))
+    }
+
+    /// Makes room for n more nodes of the registry stored from `offset` on,
+    /// committing more of the arena. False when the kernel refuses memory
+    /// (the caller then fails its request with ENOMEM, changing nothing).
+    mutating func ensureSpare(_ n: Int, in registry: inout MappingRegistry, nodesAt offset: UInt64) -> Bool {
+        if registry.spare >= n { return true }
+        let wanted = MappingRegistry.bytesNeeded(capacity: registry.capacity + Swift.max(n, 4096))
+        guard commit(upTo: offset + UInt64(wanted)) else { return false }
+        registry.storageGrew(to: registryCapacity(nodesAt: offset))
+        return registry.spare >= n
+    }
+}

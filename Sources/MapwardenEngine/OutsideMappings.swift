@@ -12,19 +12,11 @@ struct OutsideMappings {
     static func create() -> OutsideMappings? {
         guard let arena = MetadataArena.create() else { return nil }
         return OutsideMappings(arena: arena,
-                               registry: MappingRegistry(storage: arena.pointer, capacity: capacity(arena)))
-    }
-
-    static func capacity(_ arena: MetadataArena) -> Int {
-        MappingRegistry.capacity(fittingIn: Int(arena.committed))
+                               registry: MappingRegistry(storage: arena.pointer, capacity: arena.registryCapacity(nodesAt: 0)))
     }
 
     mutating func ensureSpare(_ n: Int) -> Bool {
-        if registry.spare >= n { return true }
-        let wanted = MappingRegistry.bytesNeeded(capacity: registry.capacity + Swift.max(n, 4096))
-        guard arena.commit(upTo: UInt64(wanted)) else { return false }
-        registry.storageGrew(to: OutsideMappings.capacity(arena))
-        return registry.spare >= n
+        arena.ensureSpare(n, in: &registry, nodesAt: 0)
     }
 }
 

@@ -39,7 +39,7 @@ enum Startup {
         // and the file must go before the reservation (neither may sit in a
         // configured window).
         do {
-            let text = ExitBuffer.startupText
+            let text = StaticBuffer.startupText
             var kept = KeptText(text.base, capacity: text.size)
             let reportPath = kept.reportPath(settings.report)
             let suppressionsPath = kept.cString(settings.suppressions)
@@ -80,9 +80,8 @@ enum Startup {
         let nodes = stateMemory + Int(EngineState.nodesOffset)
         let capacity = EngineState.registryCapacity(arena)
         Probe.page = arena.base + MetadataArena.reservedBytes - settings.space.pageSize
-        // The kept text moves into the arena, after the state.
-        let text = (stateMemory + Int(EngineState.textOffset)).assumingMemoryBound(to: UInt8.self)
-        text.initialize(from: kept.storage, count: kept.count)
+        // The kept text stays where it is: static memory of the library.
+        let text = kept.storage
         if let reportPath {
             report.destination = .file(UnsafeRawPointer(text + reportPath).assumingMemoryBound(to: CChar.self))
         } else if settings.report != nil {
@@ -302,7 +301,7 @@ struct KeptText {
         guard let b, b.count > 0 else { return nil }
         if b[0] == 0x2F { return cString(b) }
         return append { out in
-            let cwd = ExitBuffer.workingDirectory
+            let cwd = StaticBuffer.workingDirectory
             if mw_sys_getcwd(UnsafeMutableRawPointer(cwd.base).assumingMemoryBound(to: CChar.self), cwd.size) > 0 {
                 // The directory's own % signs are not template sequences.
                 let dir = Bytes(cString: cwd.base)

@@ -9,6 +9,19 @@ public enum MapsLine {
         else { return nil }
         return (start, end)
     }
+
+    /// Where the sixth field (the path, `[heap]`...) starts: after five
+    /// fields and the spaces that follow them. nil when the line has none
+    /// (anonymous memory).
+    public static func nameStart(_ line: Bytes) -> Int? {
+        var at = 0, fields = 0
+        while at < line.count && fields < 5 {
+            while at < line.count && line[at] != 0x20 { at += 1 }
+            while at < line.count && line[at] == 0x20 { at += 1 }
+            fields += 1
+        }
+        return at < line.count ? at : nil
+    }
 }
 
 /// Iterates the lines of a text buffer.

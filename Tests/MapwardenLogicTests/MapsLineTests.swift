@@ -68,3 +68,21 @@ func lines(_ text: String) -> [String] {
                            [0x4000_0000_3000, 0x4100_0000_0000], [0x7FFD_1000, 0x7FFD_3000]])
     }
 }
+
+@Suite struct MapsLineNameTests {
+    func name(_ line: String) -> String? {
+        let bytes = Array(line.utf8)
+        return bytes.withUnsafeBufferPointer { p in
+            let b = Bytes(p.baseAddress, count: p.count)
+            return MapsLine.nameStart(b).map { String(decoding: bytes[$0...], as: UTF8.self) }
+        }
+    }
+
+    @Test func pathsAndPseudoNames() {
+        #expect(name("7f0000000000-7f0000001000 r-xp 00001000 08:01 1234         /usr/lib/libc.so.6") == "/usr/lib/libc.so.6")
+        #expect(name("555500000000-555500021000 rw-p 00000000 00:00 0          [heap]") == "[heap]")
+        #expect(name("7f0000000000-7f0000001000 r--p 00000000 08:01 99 /tmp/a file") == "/tmp/a file")
+        #expect(name("400000000000-410000000000 ---p 00000000 00:00 0 ") == nil)
+        #expect(name("400000000000-410000000000 ---p 00000000 00:00 0") == nil)
+    }
+}
