@@ -60,6 +60,19 @@ static void load_initial_environment(void) {
     initial_env_size = n;
 }
 
+const char *mw_env_entry(unsigned long *cursor) {
+    if (environ) {
+        const char *e = environ[*cursor];
+        if (e) (*cursor)++;
+        return e;
+    }
+    if (!initial_env) load_initial_environment();
+    if (*cursor >= initial_env_size) return NULL;
+    const char *e = initial_env + *cursor;
+    *cursor += strlen(e) + 1;
+    return e;
+}
+
 void mw_release_initial_environment(void) {
     if (initial_env) mw_sys_munmap((uintptr_t)initial_env, 4 << 20);
     initial_env = NULL;

@@ -53,6 +53,7 @@ WITH_STACK(mw_engine_mlock2, (uintptr_t a, size_t l, unsigned f), a, l, f)
 WITH_STACK(mw_engine_munlock, (uintptr_t a, size_t l), a, l)
 WITH_STACK(mw_engine_msync, (uintptr_t a, size_t l, int f), a, l, f)
 WITH_STACK(mw_engine_mincore, (uintptr_t a, size_t l, unsigned char *v), a, l, v)
+WITH_STACK(mw_engine_alloc, (const char *w, size_t s, size_t a, int p, int f), w, s, a, p, f)
 
 /* The engine's answer to a call (kernel convention). */
 #define ENGINE(engine, ...)                                                   \
@@ -178,18 +179,49 @@ EXPORT int pipe2(int fds[2], int flags) {
     return (int)libc_result(r);
 }
 
-/* Public API (mapwarden.h). Not a hook: it never makes a system call. */
+/* The public API (mapwarden.h). None of these is a hook: the engine
+ * answers from its registry; only mapwarden_alloc maps memory. */
+#define API(engine_call) HOOK(engine_call, -ENODEV)
+
 EXPORT int mapwarden_query(const void *addr, struct mapwarden_info *info) {
     if (!info) {
         mw_set_errno(EINVAL);
         return -1;
     }
+    API(mw_engine_query((uintptr_t)addr, info));
+}
+
+EXPORT int mapwarden_windows(struct mapwarden_window *buf, size_t n) {
+    if (!buf && n > 0) {
+        mw_set_errno(EINVAL);
+        return -1;
+    }
+    API(mw_engine_windows(buf, n));
+}
+
+EXPORT int mapwarden_set_tag(const void *addr, uintptr_t tag) {
+    API(mw_engine_set_tag((uintptr_t)addr, tag));
+}
+
+EXPORT int mapwarden_get_tag(const void *addr, uintptr_t *tag) {
+    if (!tag) {
+        mw_set_errno(EINVAL);
+        return -1;
+    }
+    API(mw_engine_get_tag((uintptr_t)addr, tag));
+}
+
+EXPORT void *mapwarden_alloc(const char *window, size_t size, size_t align, int prot, int flags) {
     long r;
     if (mw_enter()) {
-        r = mw_engine_query((uintptr_t)addr, info);
+        r = ENGINE(mw_engine_alloc, window, size, align, prot, flags);
         mw_leave();
     } else {
         r = -ENODEV;
     }
-    return (int)libc_result(r);
+    if ((unsigned long)r > -4096UL) {
+        mw_set_errno((int)-r);
+        return NULL;
+    }
+    return (void *)r;
 }

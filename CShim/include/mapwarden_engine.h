@@ -80,6 +80,10 @@ int mw_deferred_finish(unsigned seen);
  * of /proc/self/environ while environ is not set yet). */
 const char *mw_getenv(const char *name);
 
+/* The environment's entries one by one ("KEY=VALUE"), from *cursor (start
+ * at 0); NULL at the end. Safe before libc is initialised, as mw_getenv. */
+const char *mw_env_entry(unsigned long *cursor);
+
 /* Frees that copy once start-up has read its configuration. */
 void mw_release_initial_environment(void);
 
@@ -166,6 +170,11 @@ long mw_engine_munlock(uintptr_t addr, size_t len MW_STACK);
 long mw_engine_msync(uintptr_t addr, size_t len, int flags MW_STACK);
 long mw_engine_mincore(uintptr_t addr, size_t len, unsigned char *vec MW_STACK);
 long mw_engine_query(uintptr_t addr, struct mapwarden_info *info);
+/* The public API beyond mapwarden_query (mapwarden.h); -errno on failure. */
+long mw_engine_windows(struct mapwarden_window *buf, size_t n);
+long mw_engine_set_tag(uintptr_t addr, uintptr_t tag);
+long mw_engine_get_tag(uintptr_t addr, uintptr_t *tag);
+long mw_engine_alloc(const char *window, size_t size, size_t align, int prot, int flags MW_STACK);
 
 /* In a forked child, with the lock held by the child's thread: forget what
  * the child did not inherit (MADV_DONTFORK ranges) and reserve those ranges

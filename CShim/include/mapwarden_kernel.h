@@ -130,6 +130,33 @@ static inline unsigned long mw_sys_file_identity(int fd) {
     if (mw_syscall6(SYS_fstat, fd, (long)&st, 0, 0, 0, 0) != 0) return 0;
     return ((unsigned long)st.st_dev << 40) ^ (unsigned long)st.st_ino ^ 1;
 }
+/* Backing files of shared and persistent windows. */
+static inline long mw_sys_pread(int fd, void *buf, size_t len, long off) {
+    return mw_syscall6(SYS_pread64, fd, (long)buf, (long)len, off, 0, 0);
+}
+static inline long mw_sys_pwrite(int fd, const void *buf, size_t len, long off) {
+    return mw_syscall6(SYS_pwrite64, fd, (long)buf, (long)len, off, 0, 0);
+}
+static inline long mw_sys_ftruncate(int fd, long len) {
+    return mw_syscall6(SYS_ftruncate, fd, len, 0, 0, 0, 0);
+}
+/* The size of an open file, or -errno. */
+static inline long mw_sys_file_size(int fd) {
+    struct stat st;
+    long r = mw_syscall6(SYS_fstat, fd, (long)&st, 0, 0, 0, 0);
+    return r != 0 ? r : (long)st.st_size;
+}
+/* An open-file-description lock on the file's first byte (F_OFD_SETLK(W)):
+ * type F_RDLCK, F_WRLCK or F_UNLCK. Converting is atomic; the lock goes
+ * when the last descriptor of the description is closed (or the process dies). */
+static inline long mw_sys_ofd_lock(int fd, int type, int wait) {
+    struct flock l = { .l_type = (short)type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1, .l_pid = 0 };
+    return mw_syscall6(SYS_fcntl, fd, wait ? 38 /* F_OFD_SETLKW */ : 37 /* F_OFD_SETLK */, (long)&l, 0, 0, 0);
+}
+static inline long mw_sys_dup3(int old, int new_fd, int flags) {
+    return mw_syscall6(SYS_dup3, old, new_fd, flags, 0, 0, 0);
+}
+
 /* FUTEX_WAIT_PRIVATE / FUTEX_WAKE_PRIVATE */
 static inline long mw_sys_futex_wait(void *uaddr, unsigned expected) {
     return mw_syscall6(SYS_futex, (long)uaddr, 128 | 0, expected, 0, 0, 0);

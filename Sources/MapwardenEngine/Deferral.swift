@@ -23,9 +23,17 @@ enum Deferral {
         guard flags & MAP_FIXED != 0, len > 0, let range = WindowService.pages(addr, len, space),
               space.isPageAligned(addr)
         else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
+        guard Windows.ranges.countTouching(range.lo, range.hi) == 1, let i = Windows.ranges.firstTouching(range.lo, range.hi)
+        else { return .failure(EINVAL) }
+        let inside = Windows.ranges[i].clip(range.lo, range.hi)
+        if Windows.details[i].backing != .private && flags & MAP_ANONYMOUS != 0 && inside != (range.lo, range.hi) {
+            return .failure(EINVAL)
+        }
+        // (The window's file, if the program closed it, is opened again
+        // only under the lock: here the call fails as mmap would.)
+        let (flags, fd, off) = Windows.backed(i, addr, flags, fd, off)
         guard let entry = mw_deferred_reserve() else { return WindowService.noMemory }
         let r = Kernel.mmap(addr, range.hi - range.lo, prot, flags, fd, off)
-        let inside = window.clip(range.lo, range.hi)
         entry.pointee.lo = inside.lo
         entry.pointee.hi = inside.hi
         if r.failed {
@@ -42,17 +50,27 @@ enum Deferral {
     static func munmap(_ addr: UInt64, _ len: UInt64) -> KernelResult {
         guard len > 0, space.isPageAligned(addr), let range = WindowService.pages(addr, len, space)
         else { return Kernel.munmap(addr, len) }
-        guard let entry = mw_deferred_reserve() else { return WindowService.noMemory }
-        let inside = window.clip(range.lo, range.hi)
-        entry.pointee.lo = inside.lo
-        entry.pointee.hi = inside.hi
-        // As on the main path: the parts outside first, they can fail.
-        let outside = WindowService.unmapOutside(range.lo, range.hi, inside)
-        if outside.failed { return outside }
-        if inside.lo == inside.hi { return .success }
-        let r = Reservation.cover(inside.lo, inside.hi)
-        entry.pointee.op = r.failed ? MW_DEFERRED_REPAIR.rawValue : MW_DEFERRED_REMOVE.rawValue
-        return r
+        var result = KernelResult.success
+        Windows.ranges.forEachPiece(range.lo, range.hi) { lo, hi, i in
+            guard let i else {
+                result = Kernel.munmap(lo, hi - lo)
+                return !result.failed
+            }
+            guard let entry = mw_deferred_reserve() else {
+                result = WindowService.noMemory
+                return false
+            }
+            let inside = Windows.ranges[i].clip(lo, hi)
+            entry.pointee.lo = inside.lo
+            entry.pointee.hi = inside.hi
+            // As on the main path: the parts outside first, they can fail.
+            result = WindowService.unmapOutside(lo, hi, inside)
+            if result.failed { return false }
+            result = Reservation.cover(inside.lo, inside.hi)
+            entry.pointee.op = result.failed ? MW_DEFERRED_REPAIR.rawValue : MW_DEFERRED_REMOVE.rawValue
+            return !result.failed
+        }
+        return result
     }
 
     static func onMappings(_ addr: UInt64, _ len: UInt64, roundsStart: Bool, change: WindowService.Change,
@@ -60,13 +78,27 @@ enum Deferral {
         guard case .protection(let prot) = change, len > 0, roundsStart || space.isPageAligned(addr),
               let range = WindowService.pages(addr, len, space)
         else { return call() }
-        guard let entry = mw_deferred_reserve() else { return WindowService.noMemory }
+        // One entry per window the range touches, taken before the call.
+        var entries: (UnsafeMutablePointer<mw_deferred>?, UnsafeMutablePointer<mw_deferred>?) = (nil, nil)
+        let touched = Windows.ranges.countTouching(range.lo, range.hi)
+        if touched > 2 { return WindowService.noMemory } // rare enough: refuse rather than half-record
+        guard let first = mw_deferred_reserve() else { return WindowService.noMemory }
+        entries.0 = first
+        if touched == 2 {
+            guard let second = mw_deferred_reserve() else { return WindowService.noMemory }
+            entries.1 = second
+        }
         let r = call()
-        let inside = window.clip(range.lo, range.hi)
-        entry.pointee.lo = inside.lo
-        entry.pointee.hi = inside.hi
-        entry.pointee.prot = r.failed ? -1 : WindowService.recorded(prot)
-        entry.pointee.op = MW_DEFERRED_PROTECT.rawValue
+        var n = 0
+        for i in 0..<Windows.count where Windows.ranges[i].overlaps(range.lo, range.hi) {
+            guard let entry = n == 0 ? entries.0 : entries.1 else { break }
+            let inside = Windows.ranges[i].clip(range.lo, range.hi)
+            entry.pointee.lo = inside.lo
+            entry.pointee.hi = inside.hi
+            entry.pointee.prot = r.failed ? -1 : WindowService.recorded(prot)
+            entry.pointee.op = MW_DEFERRED_PROTECT.rawValue
+            n += 1
+        }
         return r
     }
 
@@ -100,7 +132,7 @@ enum Deferral {
                 if let m = state.registry.mapping(containing: at) {
                     at = Swift.min(m.end, e.hi)
                 } else {
-                    let end = Swift.min(state.registry.freeRun(around: at, in: state.window).hi, e.hi)
+                    let end = Swift.min(state.registry.freeRun(around: at, in: state.window(around: at)).hi, e.hi)
                     _ = Reservation.cover(at, end)
                     at = end
                 }
@@ -115,5 +147,4 @@ enum Deferral {
 
     /// Read-only facts, fixed at start-up (no registry access).
     static var space: AddressSpace { AddressSpace(pageSize: pageSize, userEnd: userEnd) }
-    static var window: Window { Window(base: windowBase, size: windowEnd - windowBase) }
 }

@@ -3,7 +3,11 @@ import MapwardenLogic
 
 /// Everything the engine knows, kept in its metadata arena.
 struct EngineState {
+    /// The window the call being served works in: each call chooses it
+    /// (`focus`) under the lock before it touches the registry. The
+    /// windows themselves are in `Windows`, fixed at start-up.
     var window: Window
+    var windowIndex = 0
     var space: AddressSpace
     var log: LogLevel
     var arena: MetadataArena
@@ -33,6 +37,18 @@ struct EngineState {
     var events: EventLog
     /// Memory for the exit report, reserved at start-up (see LeakReport).
     var reportArena: MetadataArena
+
+    /// Makes window i the one the current call works in.
+    mutating func focus(_ i: Int) {
+        windowIndex = i
+        window = Windows.ranges[i]
+    }
+
+    /// The window holding addr (which must lie in one), without changing
+    /// the focus: for work on a range found later (repairs, deferred changes).
+    func window(around addr: UInt64) -> Window {
+        Windows.ranges.index(containing: addr).map { Windows.ranges[$0] } ?? window
+    }
 
     /// The registry's nodes start one page into the arena, after this state.
     static let nodesOffset: UInt64 = 4096
@@ -80,8 +96,9 @@ struct EngineState {
 /// start forwarding calls (mw_phase publishes it with release ordering).
 nonisolated(unsafe) var engine: UnsafeMutablePointer<EngineState>? = nil
 
-/// The window's bounds, read without the lock on every call: they never
-/// change after start-up. windowEnd == 0 means "no window".
+/// The lowest window base and the highest window end, read without the
+/// lock on every call: they never change after start-up. windowEnd == 0
+/// means "no window". (The windows themselves: `Windows`.)
 nonisolated(unsafe) var windowBase: UInt64 = 0
 nonisolated(unsafe) var windowEnd: UInt64 = 0
 

@@ -61,39 +61,52 @@ extension WindowService {
             guard len > 0, roundsStart || state.space.isPageAligned(addr),
                   let range = pages(addr, len, state.space)
             else { return call() } // the kernel's answer: 0 for len 0, EINVAL, ENOMEM
-            let inside = state.window.clip(range.lo, range.hi)
-            if inside.lo == inside.hi { return call() }
-            if !state.registry.covers(inside.lo, inside.hi) {
-                if let e = argumentError() { return .failure(e) }
-                if Clobber.on { Clobber.misuse(.freeWindowCall, stack, inside.lo, inside.hi, &state) }
-                return noMemory
+            guard let first = Windows.ranges.firstTouching(range.lo, range.hi) else { return call() }
+            // Every window's part must be mapped before anything changes.
+            for i in first..<Windows.count where Windows.ranges[i].overlaps(range.lo, range.hi) {
+                let inside = Windows.ranges[i].clip(range.lo, range.hi)
+                if !state.registry.covers(inside.lo, inside.hi) {
+                    if let e = argumentError() { return .failure(e) }
+                    state.focus(i)
+                    if Clobber.on { Clobber.misuse(.freeWindowCall, stack, inside.lo, inside.hi, &state) }
+                    return noMemory
+                }
             }
             if case .none = change { return call() }
-            guard state.ensureSpare(MappingRegistry.nodesPerChange) else { return noMemory }
+            guard state.ensureSpare(MappingRegistry.nodesPerChange * Windows.count) else { return noMemory }
             let r = call()
-            switch change {
-            case .protection(let prot):
-                if !r.failed {
-                    let recorded = recorded(prot)
-                    state.registry.update(inside.lo, inside.hi) { $0.prot = recorded }
-                } else if r.errno != EINVAL, let first = state.registry.mapping(containing: inside.lo),
-                          first.end < inside.hi || inside != (range.lo, range.hi) {
-                    // mprotect works VMA by VMA: a failure after the first
-                    // mapping may come after some changed. (Within one mapping
-                    // it fails before changing anything.)
-                    state.registry.update(inside.lo, inside.hi) { $0.prot = -1 }
-                }
-            case .inheritedByFork(let inherited):
-                if !r.failed {
-                    if !inherited { state.needsForkCheck = true }
-                    state.registry.update(inside.lo, inside.hi) { m in
-                        m.kind = inherited ? m.kind & ~MappingKind.dontFork : m.kind | MappingKind.dontFork
-                    }
-                }
-            case .none:
-                break
+            for i in first..<Windows.count where Windows.ranges[i].overlaps(range.lo, range.hi) {
+                record(change, r, Windows.ranges[i].clip(range.lo, range.hi), range, &state)
             }
             return r
+        }
+    }
+
+    /// What a call on existing mappings changed in the registry, for the
+    /// part `inside` one window of the call's `range`.
+    static func record(_ change: Change, _ r: KernelResult, _ inside: (lo: UInt64, hi: UInt64),
+                       _ range: (lo: UInt64, hi: UInt64), _ state: inout EngineState) {
+        switch change {
+        case .protection(let prot):
+            if !r.failed {
+                let recorded = recorded(prot)
+                state.registry.update(inside.lo, inside.hi) { $0.prot = recorded }
+            } else if r.errno != EINVAL, let first = state.registry.mapping(containing: inside.lo),
+                      first.end < inside.hi || inside != (range.lo, range.hi) {
+                // mprotect works VMA by VMA: a failure after the first
+                // mapping may come after some changed. (Within one mapping
+                // it fails before changing anything.)
+                state.registry.update(inside.lo, inside.hi) { $0.prot = -1 }
+            }
+        case .inheritedByFork(let inherited):
+            if !r.failed {
+                if !inherited { state.needsForkCheck = true }
+                state.registry.update(inside.lo, inside.hi) { m in
+                    m.kind = inherited ? m.kind & ~MappingKind.dontFork : m.kind | MappingKind.dontFork
+                }
+            }
+        case .none:
+            break
         }
     }
 

@@ -106,6 +106,40 @@ func mw_engine_query(_ addr: UInt, _ info: UnsafeMutablePointer<mapwarden_info>)
     return r.raw
 }
 
+@_cdecl("mw_engine_windows")
+func mw_engine_windows(_ buf: UnsafeMutablePointer<mapwarden_window>?, _ n: Int) -> Int {
+    withUnsafeTemporaryAllocation(of: mapwarden_window.self, capacity: WindowTable.capacity) { all in
+        let r = WindowService.windows(all.baseAddress!)
+        // Written after the lock is released: a fault on buf cannot strand it.
+        if !r.failed, let buf {
+            for i in 0..<Swift.min(n, r.raw) { buf[i] = all[i] }
+        }
+        return r.raw
+    }
+}
+
+@_cdecl("mw_engine_set_tag")
+func mw_engine_set_tag(_ addr: UInt, _ tag: UInt) -> Int {
+    var old: UInt64 = 0
+    return WindowService.tag(UInt64(addr), set: UInt64(tag), &old).raw
+}
+
+@_cdecl("mw_engine_get_tag")
+func mw_engine_get_tag(_ addr: UInt, _ tag: UnsafeMutablePointer<UInt>) -> Int {
+    var value: UInt64 = 0
+    let r = WindowService.tag(UInt64(addr), set: nil, &value)
+    if !r.failed { tag.pointee = UInt(value) }
+    return r.raw
+}
+
+@_cdecl("mw_engine_alloc")
+func mw_engine_alloc(_ window: UnsafePointer<CChar>?, _ size: Int, _ align: Int, _ prot: Int32, _ flags: Int32,
+                     _ frames: UnsafePointer<UInt64>?, _ depth: Int32) -> Int {
+    let name = window.map { UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self) }
+    return WindowService.alloc(name, UInt64(UInt(bitPattern: size)), UInt64(UInt(bitPattern: align)), prot, flags,
+                               CallStack(frames, depth)).raw
+}
+
 /// In a forked child, with the lock held by the child's thread: forget what
 /// the child did not inherit, then release the lock (applying what signal
 /// handlers logged meanwhile).
@@ -113,11 +147,16 @@ func mw_engine_query(_ addr: UInt, _ info: UnsafeMutablePointer<mapwarden_info>)
 func mw_engine_forked() {
     engine!.pointee.generation &+= 1
     engine!.pointee.calls = CallCounts()
+    for i in 0..<Windows.count { Windows.details[i].file.ownDescriptionAfterFork() }
     WindowService.forgetNotInherited(&engine!.pointee)
     WindowService.unlockApplyingDeferred()
 }
 
 @_cdecl("mw_engine_exit")
 func mw_engine_exit() -> Int32 {
-    LeakReport.writeAtExit()
+    let status = LeakReport.writeAtExit()
+    for i in 0..<Windows.count where Windows.details[i].file.isOpen {
+        Windows.details[i].file.closeAtExit(window: Windows.ranges[i], pageSize: pageSize)
+    }
+    return status
 }

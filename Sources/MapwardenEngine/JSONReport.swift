@@ -49,15 +49,41 @@ enum JSONReport {
         out.text.append(decimal: c.depot.count)
         out.text.append(", \"dropped\": ")
         out.text.append(decimal: c.droppedStacks)
-        out.text.append("},\n \"windows\": [{\"name\": \"default\", \"base\": ")
-        out.text.appendJSONHex(c.window.base)
-        out.text.append(", \"size\": ")
-        out.text.append(unsigned: c.window.size)
-        out.text.append(", \"mappings\": ")
-        out.text.append(decimal: r.windowUse.mappings)
-        out.text.append(", \"mapped_bytes\": ")
-        out.text.append(unsigned: r.windowUse.bytes)
-        out.text.append("}],\n \"statistics\": {\"window_calls\": ")
+        out.text.append("},\n \"windows\": [")
+        for i in 0..<Windows.count {
+            let w = Windows.ranges[i], d = Windows.details[i]
+            var use = (mappings: 0, bytes: UInt64(0))
+            for j in 0..<r.count where r.leaks[j].inWindow && w.contains(r.leaks[j].start) {
+                use.mappings += 1
+                use.bytes += r.leaks[j].end - r.leaks[j].start
+            }
+            if i > 0 { out.text.append(", ") }
+            out.text.append("{\"name\": \"")
+            out.text.append(name: d.name)
+            out.text.append("\", \"base\": ")
+            out.text.appendJSONHex(w.base)
+            out.text.append(", \"size\": ")
+            out.text.append(unsigned: w.size)
+            out.text.append(", \"backing\": ")
+            switch d.backing {
+            case .private: out.text.append("\"private\"")
+            case .shared: out.text.append("\"shared\"")
+            case .persistent: out.text.append("\"persistent\"")
+            }
+            out.text.append(", \"path\": ")
+            if let path = d.file.path {
+                out.text.appendJSONString(Bytes(cString: UnsafeRawPointer(path).assumingMemoryBound(to: UInt8.self)))
+            } else {
+                out.text.append("null")
+            }
+            out.text.append(", \"mappings\": ")
+            out.text.append(decimal: use.mappings)
+            out.text.append(", \"mapped_bytes\": ")
+            out.text.append(unsigned: use.bytes)
+            out.text.append("}")
+            out.room()
+        }
+        out.text.append("],\n \"statistics\": {\"window_calls\": ")
         let k = c.calls
         out.text.append(decimal: k.mmap + k.munmap + k.mprotect + k.mremap + k.other)
         out.text.append(", \"mmap\": ")
@@ -147,7 +173,13 @@ enum JSONReport {
         out.text.append(", \"inherited\": ")
         out.text.append(l.inherited ? "true" : "false")
         out.text.append(", \"in_window\": ")
-        out.text.append(l.inWindow ? "true, \"window\": \"default\"" : "false, \"window\": null")
+        if l.inWindow, let i = Windows.ranges.index(containing: l.start) {
+            out.text.append("true, \"window\": \"")
+            out.text.append(name: Windows.details[i].name)
+            out.text.append("\"")
+        } else {
+            out.text.append("false, \"window\": null")
+        }
         out.text.append(", \"stack_id\": ")
         out.text.append(unsigned: UInt64(l.stack))
         out.text.append(",\n   \"stack\": ")

@@ -307,7 +307,7 @@ struct LeakReport {
         let bufferSize: UInt64 = 1 << 20
         guard let buffer = take(bufferSize) else { return }
         var sink = ReportSink(fd: fd, buffer: buffer, capacity: Int(bufferSize))
-        let context = ReportContext(settings: settings, depot: state.depot, calls: state.calls, window: state.window,
+        let context = ReportContext(settings: settings, depot: state.depot, calls: state.calls,
                                     droppedStacks: state.droppedStacks, generation: state.generation, events: events)
         switch settings.format {
         case .text: TextReport.write(self, context, &sink)
@@ -360,7 +360,6 @@ struct ReportContext {
     let settings: ReportSettings
     let depot: StackDepot
     let calls: CallCounts
-    let window: Window
     let droppedStacks: Int
     let generation: UInt32
     let events: EventLog

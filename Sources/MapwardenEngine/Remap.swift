@@ -56,6 +56,19 @@ extension WindowService {
                 return r
             }
             guard state.ensureSpare(8) else { return noMemory }
+            // The window the call works in: the source's, or the target's.
+            // A move between two windows is not supported (README, "Choices").
+            let targetWindow = fixed ? Windows.ranges.firstTouching(newAddr, newAddr + newSize) : nil
+            if targetWindow != nil && Windows.ranges.countTouching(newAddr, newAddr + newSize) > 1 { return .failure(EINVAL) }
+            if sourceIn {
+                let end = old + Swift.max(oldSize, space.pageSize)
+                guard Windows.ranges.countTouching(old, end) == 1, let i = Windows.ranges.firstTouching(old, end),
+                      targetWindow == nil || targetWindow == i
+                else { return .failure(EINVAL) }
+                state.focus(i)
+            } else if let targetWindow {
+                state.focus(targetWindow)
+            }
             if sourceIn {
                 return remapFromWindow(old, oldSize, newSize, flags, newAddr, &state)
             }
@@ -256,6 +269,7 @@ extension WindowService {
         var m = Mapping(start: target.lo, end: target.hi, prot: -1, kind: MappingKind.moved, origin: state.callOrigin)
         if let from {
             m.origin = from.origin
+            m.tag = from.tag
             m.prot = from.prot
             m.kind = from.kind
             m.offset = from.offset &+ (src - from.start) &+ (target.lo - dst)

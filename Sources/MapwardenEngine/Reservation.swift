@@ -13,12 +13,12 @@ enum Reservation {
     nonisolated(unsafe) static var namesWork = false
 
     /// Reserves the whole window before main. nil (after saying why) on failure.
-    static func reserve(_ window: Window, space: AddressSpace, explaining: Bool) -> Window? {
+    static func reserve(_ window: Window, name: WindowName, space: AddressSpace, explaining: Bool) -> Window? {
         let r = Kernel.mmap(window.base, window.size, PROT_NONE, flags | MAP_FIXED_NOREPLACE)
         if !r.failed && r.address == window.base {
             // Kernels without CONFIG_ANON_VMA_NAME refuse names: then never
             // spend a syscall on one again.
-            namesWork = !Kernel.nameAnonymous(window.base, window.size, name).failed
+            namesWork = !Kernel.nameAnonymous(window.base, window.size, Reservation.name).failed
             return window
         }
         if !explaining {
@@ -28,14 +28,14 @@ enum Reservation {
         if !r.failed {
             // Kernels before 4.17 treat MAP_FIXED_NOREPLACE as a hint.
             _ = Kernel.munmap(r.address, window.size)
-            explain(window) { out in
+            explain(window, name) { out in
                 out.append("the kernel placed it at ")
                 out.append(hex: r.address)
                 out.append(" instead (kernels before 4.17 ignore MAP_FIXED_NOREPLACE)")
             }
             return nil
         }
-        explain(window) { out in
+        explain(window, name) { out in
             ErrnoText.describe(r.errno, into: &out)
             switch r.errno {
             case EEXIST: out.append(": it collides with these mappings:")
@@ -46,14 +46,21 @@ enum Reservation {
         }
         if r.errno == EEXIST { printCollisions(window) }
         Output.line { out in
-            out.append("mapwarden: choose a free range with MAPWARDEN_WINDOW=BASE:SIZE")
+            out.append("mapwarden: choose a free range with ")
+            out.append(keyOf: name)
+            out.append("=BASE:SIZE")
         }
         return nil
     }
 
-    static func explain(_ window: Window, _ why: (inout TextBuffer) -> Void) {
+    static func explain(_ window: Window, _ name: WindowName, _ why: (inout TextBuffer) -> Void) {
         Output.line { out in
             out.append("mapwarden: cannot reserve the window ")
+            if name != .defaultWindow {
+                out.append("\"")
+                out.append(name: name)
+                out.append("\" ")
+            }
             out.append(window: window)
             out.append(": ")
             why(&out)
@@ -104,7 +111,7 @@ enum Reservation {
                 verifyMapped(at, end, &state)
                 at = end
             } else {
-                let end = Swift.min(state.registry.freeRun(around: at, in: state.window).hi, hi)
+                let end = Swift.min(state.registry.freeRun(around: at, in: state.window(around: at)).hi, hi)
                 _ = cover(at, end)
                 at = end
             }

@@ -44,6 +44,7 @@ enum Startup {
             let reportPath = kept.reportPath(settings.report)
             let suppressionsPath = kept.cString(settings.suppressions)
             let libunwindPath = kept.cString(settings.libunwind)
+            let (ranges, details) = windows(settings.windows, &kept)
             file?.release()
             mw_release_initial_environment()
             if configErrors > 0 || kept.overflowed {
@@ -52,18 +53,60 @@ enum Startup {
                 }
                 return giveUp(settings, status: ExitStatus.badConfig, because: "the configuration is invalid")
             }
-            return start(settings, kept, reportPath: reportPath, suppressions: suppressionsPath, libunwind: libunwindPath)
+            return start(settings, kept, ranges, details, reportPath: reportPath, suppressions: suppressionsPath,
+                         libunwind: libunwindPath)
         }
     }
 
-    /// Reserves the window and sets up the engine's state.
-    static func start(_ settings: Settings, _ kept: KeptText, reportPath: Int?, suppressions: Int?, libunwind: Int?) -> Bool {
-        guard let window = Reservation.reserve(settings.window, space: settings.space, explaining: settings.saysFailures) else {
-            return giveUp(settings, status: ExitStatus.reservationFailed, because: "the window cannot be reserved")
+    /// The windows in address order, with their names, backings and the
+    /// paths of their files (kept).
+    static func windows(_ table: WindowTable, _ kept: inout KeptText) -> (WindowRanges, Windows.Details) {
+        let ranges = WindowRanges(table)
+        var details = Windows.Details()
+        let cwd = StaticBuffer.workingDirectory
+        var haveCwd = false
+        for j in 0..<table.count {
+            let spec = table[j]
+            guard let i = ranges.index(containing: spec.window.base) else { continue }
+            var detail = Windows.Detail(name: spec.name, backing: spec.backing)
+            if spec.backing != .private {
+                if !haveCwd {
+                    let p = UnsafeMutableRawPointer(cwd.base).assumingMemoryBound(to: CChar.self)
+                    if mw_sys_getcwd(p, cwd.size) <= 0 { cwd.base[0] = 0 }
+                    haveCwd = true
+                }
+                let path = kept.append { BackingHeader.appendPath(of: spec, cwd: Bytes(cString: cwd.base), into: &$0) }
+                detail.file.path = path.map { kept.pointer($0) }
+                detail.file.persistent = spec.backing == .persistent
+            }
+            details[i] = detail
         }
+        return (ranges, details)
+    }
+
+    /// Reserves the windows and sets up the engine's state.
+    static func start(_ settings: Settings, _ kept: KeptText, _ ranges: WindowRanges, _ details: Windows.Details,
+                      reportPath: Int?, suppressions: Int?, libunwind: Int?) -> Bool {
+        var details = details
+        for i in 0..<ranges.count {
+            let reserved = Reservation.reserve(ranges[i], name: details[i].name, space: settings.space,
+                                               explaining: settings.saysFailures)
+            if reserved == nil {
+                release(ranges, upTo: i, details)
+                return giveUp(settings, status: ExitStatus.reservationFailed, because: "the window cannot be reserved")
+            }
+        }
+        for i in 0..<ranges.count where details[i].backing != .private {
+            if !details[i].file.open(name: details[i].name, window: ranges[i], pageSize: settings.space.pageSize,
+                                     log: settings.log) {
+                release(ranges, upTo: ranges.count, details)
+                return giveUp(settings, status: ExitStatus.reservationFailed, because: "a window's file cannot be used")
+            }
+        }
+        let window = ranges[0]
         guard let arena = MetadataArena.create(), let depotArena = MetadataArena.create(size: 256 << 20),
               let reportArena = MetadataArena.create(size: 1 << 30) else {
-            _ = Kernel.munmap(window.base, window.size)
+            release(ranges, upTo: ranges.count, details)
             Output.line { out in out.append("mapwarden: cannot map memory for the registry (ENOMEM)") }
             return giveUp(settings, status: ExitStatus.reservationFailed, because: "mapwarden has no memory for its registry")
         }
@@ -71,7 +114,7 @@ enum Startup {
         // The suppressions file stays mapped for the process's life.
         if let suppressions {
             guard let list = loadSuppressions(kept.pointer(suppressions), settings) else {
-                _ = Kernel.munmap(window.base, window.size)
+                release(ranges, upTo: ranges.count, details)
                 return giveUp(settings, status: ExitStatus.badConfig, because: "the configuration is invalid")
             }
             report.suppressions = list
@@ -108,37 +151,46 @@ enum Startup {
             report: report, outside: tracksOutside ? OutsideMappings.create() : nil,
             events: settings.clobber != .allow ? EventLog.create() : EventLog(), reportArena: reportArena))
         engine = state
-        windowBase = window.base
-        windowEnd = window.end
+        Windows.publish(ranges, details)
         Tracking.outside = tracksOutside
         Clobber.policy = settings.clobber
         Debug.enabled = settings.log >= .debug
         pageSize = settings.space.pageSize
         userEnd = settings.space.userEnd
         if settings.log >= .debug {
-            Output.line { out in
-                out.append("mapwarden: window ")
-                out.append(window: window)
-                out.append(" reserved")
+            for i in 0..<ranges.count {
+                Output.line { out in
+                    out.append("mapwarden: window ")
+                    if details[i].name != .defaultWindow {
+                        out.append("\"")
+                        out.append(name: details[i].name)
+                        out.append("\" ")
+                    }
+                    out.append(window: ranges[i])
+                    out.append(" reserved")
+                    if let path = details[i].file.path {
+                        out.append(details[i].backing == .shared ? ", shared through " : ", kept in ")
+                        out.append(Bytes(cString: UnsafeRawPointer(path).assumingMemoryBound(to: UInt8.self)))
+                    }
+                }
             }
         }
         return true
     }
 
+    /// Undoes the reservations of windows 0..<n and closes their files.
+    static func release(_ ranges: WindowRanges, upTo n: Int, _ details: Windows.Details) {
+        for i in 0..<n {
+            _ = Kernel.munmap(ranges[i].base, ranges[i].size)
+            if details[i].file.isOpen { Kernel.close(details[i].file.fd) }
+        }
+    }
+
     /// A copy of standard error for the report, numbered high so that the
     /// program's own descriptors keep the numbers it expects.
     static func keepStandardError(_ report: inout ReportSettings) {
-        let limit = Int(Swift.min(Kernel.limit(Int32(RLIMIT_NOFILE.rawValue))?.soft ?? 1024, 1024))
-        // Just below the limit (never above 1024: a higher descriptor makes
-        // the kernel grow the descriptor table to match), or, under a small
-        // limit, the highest free one.
-        var at = limit > 64 ? limit - 32 : limit - 1
-        var fd = -1
-        while fd < 0 && at >= 3 {
-            fd = mw_sys_fcntl(2, F_DUPFD_CLOEXEC, at)
-            at -= 1
-        }
-        if fd >= 0 {
+        let fd = Descriptors.high(2, keepOriginal: true)
+        if fd != 2 {
             report.standardError = Int32(fd)
             report.standardErrorIdentity = mw_sys_file_identity(Int32(fd))
         }
@@ -178,6 +230,26 @@ enum Startup {
                 try settings.apply(key: Bytes(key.name), value: Bytes(cString: raw), origin: .environment)
             } catch {
                 if reporting { report(error, file: .empty) }
+                errors += 1
+            }
+        }
+        // MAPWARDEN_WINDOW_<NAME>: the environment's entries with that prefix.
+        var cursor: UInt = 0
+        while let entry = mw_env_entry(&cursor) {
+            let text = Bytes(cString: UnsafeRawPointer(entry).assumingMemoryBound(to: UInt8.self))
+            guard text.hasPrefix(Settings.namedWindowPrefix), let equals = text.firstIndex(of: 0x3D) else { continue }
+            do {
+                try settings.apply(key: text.slice(0, equals), value: text.dropFirst(equals + 1), origin: .environment)
+            } catch {
+                if reporting { report(error, file: .empty) }
+                errors += 1
+            }
+        }
+        if errors == 0 {
+            do {
+                try settings.validate()
+            } catch {
+                if reporting { report(error, file: configPath.map { Bytes(cString: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self)) } ?? .empty) }
                 errors += 1
             }
         }

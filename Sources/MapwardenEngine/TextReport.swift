@@ -168,7 +168,13 @@ enum TextReport {
             out.text.append(" offset ")
             out.text.append(hex: l.offset)
         }
-        if !l.inWindow { out.text.append(", outside the window") }
+        if !l.inWindow {
+            out.text.append(", outside the window")
+        } else if Windows.count > 1, let i = Windows.ranges.index(containing: l.start) {
+            out.text.append(", in window \"")
+            out.text.append(name: Windows.details[i].name)
+            out.text.append("\"")
+        }
         if l.thread != 0 {
             out.text.append(", thread ")
             out.text.append(unsigned: UInt64(l.thread))

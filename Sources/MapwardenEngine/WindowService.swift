@@ -39,10 +39,10 @@ enum WindowService {
         }
     }
 
-    /// True when [addr, addr+len) may share a byte with the window.
+    /// True when [addr, addr+len) may share a byte with a window.
     @inline(__always)
     static func touchesWindow(_ addr: UInt64, _ len: UInt64) -> Bool {
-        addr < windowEnd && addr &+ len > windowBase
+        Windows.touched(addr, len)
     }
 
     static func kind(ofFlags flags: Int32) -> UInt32 {
@@ -74,7 +74,7 @@ enum WindowService {
     static func mmap(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,
                      _ stack: CallStack) -> KernelResult {
         let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0
-        let relevant = fixed ? touchesWindow(addr, len) : (addr >= windowBase && addr < windowEnd)
+        let relevant = fixed ? touchesWindow(addr, len) : Windows.holds(addr)
         if !relevant {
             if Tracking.outside { return mmapOutside(addr, len, prot, flags, fd, off, stack) }
             return Kernel.mmap(addr, len, prot, flags, fd, off)
@@ -106,9 +106,17 @@ enum WindowService {
             // The kernel maps (and, failing, may unmap) whole huge pages, for
             // MAP_HUGETLB and for files on hugetlbfs alike.
             let huge = hugePageSize(flags, fd)
-            if !fixed { return mapHinted(addr, len, prot, flags, fd, off, hugePages: huge != 0, &state) }
+            if !fixed {
+                guard let i = Windows.ranges.index(containing: addr) else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
+                state.focus(i)
+                return mapHinted(addr, len, prot, flags, fd, off, hugePages: huge != 0, &state)
+            }
             guard let end = huge != 0 ? alignedUp(range.hi, to: huge) : range.hi
             else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
+            // One mapping lives in one window (see README, "Choices").
+            guard Windows.ranges.countTouching(addr, end) == 1, let i = Windows.ranges.firstTouching(addr, end)
+            else { return .failure(EINVAL) }
+            state.focus(i)
             return mapFixed(addr, end, prot, flags, fd, off, &state)
         }
     }
@@ -145,6 +153,7 @@ enum WindowService {
               !start.addingReportingOverflow(size).overflow,
               state.window.encloses(start, start + size), !state.registry.overlapsAny(start, start + size)
         else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
+        guard let (flags, fd, off) = backed(state.windowIndex, start, flags, fd, off) else { return .failure(EBADF) }
         let r = Kernel.mmap(start, size, prot, flags | MAP_FIXED, fd, off)
         if r.failed {
             // Rule 4: an unsatisfiable hint is placed elsewhere, as the kernel would.
@@ -162,6 +171,11 @@ enum WindowService {
     static func mapFixed(_ addr: UInt64, _ end: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,
                          _ state: inout EngineState) -> KernelResult {
         let inside = state.window.clip(addr, end)
+        if Windows.details[state.windowIndex].backing != .private && flags & MAP_ANONYMOUS != 0
+            && (inside.lo != addr || inside.hi != end) {
+            return .failure(EINVAL) // the window's file cannot back what lies outside it
+        }
+        guard let (flags, fd, off) = backed(state.windowIndex, addr, flags, fd, off) else { return .failure(EBADF) }
         var claimed = (below: false, above: false)
         if flags & MAP_FIXED_NOREPLACE != 0 {
             // The reservation is not an occupant; the program's own mappings are.
@@ -197,6 +211,16 @@ enum WindowService {
                                       origin: state.callOrigin))
         state.calls.recorded += 1
         return r
+    }
+
+    /// The arguments that map at addr in the focused window (see
+    /// Windows.backed), with the window's file open again if the program
+    /// closed it; nil when it cannot be.
+    static func backed(_ i: Int, _ addr: UInt64, _ flags: Int32, _ fd: Int32, _ off: Int) -> (Int32, Int32, Int)? {
+        if Windows.details[i].backing == .private || flags & MAP_ANONYMOUS == 0 { return (flags, fd, off) }
+        if !Windows.details[i].file.stillOpen && !Windows.details[i].file.reopen() { return nil }
+        let b = Windows.backed(i, addr, flags, fd, off)
+        return (b.flags, b.fd, b.off)
     }
 
     /// Takes [lo, hi) outside the window with NOREPLACE semantics: EEXIST if
@@ -235,14 +259,28 @@ enum WindowService {
             guard len > 0, state.space.isPageAligned(addr), let range = pages(addr, len, state.space),
                   withinUserSpace(range.lo, range.hi, state.space)
             else { return Kernel.munmap(addr, len) } // the kernel's EINVAL, nothing changed
-            guard state.ensureSpare(MappingRegistry.nodesPerChange) else { return noMemory }
-            if Clobber.on {
-                let inside = state.window.clip(range.lo, range.hi)
-                if inside.lo < inside.hi && !state.registry.overlapsAny(inside.lo, inside.hi) {
-                    Clobber.misuse(.unmappedWindowMunmap, stack, inside.lo, inside.hi, &state)
+            // Window by window (a range may span several).
+            var result = KernelResult.success
+            Windows.ranges.forEachPiece(range.lo, range.hi) { lo, hi, i in
+                guard let i else {
+                    result = Kernel.munmap(lo, hi - lo)
+                    return !result.failed
                 }
+                state.focus(i)
+                guard state.ensureSpare(MappingRegistry.nodesPerChange) else {
+                    result = noMemory
+                    return false
+                }
+                if Clobber.on {
+                    let inside = state.window.clip(lo, hi)
+                    if inside.lo < inside.hi && !state.registry.overlapsAny(inside.lo, inside.hi) {
+                        Clobber.misuse(.unmappedWindowMunmap, stack, inside.lo, inside.hi, &state)
+                    }
+                }
+                result = unmap(lo, hi, &state)
+                return !result.failed
             }
-            return unmap(range.lo, range.hi, &state)
+            return result
         }
     }
 

@@ -19,6 +19,15 @@ public struct ConfigError: Error, Equatable {
         case windowBaseZero
         case windowSizeUnaligned(pageSize: UInt64)
         case windowBeyondUserSpace(userEnd: UInt64)
+        // MAPWARDEN_WINDOW_<NAME> and window options.
+        case windowBadName
+        case windowNamedDefault
+        case tooManyWindows(maximum: UInt64)
+        case windowUnknownOption(Bytes)
+        case windowOptionNeedsPath(Bytes)
+        case windowConflictingOptions
+        /// This window overlaps an earlier one: its name, key and range.
+        case windowsOverlap(name: WindowName, key: Bytes, window: Window)
         // Keys that take one of a few words.
         case notOneOf(StaticString)
         // Keys that take a count from 0 to a maximum.
@@ -41,12 +50,20 @@ public struct ConfigError: Error, Equatable {
                  (.suppressionMissingColon, .suppressionMissingColon),
                  (.suppressionNotLeak, .suppressionNotLeak),
                  (.suppressionEmptyPattern, .suppressionEmptyPattern),
-                 (.reportPathBadPercent, .reportPathBadPercent):
+                 (.reportPathBadPercent, .reportPathBadPercent),
+                 (.windowBadName, .windowBadName), (.windowNamedDefault, .windowNamedDefault),
+                 (.windowConflictingOptions, .windowConflictingOptions):
                 return true
+            case let (.windowUnknownOption(x), .windowUnknownOption(y)),
+                 let (.windowOptionNeedsPath(x), .windowOptionNeedsPath(y)):
+                return x == y
+            case let (.windowsOverlap(n1, k1, w1), .windowsOverlap(n2, k2, w2)):
+                return n1 == n2 && k1 == k2 && w1 == w2
             case let (.windowBaseUnaligned(x), .windowBaseUnaligned(y)),
                  let (.windowSizeUnaligned(x), .windowSizeUnaligned(y)),
                  let (.windowBeyondUserSpace(x), .windowBeyondUserSpace(y)),
-                 let (.notACount(x), .notACount(y)):
+                 let (.notACount(x), .notACount(y)),
+                 let (.tooManyWindows(x), .tooManyWindows(y)):
                 return x == y
             case let (.notOneOf(x), .notOneOf(y)):
                 return x.utf8Start == y.utf8Start
@@ -118,6 +135,7 @@ public struct ConfigError: Error, Equatable {
                 if !first { out.append(", ") }
                 first = false
                 out.append(k.name)
+                if k == .window { out.append(", MAPWARDEN_WINDOW_<NAME>") }
             }
             out.append(")")
         case .environmentOnly:
@@ -143,6 +161,32 @@ public struct ConfigError: Error, Equatable {
         case .windowBeyondUserSpace(let userEnd):
             out.append("the window does not fit in user space, which ends at ")
             out.append(hex: userEnd)
+        case .windowBadName:
+            out.append("the window name after MAPWARDEN_WINDOW_ must be 1 to 31 letters, digits or _")
+        case .windowNamedDefault:
+            out.append("the default window is set with MAPWARDEN_WINDOW")
+        case .tooManyWindows(let maximum):
+            out.append("too many windows: at most ")
+            out.append(unsigned: maximum)
+            out.append(", the default one included")
+        case .windowUnknownOption(let option):
+            out.append("unknown window option ")
+            out.appendQuoted(option)
+            out.append(" (known: private, shared, shared=PATH, persist=PATH)")
+        case .windowOptionNeedsPath(let option):
+            out.append("the option ")
+            out.appendQuoted(option)
+            out.append(" needs a path (shared=PATH, persist=PATH)")
+        case .windowConflictingOptions:
+            out.append("more than one of private, shared, persist")
+        case .windowsOverlap(let name, let otherKey, let window):
+            out.append("overlaps the window \"")
+            out.append(name: name)
+            out.append("\" (")
+            out.append(otherKey)
+            out.append(", ")
+            out.append(window: window)
+            out.append(")")
         case .notOneOf(let choices):
             out.append("expected one of: ")
             out.append(choices)

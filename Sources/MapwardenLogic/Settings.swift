@@ -94,7 +94,14 @@ public enum SettingKey: CaseIterable {
 /// The effective configuration. Built by applying the config file's entries,
 /// then the environment's, so that the environment wins.
 public struct Settings: Equatable {
-    public var window: Window
+    /// The windows: the default one first (named "default"), then the
+    /// MAPWARDEN_WINDOW_<NAME> ones.
+    public var windows: WindowTable
+    /// The default window's range.
+    public var window: Window {
+        get { windows[0].window }
+        set { windows[0].window = newValue }
+    }
     public var onReserveFailure: ReserveFailurePolicy = .abort
     public var log: LogLevel = .info
     public var track: TrackScope = .window
@@ -124,12 +131,21 @@ public struct Settings: Equatable {
 
     public init(space: AddressSpace) {
         self.space = space
-        self.window = space.defaultWindow
+        var table = WindowTable()
+        _ = table.set(WindowSpec(name: .defaultWindow, window: space.defaultWindow, key: Bytes(SettingKey.window.name),
+                                 value: .empty, origin: .environment))
+        self.windows = table
     }
+
+    /// The prefix of a named window's key.
+    public static let namedWindowPrefix: StaticString = "MAPWARDEN_WINDOW_"
 
     /// Applies one assignment, or explains why it is wrong.
     public mutating func apply(key: Bytes, value: Bytes, origin: ConfigError.Origin) throws(ConfigError) {
         guard let k = SettingKey.named(key) else {
+            if key.hasPrefix(Settings.namedWindowPrefix) {
+                return try applyNamedWindow(key: key, value: value, origin: origin)
+            }
             throw ConfigError(.unknownKey, origin: origin, key: key, value: value)
         }
         switch k {
@@ -139,7 +155,7 @@ public struct Settings: Equatable {
             }
         case .window:
             do {
-                window = try Settings.parseWindow(value, space: space)
+                windows[0] = try Settings.parseWindowSpec(value, name: .defaultWindow, key: key, origin: origin, space: space)
             } catch {
                 throw ConfigError(error, origin: origin, key: key, value: value)
             }
@@ -242,6 +258,83 @@ public struct Settings: Equatable {
             if n > maximum { return nil }
         }
         return n
+    }
+
+    /// MAPWARDEN_WINDOW_<NAME>=BASE:SIZE[:OPTIONS], or an empty value,
+    /// which removes the window so named.
+    mutating func applyNamedWindow(key: Bytes, value: Bytes, origin: ConfigError.Origin) throws(ConfigError) {
+        let suffix = key.dropFirst(Bytes(Settings.namedWindowPrefix).count)
+        guard let name = WindowName(validating: suffix) else {
+            throw ConfigError(.windowBadName, origin: origin, key: key, value: value)
+        }
+        if name == .defaultWindow { throw ConfigError(.windowNamedDefault, origin: origin, key: key, value: value) }
+        if value.trimmingSpaces().count == 0 {
+            windows.remove(name)
+            return
+        }
+        let spec: WindowSpec
+        do {
+            spec = try Settings.parseWindowSpec(value, name: name, key: key, origin: origin, space: space)
+        } catch {
+            throw ConfigError(error, origin: origin, key: key, value: value)
+        }
+        if !windows.set(spec) {
+            throw ConfigError(.tooManyWindows(maximum: UInt64(WindowTable.capacity)), origin: origin, key: key, value: value)
+        }
+    }
+
+    /// Checks what only the whole configuration shows: that no two windows
+    /// overlap. Run after every entry is applied.
+    public func validate() throws(ConfigError) {
+        if let pair = windows.firstOverlap() {
+            throw ConfigError(.windowsOverlap(name: pair.earlier.name, key: pair.earlier.key, window: pair.earlier.window),
+                              origin: pair.later.origin, key: pair.later.key, value: pair.later.value)
+        }
+    }
+
+    /// Parses `BASE:SIZE[:OPTIONS]` for the window called name.
+    public static func parseWindowSpec(_ text: Bytes, name: WindowName, key: Bytes, origin: ConfigError.Origin,
+                                       space: AddressSpace) throws(ConfigError.Problem) -> WindowSpec {
+        var range = text
+        var options: Bytes? = nil
+        if let first = text.firstIndex(of: 0x3A), let second = text.firstIndex(of: 0x3A, from: first + 1) {
+            range = text.slice(0, second)
+            options = text.dropFirst(second + 1)
+        }
+        var spec = WindowSpec(name: name, window: try parseWindow(range, space: space), key: key, value: text, origin: origin)
+        if let options { try parseOptions(options, into: &spec) }
+        return spec
+    }
+
+    /// OPTIONS: comma-separated `private`, `shared`, `shared=PATH`, `persist=PATH`.
+    static func parseOptions(_ text: Bytes, into spec: inout WindowSpec) throws(ConfigError.Problem) {
+        var rest = text
+        var chosen = false
+        while true {
+            let comma = rest.firstIndex(of: 0x2C)
+            let option = (comma.map { rest.slice(0, $0) } ?? rest).trimmingSpaces()
+            let equals = option.firstIndex(of: 0x3D)
+            let word = (equals.map { option.slice(0, $0) } ?? option).trimmingSpaces()
+            let path = equals.map { option.dropFirst($0 + 1).trimmingSpaces() }
+            let backing: Backing
+            if word.equals("private") && path == nil {
+                backing = .private
+            } else if word.equals("shared") {
+                backing = .shared
+            } else if word.equals("persist") {
+                backing = .persistent
+            } else {
+                throw .windowUnknownOption(option)
+            }
+            if let path, path.count == 0 { throw .windowOptionNeedsPath(option) }
+            if backing == .persistent && path == nil { throw .windowOptionNeedsPath(option) }
+            if chosen { throw .windowConflictingOptions }
+            chosen = true
+            spec.backing = backing
+            spec.path = path ?? .empty
+            guard let comma else { break }
+            rest = rest.dropFirst(comma + 1)
+        }
     }
 
     /// Parses and validates `BASE:SIZE`.

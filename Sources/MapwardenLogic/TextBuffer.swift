@@ -97,6 +97,22 @@ public struct TextBuffer {
         }
     }
 
+    public mutating func append(name: WindowName) {
+        for i in 0..<name.count { append(byte: name[i]) }
+    }
+
+    /// The key that configures the window so named: MAPWARDEN_WINDOW or
+    /// MAPWARDEN_WINDOW_<NAME>.
+    public mutating func append(keyOf name: WindowName) {
+        append("MAPWARDEN_WINDOW")
+        if name == .defaultWindow { return }
+        append("_")
+        for i in 0..<name.count {
+            let c = name[i]
+            append(byte: c >= 0x61 && c <= 0x7A ? c - 0x20 : c)
+        }
+    }
+
     /// A window as `0xBASE-0xEND (SIZE)`.
     public mutating func append(window: Window) {
         append(hex: window.base)
