@@ -24,15 +24,52 @@ struct ConfigCheck {
         }
     }
 
+    /// One configured window, as the library will reserve it.
+    struct WindowInfo {
+        /// "default", or the lowercase name of MAPWARDEN_WINDOW_<NAME>.
+        var name: String
+        var window: Window
+        var backing: Backing
+        /// The backing file (absolute) of a shared or persistent window.
+        var path: String?
+        /// The key that configured it (MAPWARDEN_WINDOW, MAPWARDEN_WINDOW_IPC).
+        var key: String
+        /// The value as written (empty for the built-in default).
+        var value: String
+        /// Where it was configured.
+        var origin: String
+        /// Set by an option of this command rather than the environment.
+        var fromOption: Bool
+
+        var isDefault: Bool { name == "default" }
+        /// `window "ipc"`.
+        var title: String { "window \"\(name)\"" }
+        var backingText: String {
+            switch backing {
+            case .private: return "private"
+            case .shared: return "shared"
+            case .persistent: return "persistent"
+            }
+        }
+        /// The value with its range only: the same window, private.
+        var privateValue: String { "\(Fmt.hex(window.base)):\(window.size)" }
+    }
+
     var space: AddressSpace
     var window: Window
     var windowOrigin: WindowOrigin = .builtInDefault
+    /// Every window, the default one first, then the named ones in the order
+    /// the library configures them (the config file's, then the environment's).
+    var windows: [WindowInfo] = []
     /// Every problem, each one line in the library's words.
     var problems: [String] = []
     /// The config file read, if any.
     var configPath: String?
     /// The effective value of each key that was set, and where.
     var values: [String: (value: String, origin: String)] = [:]
+    /// Copies of the text the library's parser points into (WindowSpec keeps
+    /// pointers to its key, value and path), alive as long as this check.
+    private let store = ByteStore()
 
     var isValid: Bool { problems.isEmpty }
 
@@ -50,6 +87,29 @@ struct ConfigCheck {
         return space
     }
 
+    /// The prefix of a named window's key.
+    static let namedPrefix = "MAPWARDEN_WINDOW_"
+
+    /// The window name a MAPWARDEN_WINDOW_<NAME> key is for, in lowercase (nil: not such a key).
+    static func windowName(ofKey key: String) -> String? {
+        guard key.hasPrefix(namedPrefix) else { return nil }
+        return String(key.dropFirst(namedPrefix.count)).lowercased()
+    }
+
+    /// The environment a program gets when options set `overrides`: a named
+    /// window set by an option replaces the environment's entries for the
+    /// same window in any case (MAPWARDEN_WINDOW_ipc and _IPC are one window,
+    /// and the library would apply both, in the environment's order).
+    static func merged(_ environment: [String: String], _ overrides: [String: String]) -> [String: String] {
+        var env = environment
+        let names = Set(overrides.keys.compactMap(windowName(ofKey:)))
+        for key in env.keys where overrides[key] == nil {
+            if let n = windowName(ofKey: key), names.contains(n) { env.removeValue(forKey: key) }
+        }
+        for (k, v) in overrides { env[k] = v }
+        return env
+    }
+
     /// - Parameters:
     ///   - configPath: the config file (nil: none).
     ///   - environment: the MAPWARDEN_* variables the program would see.
@@ -60,6 +120,7 @@ struct ConfigCheck {
         var settings = Settings(space: space)
         window = settings.window
         self.configPath = configPath
+        let env = ConfigCheck.merged(environment, overrides)
 
         if let path = configPath, !path.isEmpty {
             readFile(path, into: &settings)
@@ -67,7 +128,7 @@ struct ConfigCheck {
         for key in SettingKey.allCases where key != .config {
             let name = ConfigCheck.name(key)
             let fromOption = overrides[name]
-            guard let value = fromOption ?? environment[name] else { continue }
+            guard let value = fromOption ?? env[name] else { continue }
             let ok = apply(name: name, value: value, origin: .environment, file: "", to: &settings)
             if ok {
                 values[name] = (value, fromOption != nil ? "option" : "environment")
@@ -76,7 +137,84 @@ struct ConfigCheck {
                 problems[problems.count - 1] = last + " (from the command line)"
             }
         }
+        // MAPWARDEN_WINDOW_<NAME>: every such key of the environment. The
+        // library takes them in the environment's order; run and check give
+        // programs their environment sorted, so sorted here too.
+        for name in env.keys.filter({ $0.hasPrefix(ConfigCheck.namedPrefix) }).sorted() {
+            let value = env[name]!
+            let fromOption = overrides[name] != nil
+            if apply(name: name, value: value, origin: .environment, file: "", to: &settings) {
+                values[name] = (value, fromOption ? "option" : "environment")
+            } else if fromOption, let last = problems.last {
+                problems[problems.count - 1] = last + " (from the command line)"
+            }
+        }
+        // What only the whole configuration shows (overlapping windows), as
+        // the library checks it: when every entry was right.
+        if problems.isEmpty {
+            do throws(ConfigError) {
+                try settings.validate()
+            } catch {
+                var line = ConfigCheck.describe(error, file: configPath ?? "")
+                let keys = [ConfigCheck.string(error.key)] + ConfigCheck.overlapKeys(error)
+                if keys.contains(where: { overrides[$0] != nil }) { line += " (from the command line)" }
+                problems.append(line)
+            }
+        }
         window = settings.window
+        windows = ConfigCheck.windowInfos(settings.windows, configPath: configPath, overrides: overrides)
+    }
+
+    /// The other window's key in an overlap error.
+    static func overlapKeys(_ error: ConfigError) -> [String] {
+        if case .windowsOverlap(_, let key, _) = error.problem { return [string(key)] }
+        return []
+    }
+
+    static func string(_ b: Bytes) -> String {
+        guard let base = b.base else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: base, count: b.count), as: UTF8.self)
+    }
+
+    static func windowInfos(_ table: WindowTable, configPath: String?, overrides: [String: String]) -> [WindowInfo] {
+        let cwd = Array(Paths.currentDirectory().utf8)
+        var out: [WindowInfo] = []
+        for i in 0..<table.count {
+            let spec = table[i]
+            let capacity = 64
+            let storage = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+            var text = TextBuffer(storage, capacity: capacity)
+            text.append(name: spec.name)
+            let name = String(decoding: UnsafeBufferPointer(start: storage, count: text.count), as: UTF8.self)
+            storage.deallocate()
+            var path: String?
+            if spec.backing != .private {
+                let room = 8192
+                let p = UnsafeMutablePointer<UInt8>.allocate(capacity: room)
+                var t = TextBuffer(p, capacity: room)
+                cwd.withUnsafeBufferPointer { BackingHeader.appendPath(of: spec, cwd: Bytes($0), into: &t) }
+                path = String(decoding: UnsafeBufferPointer(start: p, count: t.count), as: UTF8.self)
+                p.deallocate()
+            }
+            let key = string(spec.key), value = string(spec.value)
+            let fromOption = overrides[key] != nil
+            let origin: String
+            switch spec.origin {
+            case .file(let line):
+                origin = "\(Paths.display(configPath ?? "")):\(line)"
+            case .environment:
+                if fromOption {
+                    origin = i == 0 ? "--window" : "--named-window"
+                } else if i == 0 && value.isEmpty {
+                    origin = "the built-in default"
+                } else {
+                    origin = "the environment (\(key))"
+                }
+            }
+            out.append(WindowInfo(name: name, window: spec.window, backing: spec.backing, path: path, key: key,
+                                  value: value, origin: origin, fromOption: fromOption))
+        }
+        return out
     }
 
     static func name(_ key: SettingKey) -> String {
@@ -113,21 +251,15 @@ struct ConfigCheck {
     }
 
     /// Applies one assignment; on failure records the library's message.
+    /// The key and value are copied into the store: the settings keep
+    /// pointers into them.
     private mutating func apply(name: String, value: String, origin: ConfigError.Origin, file: String,
                                 to settings: inout Settings) -> Bool {
-        let k = Array(name.utf8), v = Array(value.utf8)
-        var failure: ConfigError?
-        k.withUnsafeBufferPointer { kb in
-            v.withUnsafeBufferPointer { vb in
-                do throws(ConfigError) {
-                    try settings.apply(key: Bytes(kb), value: Bytes(vb), origin: origin)
-                } catch {
-                    failure = error
-                }
-            }
-        }
-        if let failure {
-            problems.append(ConfigCheck.describe(failure, file: file))
+        let k = store.copy(name), v = store.copy(value)
+        do throws(ConfigError) {
+            try settings.apply(key: k, value: v, origin: origin)
+        } catch {
+            problems.append(ConfigCheck.describe(error, file: file))
             return false
         }
         return true
@@ -161,6 +293,26 @@ struct ConfigCheck {
         return .success(check.window)
     }
 
+    /// `NAME=BASE:SIZE[:OPTIONS]` of --named-window: the MAPWARDEN_WINDOW_<NAME>
+    /// key and the value, or the library's message when it is wrong on its
+    /// own (overlaps are judged with the whole configuration). An empty
+    /// value removes the window so named (one the config file declares).
+    static func parseNamedWindow(_ text: String) -> Result<(key: String, value: String), Message> {
+        guard let eq = text.firstIndex(of: "=") else {
+            return .failure(Message("\(text): expected NAME=BASE:SIZE[:OPTIONS], e.g. ipc=0x500000000000:1G:shared"))
+        }
+        let name = String(text[..<eq]), value = String(text[text.index(after: eq)...])
+        let key = namedPrefix + name.uppercased()
+        var settings = Settings(space: detectAddressSpace())
+        let store = ByteStore()
+        do throws(ConfigError) {
+            try settings.apply(key: store.copy(key), value: store.copy(value), origin: .environment)
+        } catch {
+            return .failure(Message(describe(error, file: "")))
+        }
+        return .success((key, value))
+    }
+
     /// The value a key has in a config file, without judging the rest (nil: not set).
     static func fileValue(_ key: String, inFile path: String) -> String? {
         guard case .success(let data) = Paths.read(path, limit: 1 << 20) else { return nil }
@@ -181,4 +333,20 @@ struct ConfigCheck {
             return found
         }
     }
+}
+
+/// Byte copies that live as long as their store (the library's parser keeps
+/// pointers into the text it parsed).
+final class ByteStore {
+    private var blocks: [UnsafeMutablePointer<UInt8>] = []
+
+    func copy(_ s: String) -> Bytes {
+        let bytes = Array(s.utf8)
+        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: max(bytes.count, 1))
+        p.initialize(from: bytes, count: bytes.count)
+        blocks.append(p)
+        return Bytes(UnsafePointer(p), count: bytes.count)
+    }
+
+    deinit { for p in blocks { p.deallocate() } }
 }

@@ -55,12 +55,9 @@ enum Reservation {
 
     static func explain(_ window: Window, _ name: WindowName, _ why: (inout TextBuffer) -> Void) {
         Output.line { out in
-            out.append("mapwarden: cannot reserve the window ")
-            if name != .defaultWindow {
-                out.append("\"")
-                out.append(name: name)
-                out.append("\" ")
-            }
+            out.append("mapwarden: cannot reserve the window \"")
+            out.append(name: name)
+            out.append("\" ")
             out.append(window: window)
             out.append(": ")
             why(&out)

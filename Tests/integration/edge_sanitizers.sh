@@ -114,7 +114,7 @@ fi
 if $CC "${cflags[@]}" -fsanitize=thread -o "$out/tsan" "$out/prog.c" 2>"$out/tsan.cc.log" &&
    "$out/tsan" race 2>&1 | grep -q 'data race'; then
     expect "TSan, default window: collides with TSan's protected gap, exit 71" 71 \
-        'cannot reserve the window 0x400000000000.*EEXIST' env LD_PRELOAD="$LIB" "$out/tsan"
+        'cannot reserve the window "default" 0x400000000000.*EEXIST' env LD_PRELOAD="$LIB" "$out/tsan"
     grep -E '^mapwarden:   ' "$out/run.log" | sed 's/^/    collision: /'
     expect "TSan, window 0x566000000000:64G" 0 'window held' \
         env MAPWARDEN_WINDOW=0x566000000000:64G LD_PRELOAD="$LIB" "$out/tsan"
