@@ -80,7 +80,6 @@ struct LeakReport {
         }
         var settings = state.pointee.report
         if settings.depth > 0, let why = mw_backtrace_error() { settings.stacksMissing = why }
-        let calls = state.pointee.calls
         let events = state.pointee.events
         mw_unlock()
 

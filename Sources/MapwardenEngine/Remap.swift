@@ -103,7 +103,9 @@ extension WindowService {
             Reservation.repair(m.start, m.end, &state)
         }
         let (end, overflow) = result.addingReportingOverflow(size)
-        let target = state.window.clip(result, overflow ? UInt64.max : end)
+        let resultEnd = overflow ? UInt64.max : end
+        guard let i = Windows.ranges.firstTouching(result, resultEnd) else { return }
+        let target = Windows.ranges[i].clip(result, resultEnd)
         guard target.lo < target.hi, state.ensureSpare(MappingRegistry.nodesPerChange) else { return }
         state.registry.insert(Mapping(start: target.lo, end: target.hi, prot: -1, kind: MappingKind.moved, origin: state.callOrigin))
         state.needsForkCheck = true

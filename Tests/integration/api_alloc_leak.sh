@@ -33,9 +33,9 @@ int main(void) {
     CHECK(mapwarden_alloc != NULL);
     say("PID %d", (int)getpid());
     SAY_SYM(alloc_leaker); SAY_SYM(ipc_leaker); SAY_SYM(alloc_freed);
-    alloc_freed();
     alloc_leaker();
     ipc_leaker();
+    alloc_freed();
     say("END");
     return 0;
 }

@@ -1,8 +1,8 @@
 // API 2, mapwarden_set_tag / mapwarden_get_tag: a tag set anywhere in a
 // mapping is the whole mapping's; it follows splits (munmap of the middle,
 // mprotect of part: every piece keeps it, and each piece can then be
-// re-tagged alone), an mremap move inside the window (also into a named
-// window), fork (the child reads it); it is dropped with the mapping (a new
+// re-tagged alone), an mremap move inside a window (a move into another
+// window is refused with EINVAL and changes nothing), fork (the child reads it); it is dropped with the mapping (a new
 // mapping at the same place has tag 0). Misuse: outside every window ->
 // ERANGE, free window space -> ENOENT, get with NULL out -> EINVAL. Four
 // threads tag their own mappings concurrently while a fifth maps and
@@ -113,12 +113,23 @@ int main(void) {
     char *c3 = mremap(c2, 4 * P, 6 * P, 0);
     CHECK(c3 == c2);
     CHECK_TAG(c3 + 5 * P, 0x777);
-    /* moved into the named window */
-    char *c4 = mremap(c3, 6 * P, 6 * P, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)(IPC + 0x100000));
-    CHECK(c4 == (char *)IPC + 0x100000);
-    CHECK(holds(c4, 4 * P, 3));
-    CHECK_TAG(c4 + 5 * P, 0x777);
-    CHECK(strcmp(window_of(c4), "ipc") == 0);
+    /* a move into another window is refused (the engine's choice: one call,
+     * one window), and changes nothing: still there, still tagged */
+    errno = 0;
+    void *cx = mremap(c3, 6 * P, 6 * P, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)(IPC + 0x100000));
+    CHECKF(cx == MAP_FAILED && errno == EINVAL, "mremap into the named window: %p errno %d", cx, errno);
+    CHECK(query_state((void *)(IPC + 0x100000)) == MAPWARDEN_FREE);
+    CHECK(holds(c3, 4 * P, 3));
+    CHECK_TAG(c3 + 5 * P, 0x777);
+    /* a move within the named window keeps the tag too */
+    char *n = map_fixed((void *)(IPC + 0x200000), 2 * P, RW);
+    CHECK(mapwarden_set_tag(n + P, 0x1717) == 0);
+    char *n2 = mremap(n, 2 * P, 2 * P, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)(IPC + 0x300000));
+    CHECK(n2 == (char *)IPC + 0x300000);
+    CHECK_TAG(n2, 0x1717);
+    CHECK(strcmp(window_of(n2), "ipc") == 0);
+    CHECK(munmap(n2, 2 * P) == 0);
+    char *c4 = c3;
 
     /* dropped with the mapping: a new one at the same place has 0 */
     CHECK(munmap(c4, 6 * P) == 0);

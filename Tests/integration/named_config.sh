@@ -7,7 +7,8 @@
 # fine. Config errors (exit 78 before main, a message naming the key):
 # overlapping windows (both named, with the other's key and range),
 # MAPWARDEN_WINDOW_DEFAULT, a bad or too long name, a ninth window, an
-# unknown option (the known ones listed), persist without a path. A named
+# unknown option (the known ones listed), two backings, persist without a
+# path. A named
 # window that cannot be reserved (a page mapped there before mapwarden
 # starts; a window over the non-PIE executable) -> the message names it,
 # exit 71; under MAPWARDEN_ON_RESERVE_FAILURE=warn the program runs with no
@@ -132,6 +133,8 @@ run "MAPWARDEN_WINDOW_$n32=0x500000000000:16M" -- main
 expect_78 "a 32-character name" && has "a 32-character name" "MAPWARDEN_WINDOW_$n32"
 run "MAPWARDEN_WINDOW_=0x500000000000:16M" -- main
 expect_78 "an empty name" && has "an empty name" 'MAPWARDEN_WINDOW_="0x500000000000:16M"'
+run "MAPWARDEN_WINDOW_A-B=0x500000000000:16M" -- main
+expect_78 "a name with a dash (environment)" && has "a name with a dash (environment)" 'MAPWARDEN_WINDOW_A-B="0x500000000000:16M"'
 printf 'MAPWARDEN_WINDOW_A.B=0x500000000000:16M\n' >"$tmp/dot.env"
 run MAPWARDEN_CONFIG="$tmp/dot.env" -- main
 expect_78 "a name with a dot (file)"
@@ -155,6 +158,8 @@ if expect_78 "unknown option"; then
 fi
 run MAPWARDEN_WINDOW=0x400000000000:1G:bogus -- main
 expect_78 "unknown option on the default window" && has "unknown option on the default window" 'MAPWARDEN_WINDOW="0x400000000000:1G:bogus"'
+run MAPWARDEN_WINDOW_IPC=0x500000000000:16M:shared,persist=/nonexistent/x.mw -- main
+expect_78 "two backings" && has "two backings" 'MAPWARDEN_WINDOW_IPC="0x500000000000:16M:shared,persist=/nonexistent/x.mw"'
 run MAPWARDEN_WINDOW_IPC=0x500000000000:16M:persist -- main
 expect_78 "persist without a path" && has "persist without a path" MAPWARDEN_WINDOW_IPC
 run MAPWARDEN_WINDOW_IPC=0x500000000000:16M:persist= -- main

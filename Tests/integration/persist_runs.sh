@@ -99,7 +99,7 @@ refused "another version" "$tmp/v2.mw" version
 # not a mapwarden file
 yes "just some text" | head -c $((4096 + 16 * 1024 * 1024)) >"$tmp/text.mw"
 WINVAL="$BASE:16M:persist=$tmp/text.mw"
-refused "bad magic" "$tmp/text.mw" magic
+refused "bad magic" "$tmp/text.mw" MAPWARDN
 # too short for a header
 printf 'MAPWARDN' >"$tmp/short.mw"
 WINVAL="$BASE:16M:persist=$tmp/short.mw"

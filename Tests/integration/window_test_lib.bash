@@ -60,6 +60,12 @@ done_all() { [ $failures -eq 0 ] && echo "all ok"; exit $((failures > 0)); }
 #   query ADDR                prints QUERY <state> <window> <flags> <base> <size>
 #   windows                   prints WINDOWS <count>, then per window:
 #                             WINDOW <name> <base> <size> <backing> <path or ->
+#   forkfill ADDR LEN SEED    a forked child writes the pattern and exits normally;
+#                             prints CHILD FILLED SEED (exit 7 if the child failed)
+#   mapfile ADDR LEN PATH     mmap(ADDR, LEN, PROT_READ, MAP_PRIVATE|MAP_FIXED) of PATH;
+#                             prints MAPPED FILE <addr> <its first 8 bytes>
+#   tag ADDR VALUE            mapwarden_set_tag (exit 8 on failure)
+#   gettag ADDR               prints TAG <value> (exit 8 on failure)
 #   wait                      prints READY, then reads one line from stdin
 #   kill                      SIGKILL itself
 #   _exit                     _exit(0) without exit handlers
@@ -140,6 +146,31 @@ int main(int argc, char **argv) {
             out("WINDOWS %d", n);
             for (int k = 0; k < n && k <= MAPWARDEN_WINDOWS_MAX; k++)
                 out("WINDOW %s %#lx %#zx %u %s", w[k].name, w[k].base, w[k].size, w[k].backing, w[k].path ? w[k].path : "-");
+        } else if (!strcmp(c, "forkfill")) {
+            char *at = (char *)hex(ARG(1)); size_t len = hex(ARG(2)); unsigned seed = (unsigned)atoi(ARG(3)); i += 3;
+            fflush(NULL);
+            pid_t pid = fork();
+            if (pid < 0) { perror("wprobe: fork"); return 7; }
+            if (pid == 0) { fill(at, len, seed); exit(0); }
+            int st;
+            if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) { fprintf(stderr, "wprobe: child %#x\n", st); return 7; }
+            out("CHILD FILLED %u", seed);
+        } else if (!strcmp(c, "mapfile")) {
+            char *at = (char *)hex(ARG(1)); size_t len = hex(ARG(2)); const char *path = ARG(3); i += 3;
+            int fd = open(path, O_RDONLY);
+            if (fd < 0) { perror("wprobe: open"); return 3; }
+            char *p = mmap(at, len, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
+            close(fd);
+            if (p != at) { fprintf(stderr, "wprobe: mmap of %s at %p: %s\n", path, (void *)at, strerror(errno)); return 3; }
+            out("MAPPED FILE %p %.8s", (void *)p, p);
+        } else if (!strcmp(c, "tag")) {
+            if (!mapwarden_set_tag || mapwarden_set_tag((void *)hex(ARG(1)), hex(ARG(2))) != 0) { perror("wprobe: set_tag"); return 8; }
+            i += 2;
+        } else if (!strcmp(c, "gettag")) {
+            uintptr_t t = 0;
+            if (!mapwarden_get_tag || mapwarden_get_tag((void *)hex(ARG(1)), &t) != 0) { perror("wprobe: get_tag"); return 8; }
+            i++;
+            out("TAG %#lx", (unsigned long)t);
         } else if (!strcmp(c, "wait")) {
             out("READY");
             char line[64];
