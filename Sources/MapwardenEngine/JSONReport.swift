@@ -52,11 +52,6 @@ enum JSONReport {
         out.text.append("},\n \"windows\": [")
         for i in 0..<Windows.count {
             let w = Windows.ranges[i], d = Windows.details[i]
-            var use = (mappings: 0, bytes: UInt64(0))
-            for j in 0..<r.count where r.leaks[j].inWindow && w.contains(r.leaks[j].start) {
-                use.mappings += 1
-                use.bytes += r.leaks[j].end - r.leaks[j].start
-            }
             if i > 0 { out.text.append(", ") }
             out.text.append("{\"name\": \"")
             out.text.append(name: d.name)
@@ -77,9 +72,9 @@ enum JSONReport {
                 out.text.append("null")
             }
             out.text.append(", \"mappings\": ")
-            out.text.append(decimal: use.mappings)
+            out.text.append(decimal: r.perWindow.count(i))
             out.text.append(", \"mapped_bytes\": ")
-            out.text.append(unsigned: use.bytes)
+            out.text.append(unsigned: r.perWindow.size(i))
             out.text.append("}")
             out.room()
         }
@@ -145,6 +140,10 @@ enum JSONReport {
         out.text.append(decimal: r.inherited.mappings)
         out.text.append(", \"inherited_bytes\": ")
         out.text.append(unsigned: r.inherited.bytes)
+        out.text.append(", \"kept_mappings\": ")
+        out.text.append(decimal: r.kept.mappings)
+        out.text.append(", \"kept_bytes\": ")
+        out.text.append(unsigned: r.kept.bytes)
         out.text.append(", \"clobbers\": ")
         out.text.append(decimal: c.events.total)
         out.text.append("}}\n")

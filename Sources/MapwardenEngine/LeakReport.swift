@@ -53,6 +53,24 @@ struct LeakReport {
     var suppressed = (mappings: 0, bytes: UInt64(0))
     var inherited = (mappings: 0, bytes: UInt64(0))
     var windowUse = (mappings: 0, bytes: UInt64(0))
+    /// Mappings left in shared and persistent windows: kept, not leaked
+    /// (their pages live on in the window's file), so not listed.
+    var kept = (mappings: 0, bytes: UInt64(0))
+    /// What each window (index as in Windows) still has mapped at exit.
+    var perWindow = PerWindow()
+
+    struct PerWindow {
+        var mappings: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
+        var bytes: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+
+        mutating func add(_ i: Int, _ size: UInt64) {
+            withUnsafeMutableBytes(of: &mappings) { $0.baseAddress!.assumingMemoryBound(to: Int.self)[i] += 1 }
+            withUnsafeMutableBytes(of: &bytes) { $0.baseAddress!.assumingMemoryBound(to: UInt64.self)[i] += size }
+        }
+
+        func count(_ i: Int) -> Int { withUnsafeBytes(of: mappings) { $0.load(fromByteOffset: i * 8, as: Int.self) } }
+        func size(_ i: Int) -> UInt64 { withUnsafeBytes(of: bytes) { $0.load(fromByteOffset: i * 8, as: UInt64.self) } }
+    }
 
     static let suppressionLimit = 4096
 
@@ -130,11 +148,22 @@ struct LeakReport {
                             inherited: m.origin.generation != generation, inWindow: inWindow)
             n += 1
         }
+        var kept = (mappings: 0, bytes: UInt64(0))
+        var perWindow = PerWindow()
         state.registry.forEach { m in
-            add(m, true)
             window.mappings += 1
             window.bytes += m.size
+            guard let i = Windows.ranges.index(containing: m.start) else { return add(m, true) }
+            perWindow.add(i, m.size)
+            if Windows.details[i].backing == .private {
+                add(m, true)
+            } else {
+                kept.mappings += 1
+                kept.bytes += m.size
+            }
         }
+        self.kept = kept
+        self.perWindow = perWindow
         if trackOutside { state.outside!.registry.forEach { add($0, false) } }
         count = n
         windowUse = window

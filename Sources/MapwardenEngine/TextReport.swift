@@ -96,6 +96,13 @@ enum TextReport {
         out.text.append(unsigned: r.inherited.bytes)
         out.text.append(" bytes); ")
         out.text.append(count: c.events.total, "clobber", "clobbers")
+        if r.kept.mappings > 0 {
+            out.text.append("; ")
+            out.text.append(decimal: r.kept.mappings)
+            out.text.append(" kept in shared or persistent windows (")
+            out.text.append(unsigned: r.kept.bytes)
+            out.text.append(" bytes, not leaks)")
+        }
         out.text.append(".\n")
     }
 

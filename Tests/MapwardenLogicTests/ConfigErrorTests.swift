@@ -113,3 +113,108 @@ func messages(forFile text: String, named file: String = "app.env") -> [String] 
         #expect(messages(forFile: "MAPWARDEN_WINDOW=0x400000000000:1T\n") == [])
     }
 }
+
+/// Applies a config file and then environment entries, then validates:
+/// every message, as the engine prints them.
+func messages(forFile text: String, thenEnvironment env: [(String, String)], named file: String = "app.env") -> [String] {
+    var s = Settings(space: .x86_64)
+    let keep = KeptBytes()
+    var out: [String] = []
+    let name = keep(file)
+    var reader = EnvFileReader(keep(text))
+    for _ in 0..<100 {
+        do throws(ConfigError) {
+            guard let e = try reader.next() else { break }
+            do throws(ConfigError) {
+                try s.apply(key: e.key, value: e.value, origin: .file(line: e.line))
+            } catch {
+                out.append(render { error.describe(into: &$0, fileName: name) })
+            }
+        } catch {
+            out.append(render { error.describe(into: &$0, fileName: name) })
+        }
+    }
+    for (k, v) in env {
+        do throws(ConfigError) {
+            try s.apply(key: keep(k), value: keep(v), origin: .environment)
+        } catch {
+            out.append(render { error.describe(into: &$0, fileName: name) })
+        }
+    }
+    do throws(ConfigError) {
+        try s.validate()
+    } catch {
+        out.append(render { error.describe(into: &$0, fileName: name) })
+    }
+    return out
+}
+
+@Suite struct NamedWindowConfigErrorTests {
+    @Test func badName() {
+        #expect(describe(.windowBadName, .environment, key: "MAPWARDEN_WINDOW_A-B", value: "0x500000000000:1G")
+                == #"mapwarden: environment: MAPWARDEN_WINDOW_A-B="0x500000000000:1G": the window name after MAPWARDEN_WINDOW_ must be 1 to 31 letters, digits or _"#)
+    }
+
+    @Test func namedDefault() {
+        #expect(describe(.windowNamedDefault, .file(line: 2), key: "MAPWARDEN_WINDOW_DEFAULT", value: "0x500000000000:1G", file: "w.env")
+                == #"mapwarden: w.env:2: MAPWARDEN_WINDOW_DEFAULT="0x500000000000:1G": the default window is set with MAPWARDEN_WINDOW"#)
+    }
+
+    @Test func tooMany() {
+        #expect(describe(.tooManyWindows(maximum: 8), .environment, key: "MAPWARDEN_WINDOW_W8", value: "0x600000000000:1G")
+                == #"mapwarden: environment: MAPWARDEN_WINDOW_W8="0x600000000000:1G": too many windows: at most 8, the default one included"#)
+    }
+
+    @Test func unknownOptionListsTheKnownOnes() {
+        #expect(describe(.windowUnknownOption(Bytes("tmpfs")), .environment, key: "MAPWARDEN_WINDOW_IPC",
+                         value: "0x500000000000:1G:tmpfs")
+                == #"mapwarden: environment: MAPWARDEN_WINDOW_IPC="0x500000000000:1G:tmpfs": unknown window option "tmpfs" (known: private, shared, shared=PATH, persist=PATH)"#)
+    }
+
+    @Test func optionNeedsPath() {
+        #expect(describe(.windowOptionNeedsPath(Bytes("persist")), .environment, key: "MAPWARDEN_WINDOW_HEAP",
+                         value: "0x500000000000:1G:persist")
+                == #"mapwarden: environment: MAPWARDEN_WINDOW_HEAP="0x500000000000:1G:persist": the option "persist" needs a path (shared=PATH, persist=PATH)"#)
+        #expect(describe(.windowOptionNeedsPath(Bytes("shared=")), .environment, key: "MAPWARDEN_WINDOW",
+                         value: "0x400000000000:1T:shared=")
+                == #"mapwarden: environment: MAPWARDEN_WINDOW="0x400000000000:1T:shared=": the option "shared=" needs a path (shared=PATH, persist=PATH)"#)
+    }
+
+    @Test func conflictingOptions() {
+        #expect(describe(.windowConflictingOptions, .environment, key: "MAPWARDEN_WINDOW_IPC",
+                         value: "0x500000000000:1G:shared,persist=/x")
+                == #"mapwarden: environment: MAPWARDEN_WINDOW_IPC="0x500000000000:1G:shared,persist=/x": more than one of private, shared, persist"#)
+    }
+
+    /// The later window's entry, then the earlier one's name, key and range.
+    /// (The spec's example ends "0x410000000000)"; append(window:) adds the size.)
+    @Test func overlapNamesBothWindows() {
+        let overlap = ConfigError.Problem.windowsOverlap(name: .defaultWindow, key: Bytes("MAPWARDEN_WINDOW"),
+                                                         window: Window(base: 0x4000_0000_0000, size: 1 << 40))
+        #expect(describe(overlap, .environment, key: "MAPWARDEN_WINDOW_IPC", value: "0x400000000000:1G")
+                == #"mapwarden: environment: MAPWARDEN_WINDOW_IPC="0x400000000000:1G": overlaps the window "default" (MAPWARDEN_WINDOW, 0x400000000000-0x410000000000 (1T))"#)
+    }
+
+    @Test func endToEndNamedWindowsFromFileAndEnvironment() {
+        let file = """
+        MAPWARDEN_WINDOW_HEAP=0x500000000000:4G:persist=/var/tmp/heap.mw
+        MAPWARDEN_WINDOW_DEFAULT=0x600000000000:1G
+        MAPWARDEN_WINDOW_BAD-NAME=0x600000000000:1G
+        MAPWARDEN_WINDOW_IPC=0x600000000000:1G:shared=ipc,private
+        MAPWARDEN_WINDOW_LOG=0x500080000000:1G
+        """
+        #expect(messages(forFile: file, thenEnvironment: []) == [
+            #"mapwarden: app.env:2: MAPWARDEN_WINDOW_DEFAULT="0x600000000000:1G": the default window is set with MAPWARDEN_WINDOW"#,
+            #"mapwarden: app.env:3: syntax error in "MAPWARDEN_WINDOW_BAD-NAME=0x600000000000:1G": the key "MAPWARDEN_WINDOW_BAD-NAME" is not a valid name (letters, digits and _, not starting with a digit)"#,
+            #"mapwarden: app.env:4: MAPWARDEN_WINDOW_IPC="0x600000000000:1G:shared=ipc,private": more than one of private, shared, persist"#,
+            #"mapwarden: app.env:5: MAPWARDEN_WINDOW_LOG="0x500080000000:1G": overlaps the window "heap" (MAPWARDEN_WINDOW_HEAP, 0x500000000000-0x500100000000 (4G))"#,
+        ])
+        // The environment switches the overlapping window off.
+        let ok = "MAPWARDEN_WINDOW_HEAP=0x500000000000:4G:persist=/var/tmp/heap.mw\nMAPWARDEN_WINDOW_LOG=0x500080000000:1G\n"
+        #expect(messages(forFile: ok, thenEnvironment: [("MAPWARDEN_WINDOW_LOG", "")]) == [])
+        // The environment adds one that overlaps the default: the spec's example.
+        #expect(messages(forFile: "", thenEnvironment: [("MAPWARDEN_WINDOW_IPC", "0x400000000000:1G")]) == [
+            #"mapwarden: environment: MAPWARDEN_WINDOW_IPC="0x400000000000:1G": overlaps the window "default" (MAPWARDEN_WINDOW, 0x400000000000-0x410000000000 (1T))"#,
+        ])
+    }
+}

@@ -288,3 +288,293 @@ func apply(_ s: inout Settings, _ key: String, _ value: String,
         #expect(ExitStatus.reservationFailed == 71)
     }
 }
+
+// MARK: - Named windows (MAPWARDEN_WINDOW_<NAME>) and window options
+
+/// Settings.apply with key and value kept alive by keep (Settings keeps
+/// pointers into them): nil on success, else the error copied out.
+private func applyKept(_ s: inout Settings, _ keep: KeptBytes, _ key: String, _ value: String,
+                       _ origin: ConfigError.Origin = .environment) -> SeenError? {
+    do throws(ConfigError) {
+        try s.apply(key: keep(key), value: keep(value), origin: origin)
+        return nil
+    } catch {
+        return SeenError(error)
+    }
+}
+
+/// validate(): nil, or the error copied out (with the earlier window's key).
+private func validated(_ s: Settings) -> (SeenError, otherKey: String)? {
+    do throws(ConfigError) {
+        try s.validate()
+        return nil
+    } catch {
+        if case .windowsOverlap(_, let key, _) = error.problem { return (SeenError(error), string(key)) }
+        return (SeenError(error), "")
+    }
+}
+
+private func windowNames(_ s: Settings) -> [String] {
+    (0..<s.windows.count).map { text(of: s.windows[$0].name) }
+}
+
+@Suite struct NamedWindowSettingsTests {
+    @Test func defaultTableHoldsTheDefaultWindowOnly() {
+        let s = Settings(space: .x86_64)
+        #expect(windowNames(s) == ["default"])
+        #expect(s.windows[0].backing == .private)
+        #expect(string(s.windows[0].key) == "MAPWARDEN_WINDOW")
+        #expect(validated(s) == nil)
+    }
+
+    @Test func namedWindowIsAddedUnderItsLowercaseName() {
+        let keep = KeptBytes()
+        var s = Settings(space: .x86_64)
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_IPC", "0x500000000000:1G", .file(line: 4)) == nil)
+        #expect(windowNames(s) == ["default", "ipc"])
+        let w = s.windows[1]
+        #expect(w.window == Window(base: 0x5000_0000_0000, size: 1 << 30))
+        #expect(w.backing == .private)
+        #expect(w.path.count == 0)
+        #expect(string(w.key) == "MAPWARDEN_WINDOW_IPC")
+        #expect(string(w.value) == "0x500000000000:1G")
+        #expect(w.origin == .file(line: 4))
+        #expect(s.windows.index(of: windowName("IPC")!) == 1)
+        #expect(s.window == AddressSpace.x86_64.defaultWindow) // the default window is untouched
+        #expect(validated(s) == nil)
+    }
+
+    @Test func sameNameReplacesInPlaceWhateverTheCase() {
+        let keep = KeptBytes()
+        var s = Settings(space: .x86_64)
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_IPC", "0x500000000000:1G", .file(line: 1)) == nil)
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_HEAP", "0x600000000000:1G", .file(line: 2)) == nil)
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_ipc", "0x510000000000:2G:shared") == nil)
+        #expect(windowNames(s) == ["default", "ipc", "heap"])
+        #expect(s.windows[1].window == Window(base: 0x5100_0000_0000, size: 2 << 30))
+        #expect(s.windows[1].backing == .shared)
+        #expect(s.windows[1].origin == .environment)
+        #expect(string(s.windows[1].key) == "MAPWARDEN_WINDOW_ipc")
+    }
+
+    @Test func emptyValueRemovesTheWindow() {
+        let keep = KeptBytes()
+        var s = Settings(space: .x86_64)
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_A", "0x500000000000:1G", .file(line: 1)) == nil)
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_B", "0x600000000000:1G", .file(line: 2)) == nil)
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_C", "0x700000000000:1G", .file(line: 3)) == nil)
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_B", "") == nil)
+        #expect(windowNames(s) == ["default", "a", "c"])
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_a", "  ") == nil) // blank counts as empty
+        #expect(windowNames(s) == ["default", "c"])
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_NEVER", "") == nil) // absent: no error, no change
+        #expect(windowNames(s) == ["default", "c"])
+    }
+
+    @Test func defaultNameIsRefused() {
+        let keep = KeptBytes()
+        var s = Settings(space: .x86_64)
+        let before = s
+        for key in ["MAPWARDEN_WINDOW_DEFAULT", "MAPWARDEN_WINDOW_default", "MAPWARDEN_WINDOW_Default"] {
+            for value in ["0x500000000000:1G", ""] {
+                #expect(applyKept(&s, keep, key, value, .file(line: 5))
+                        == SeenError(.windowNamedDefault, .file(line: 5), key: key, value: value))
+            }
+        }
+        #expect(s == before)
+    }
+
+    @Test(arguments: ["MAPWARDEN_WINDOW_", "MAPWARDEN_WINDOW_A-B", "MAPWARDEN_WINDOW_A.B", "MAPWARDEN_WINDOW_A B",
+                      "MAPWARDEN_WINDOW_" + String(repeating: "X", count: 32)])
+    func badNamesAreRefused(key: String) {
+        let keep = KeptBytes()
+        var s = Settings(space: .x86_64)
+        let before = s
+        #expect(applyKept(&s, keep, key, "0x500000000000:1G")
+                == SeenError(.windowBadName, .environment, key: key, value: "0x500000000000:1G"))
+        #expect(applyKept(&s, keep, key, "") == SeenError(.windowBadName, .environment, key: key, value: ""))
+        #expect(s == before)
+    }
+
+    @Test func longestNameIsAccepted() {
+        let keep = KeptBytes()
+        var s = Settings(space: .x86_64)
+        let name = String(repeating: "N", count: 31)
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_" + name, "0x500000000000:1G") == nil)
+        #expect(windowNames(s) == ["default", name.lowercased()])
+        // Digits and underscores, even first.
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_9_x", "0x600000000000:1G") == nil)
+        #expect(windowNames(s).last == "9_x")
+    }
+
+    @Test func badValueIsReportedOnTheNamedKey() {
+        let keep = KeptBytes()
+        var s = Settings(space: .x86_64)
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_IPC", "0x500000000000:1G") == nil)
+        let before = s
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_IPC", "nonsense", .file(line: 8))
+                == SeenError(.windowMissingColon, .file(line: 8), key: "MAPWARDEN_WINDOW_IPC", value: "nonsense"))
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_IPC", "0x500000000001:1G")
+                == SeenError(.windowBaseUnaligned(pageSize: 4096), .environment,
+                             key: "MAPWARDEN_WINDOW_IPC", value: "0x500000000001:1G"))
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_NEW", "0x800000000000:1G")
+                == SeenError(.windowBeyondUserSpace(userEnd: 0x7FFF_FFFF_F000), .environment,
+                             key: "MAPWARDEN_WINDOW_NEW", value: "0x800000000000:1G"))
+        #expect(s == before)
+    }
+
+    @Test func atMostEightWindowsWithTheDefault() {
+        let keep = KeptBytes()
+        var s = Settings(space: .x86_64)
+        for i in 1...7 {
+            #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_W\(i)", "0x\(String(0x50 + i, radix: 16))0000000000:1G") == nil)
+        }
+        #expect(s.windows.count == 8)
+        let before = s
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_W8", "0x600000000000:1G", .file(line: 9))
+                == SeenError(.tooManyWindows(maximum: 8), .file(line: 9), key: "MAPWARDEN_WINDOW_W8",
+                             value: "0x600000000000:1G"))
+        #expect(s == before)
+        // Replacing one is still fine, and so is adding after removing one.
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_W3", "0x610000000000:1G") == nil)
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_W1", "") == nil)
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_W8", "0x600000000000:1G") == nil)
+        #expect(windowNames(s) == ["default", "w2", "w3", "w4", "w5", "w6", "w7", "w8"])
+        #expect(validated(s) == nil)
+    }
+
+    @Test func backingOptions() {
+        let keep = KeptBytes()
+        var s = Settings(space: .x86_64)
+        let table: [(String, Backing, String)] = [
+            ("0x500000000000:1G:private", .private, ""),
+            ("0x500000000000:1G:shared", .shared, ""),
+            ("0x500000000000:1G:shared=ipc.seg", .shared, "ipc.seg"),
+            ("0x500000000000:1G:shared=/dev/shm/x", .shared, "/dev/shm/x"),
+            ("0x500000000000:1G:persist=/var/tmp/heap.mw", .persistent, "/var/tmp/heap.mw"),
+            ("0x500000000000:1G:persist=heap.mw", .persistent, "heap.mw"),
+            ("0x500000000000:1G: shared = seg ", .shared, "seg"),
+            ("0x500000000000:1G", .private, ""),
+        ]
+        for (value, backing, path) in table {
+            #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_IPC", value) == nil, "\(value)")
+            #expect(s.windows[1].backing == backing, "\(value)")
+            #expect(string(s.windows[1].path) == path, "\(value)")
+            #expect(s.windows[1].window == Window(base: 0x5000_0000_0000, size: 1 << 30), "\(value)")
+            #expect(string(s.windows[1].value) == value)
+        }
+    }
+
+    @Test func optionsOnTheDefaultWindow() {
+        let keep = KeptBytes()
+        var s = Settings(space: .x86_64)
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW", "0x400000000000:1T:persist=/var/tmp/d.mw") == nil)
+        #expect(s.window == Window(base: 0x4000_0000_0000, size: 1 << 40))
+        #expect(s.windows[0].backing == .persistent)
+        #expect(string(s.windows[0].path) == "/var/tmp/d.mw")
+        #expect(text(of: s.windows[0].name) == "default")
+        #expect(s.windows.count == 1)
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW", "0x400000000000:1T:shared") == nil)
+        #expect(s.windows[0].backing == .shared && s.windows[0].path.count == 0)
+        let before = s
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW", "0x400000000000:1T:tmpfs")
+                == SeenError(.windowUnknownOption(Bytes("tmpfs")), .environment, key: "MAPWARDEN_WINDOW",
+                             value: "0x400000000000:1T:tmpfs"))
+        #expect(s == before)
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW", "0x400000000000:1T") == nil)
+        #expect(s.windows[0].backing == .private)
+    }
+
+    @Test func badOptions() {
+        let keep = KeptBytes()
+        let table: [(String, ConfigError.Problem)] = [
+            ("persist", .windowOptionNeedsPath(Bytes("persist"))),
+            ("persist=", .windowOptionNeedsPath(Bytes("persist="))),
+            ("persist=  ", .windowOptionNeedsPath(Bytes("persist="))),
+            ("shared=", .windowOptionNeedsPath(Bytes("shared="))),
+            ("tmpfs", .windowUnknownOption(Bytes("tmpfs"))),
+            ("Shared", .windowUnknownOption(Bytes("Shared"))),
+            ("private=x", .windowUnknownOption(Bytes("private=x"))),
+            ("persistent=/x", .windowUnknownOption(Bytes("persistent=/x"))),
+            ("", .windowUnknownOption(Bytes(""))),
+            ("2T", .windowUnknownOption(Bytes("2T"))),
+            ("shared,", .windowUnknownOption(Bytes(""))),
+            ("shared,persist=/x", .windowConflictingOptions),
+            ("persist=/x,shared", .windowConflictingOptions),
+            ("private,shared", .windowConflictingOptions),
+            ("shared,shared", .windowConflictingOptions),
+            ("private,private", .windowConflictingOptions),
+            ("shared=a,shared=b", .windowConflictingOptions),
+        ]
+        for (options, problem) in table {
+            var s = Settings(space: .x86_64)
+            let before = s
+            let value = "0x500000000000:1G:" + options
+            #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_IPC", value, .file(line: 3))
+                    == SeenError(problem, .file(line: 3), key: "MAPWARDEN_WINDOW_IPC", value: value), "\(options)")
+            #expect(s == before, "\(options)")
+        }
+    }
+
+    @Test func overlapNamesTheEarlierWindowAndCarriesTheLaterOnesEntry() {
+        let keep = KeptBytes()
+        var s = Settings(space: .x86_64)
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_IPC", "0x400000000000:1G") == nil) // inside the default
+        let v = validated(s)
+        #expect(v?.0 == SeenError(.windowsOverlap(name: .defaultWindow, key: Bytes("MAPWARDEN_WINDOW"),
+                                                  window: Window(base: 0x4000_0000_0000, size: 1 << 40)),
+                                  .environment, key: "MAPWARDEN_WINDOW_IPC", value: "0x400000000000:1G"))
+        #expect(v?.otherKey == "MAPWARDEN_WINDOW")
+    }
+
+    @Test func overlapBetweenTwoNamedWindows() {
+        let keep = KeptBytes()
+        var s = Settings(space: .x86_64)
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_HEAP", "0x500000000000:4G", .file(line: 2)) == nil)
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_LOG", "0x600000000000:4G", .file(line: 3)) == nil)
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_IPC", "0x5000ffff0000:1M", .file(line: 4)) == nil)
+        let v = validated(s)
+        #expect(v?.0 == SeenError(.windowsOverlap(name: windowName("heap")!, key: Bytes("MAPWARDEN_WINDOW_HEAP"),
+                                                  window: Window(base: 0x5000_0000_0000, size: 4 << 30)),
+                                  .file(line: 4), key: "MAPWARDEN_WINDOW_IPC", value: "0x5000ffff0000:1M"))
+        #expect(v?.otherKey == "MAPWARDEN_WINDOW_HEAP")
+        // The environment switches the file's window off: no overlap left.
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_HEAP", "") == nil)
+        #expect(validated(s) == nil)
+    }
+
+    @Test func adjacentWindowsAreFine() {
+        let keep = KeptBytes()
+        var s = Settings(space: .x86_64)
+        // The default is [0x400000000000, 0x410000000000).
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_ABOVE", "0x410000000000:1G") == nil)
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_BELOW", "0x3fffc0000000:1G") == nil)
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_NEXT", "0x410040000000:4K") == nil)
+        #expect(validated(s) == nil)
+        // One page more overlaps.
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_BELOW", "0x3fffc0000000:0x40001000") == nil)
+        #expect(validated(s)?.0.key == "MAPWARDEN_WINDOW_BELOW")
+    }
+
+    @Test func movingTheDefaultWindowAwayResolvesTheOverlap() {
+        let keep = KeptBytes()
+        var s = Settings(space: .x86_64)
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_IPC", "0x400000000000:1G", .file(line: 1)) == nil)
+        #expect(validated(s) != nil)
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW", "0x500000000000:1T") == nil)
+        #expect(validated(s) == nil)
+    }
+
+    /// However the pair was configured, the error names both windows.
+    @Test func overlapWithTheDefaultSetLaterNamesBoth() {
+        let keep = KeptBytes()
+        var s = Settings(space: .x86_64)
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW_IPC", "0x500000000000:1G", .file(line: 1)) == nil)
+        #expect(applyKept(&s, keep, "MAPWARDEN_WINDOW", "0x500000000000:1T", .environment) == nil)
+        guard let (e, otherKey) = validated(s) else {
+            Issue.record("no overlap reported")
+            return
+        }
+        #expect(Set([e.key, otherKey]) == ["MAPWARDEN_WINDOW", "MAPWARDEN_WINDOW_IPC"])
+    }
+}

@@ -9,7 +9,8 @@
 # once: the holder opens first, a second run joins, writes and exits
 # normally while the holder still runs (no message for it, and the file is
 # not marked clean); the holder is SIGKILLed; the next run reports unclean,
-# naming the holder's pid.
+# naming the holder's pid. A forked child is a user of its own: its normal
+# exit does not mark the file clean while the parent holds it.
 . "$(dirname "$0")/window_test_lib.bash" persist_crash
 build_wprobe
 export MAPWARDEN_REPORT=none
@@ -104,6 +105,19 @@ run "$WIN" -- map $X $LEN check $X $LEN 26
 [ "$status" -eq 0 ] || { fail "after the holder was killed: status $status"; show; }
 expect_unclean "after the holder was killed (the joining run had exited normally)" "$pidh"
 ok "a user leaving while another holds the file does not mark it clean"
+
+# --- a forked child is a user of its own: its normal exit does not mark the file clean
+start F "$WIN" -- pid map $X $LEN forkfill $X $LEN 27 check $X $LEN 27 wait
+if await F READY; then
+    pidf=$(sed -n 's/^PID //p' "$tmp/F.log")
+    grep -qx "CHILD FILLED 27" "$tmp/F.log" && grep -qx "CHECKED 27" "$tmp/F.log" || fail "fork: the parent does not see its child's write"
+    [ "$(state_pid_opened "$f" | cut -d' ' -f1)" = 1 ] || fail "a forked child's normal exit marked the file clean while its parent holds it"
+    kill -KILL "$pidf"
+    finish F
+    run "$WIN" -- map $X $LEN check $X $LEN 27
+    expect_unclean "the parent killed after its child exited normally" "$pidf"
+else fail "F did not start"; cat "$tmp/F.log" "$tmp/F.err"; fi
+ok "a forked child's exit does not hide its parent's crash"
 
 # --- and the other way round: the holder leaves normally last -> clean
 start H "$WIN" -- map $X $LEN wait

@@ -10,7 +10,10 @@
 # 0600, one header page + the window's size, the header (magic, version,
 # header size, base, size) and the data at pagesize + X. Paths: plain
 # `shared` is /dev/shm/mapwarden.<name>, an absolute path is used as is, a
-# relative one with a '/' is taken from the start-up directory.
+# relative one with a '/' is taken from the start-up directory. After fork
+# parent and child share the pages (MAP_PRIVATE included); the program's
+# own files mapped there are ordinary private file mappings; tags are per
+# process; a user killed with SIGKILL is reported by the next one.
 . "$(dirname "$0")/window_test_lib.bash" shared_two_procs
 build_wprobe
 export MAPWARDEN_REPORT=none
@@ -96,6 +99,43 @@ ok "the shared file: header, size, mode, data at pagesize + X"
 run "$WIN" -- map $X $LEN check $X $LEN 3
 [ "$status" -eq 0 ] || { fail "a later process does not see the data"; show; }
 ok "the data stays in /dev/shm after the processes exit"
+
+# --- fork: parent and child share the window's pages, even MAP_PRIVATE ones
+run "$WIN" -- map 0x500000500000 0x2000 fill 0x500000500000 0x2000 31 forkfill 0x500000500000 0x2000 32 check 0x500000500000 0x2000 32
+[ "$status" -eq 0 ] && grep -qx "CHECKED 32" "$tmp/out" || { fail "fork: the parent does not see its child's write in the shared window"; show; }
+# (in the private default window it does not: copy-on-write, as without mapwarden)
+run -- map 0x400000500000 0x2000 fill 0x400000500000 0x2000 31 forkfill 0x400000500000 0x2000 32 check 0x400000500000 0x2000 31
+[ "$status" -eq 0 ] && grep -qx "CHECKED 31" "$tmp/out" || { fail "fork in a private window: not copy-on-write"; show; }
+ok "fork shares the pages of a shared window"
+
+# --- the program's own files mapped inside a shared window are served as in a private window
+printf 'FILEDATA%04090d' 0 >"$tmp/data.bin"
+run "$WIN" -- mapfile 0x500000600000 0x1000 "$tmp/data.bin" line 0x500000600000 query 0x500000600000
+[ "$status" -eq 0 ] && grep -qx "MAPPED FILE 0x500000600000 FILEDATA" "$tmp/out" || { fail "a file mapped in the shared window"; show; }
+grep -qE "^LINE 500000600000-500000601000 r--p 00000000 .* $tmp/data.bin\$" "$tmp/out" || { fail "a file mapped in the shared window: maps line"; show; }
+grep -qx "QUERY 2 ipc 0x2 0x500000600000 0x1000" "$tmp/out" || { fail "a file mapped in the shared window: query (MAPPED, flags MAP_PRIVATE)"; show; }
+ok "file-backed mappings in a shared window"
+
+# --- tags are per process: another process sees tag 0 at the same place
+start T "$WIN" -- map $X $LEN tag $X 0x5a5a gettag $X wait
+if await T READY; then
+    run "$WIN" -- map $X $LEN gettag $X
+    grep -qx "TAG 0" "$tmp/out" || { fail "a second process sees another's tag"; show; }
+    grep -qx "TAG 0x5a5a" "$tmp/T.log" || fail "the tagging process does not read its tag"
+else fail "T did not start"; cat "$tmp/T.err"; fi
+tell T; finish T
+ok "tags are per process"
+
+# --- crash detection applies to shared files too
+shm2="mw-shared-crash-$$"
+cleanup_paths+=("/dev/shm/$shm2")
+run "MAPWARDEN_WINDOW_IPC=$BASE:16M:shared=$shm2" -- pid map $X 0x1000 fill $X 0x1000 33 kill
+kpid=$(sed -n 's/^PID //p' "$tmp/out")
+run "MAPWARDEN_WINDOW_IPC=$BASE:16M:shared=$shm2" -- map $X 0x1000 check $X 0x1000 33
+[ "$status" -eq 0 ] || { fail "after a SIGKILLed user of a shared window: status $status"; show; }
+grep '^mapwarden: ' "$tmp/err" | grep -F "/dev/shm/$shm2" | grep -qE "not closed cleanly \(last opened by pid $kpid\b" ||
+    { fail "a SIGKILLed user of a shared window is not reported"; show; }
+ok "crash detection on a shared window"
 
 # --- plain `shared`: /dev/shm/mapwarden.<name>
 run "MAPWARDEN_WINDOW_T$$=0x510000000000:16M:shared" -- map 0x510000010000 0x1000 fill 0x510000010000 0x1000 9 line 0x510000010000 windows
