@@ -52,7 +52,12 @@ struct ConfigCheck {
             }
         }
         /// The value with its range only: the same window, private.
-        var privateValue: String { "\(Fmt.hex(window.base)):\(window.size)" }
+        var privateValue: String { "\(Fmt.hex(window.base)):\(Fmt.sizeSpec(window.size))" }
+        /// `:OPTIONS` as written in the value, or "".
+        var optionsSuffix: String {
+            let parts = value.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            return parts.count == 3 ? ":" + parts[2] : ""
+        }
     }
 
     var space: AddressSpace
@@ -293,16 +298,21 @@ struct ConfigCheck {
         return .success(check.window)
     }
 
+    /// `NAME=VALUE` as the key MAPWARDEN_WINDOW_<NAME> (NAME in capitals, as
+    /// environment variables are written) and the value; nil without '='.
+    static func splitNamedWindow(_ text: String) -> (key: String, value: String)? {
+        guard let eq = text.firstIndex(of: "=") else { return nil }
+        return (namedPrefix + text[..<eq].uppercased(), String(text[text.index(after: eq)...]))
+    }
+
     /// `NAME=BASE:SIZE[:OPTIONS]` of --named-window: the MAPWARDEN_WINDOW_<NAME>
     /// key and the value, or the library's message when it is wrong on its
     /// own (overlaps are judged with the whole configuration). An empty
     /// value removes the window so named (one the config file declares).
     static func parseNamedWindow(_ text: String) -> Result<(key: String, value: String), Message> {
-        guard let eq = text.firstIndex(of: "=") else {
+        guard let (key, value) = splitNamedWindow(text) else {
             return .failure(Message("\(text): expected NAME=BASE:SIZE[:OPTIONS], e.g. ipc=0x500000000000:1G:shared"))
         }
-        let name = String(text[..<eq]), value = String(text[text.index(after: eq)...])
-        let key = namedPrefix + name.uppercased()
         var settings = Settings(space: detectAddressSpace())
         let store = ByteStore()
         do throws(ConfigError) {

@@ -254,16 +254,18 @@ struct Layout {
 struct SystemLimits {
     var lines: [(text: String, problem: Bool)] = []
 
-    init(window: Window, processSize: UInt64) {
+    init(windows: [Window], processSize: UInt64) {
+        let total = windows.reduce(UInt64(0)) { $0 + $1.size }
+        let what = windows.count == 1 ? "the window needs" : "the \(windows.count) windows need"
         var rl = rlimit()
         if getrlimit(Int32(RLIMIT_AS.rawValue), &rl) == 0 {
             if rl.rlim_cur == rlim_t.max {
                 lines.append(("RLIMIT_AS (ulimit -v): unlimited", false))
             } else {
                 let limit = UInt64(rl.rlim_cur)
-                let need = processSize + window.size
+                let need = processSize + total
                 let ok = limit >= need
-                lines.append(("RLIMIT_AS (ulimit -v): \(Fmt.bytes(limit)); the window needs \(Fmt.bytes(window.size)) on top of the program's own address space (a small process: \(Fmt.bytes(processSize)))"
+                lines.append(("RLIMIT_AS (ulimit -v): \(Fmt.bytes(limit)); \(what) \(Fmt.bytes(total)) on top of the program's own address space (a small process: \(Fmt.bytes(processSize)))"
                               + (ok ? "" : ": TOO SMALL, raise it with ulimit -v unlimited"), !ok))
             }
         }
@@ -284,8 +286,10 @@ struct SystemLimits {
                 lines.append(("vm.overcommit_memory: \(mode) (heuristic): the reservation costs no commit charge", false))
             }
         }
-        if let minAddr = Layout.sysctlNumber("vm.mmap_min_addr"), window.base < minAddr {
-            lines.append(("vm.mmap_min_addr: \(Fmt.hex(minAddr)) is above the window's base: the kernel refuses it", true))
+        if let minAddr = Layout.sysctlNumber("vm.mmap_min_addr") {
+            for w in windows where w.base < minAddr {
+                lines.append(("vm.mmap_min_addr: \(Fmt.hex(minAddr)) is above the base \(Fmt.hex(w.base)) of a window: the kernel refuses it", true))
+            }
         }
     }
 }

@@ -48,6 +48,13 @@ enum Fmt {
         return "\(tenths) \(units[unit])"
     }
 
+    /// A size as MAPWARDEN_WINDOW takes it: 1T, 64G, 4096.
+    static func sizeSpec(_ v: UInt64) -> String {
+        let units: [(UInt64, String)] = [(1 << 40, "T"), (1 << 30, "G"), (1 << 20, "M"), (1 << 10, "K")]
+        for (u, s) in units where v % u == 0 { return "\(v / u)\(s)" }
+        return "\(v)"
+    }
+
     /// "1 mapping", "3 mappings".
     static func count(_ n: Int, _ singular: String, _ plural: String? = nil) -> String {
         "\(n) " + (n == 1 ? singular : (plural ?? singular + "s"))

@@ -27,7 +27,9 @@ struct ProbeRun {
         let out = tempFile(), err = tempFile()
         guard out >= 0, err >= 0 else { return .failure(Message("cannot create a temporary file: \(Errno(errno))")) }
         defer { close(out); close(err) }
-        let env = environment.map { "\($0.key)=\($0.value)" }
+        // Sorted, as run gives it: the library applies MAPWARDEN_WINDOW_<NAME>
+        // entries in the environment's order, and ConfigCheck in this one.
+        let env = environment.map { "\($0.key)=\($0.value)" }.sorted()
         let pid: pid_t
         do {
             pid = try Launch.spawn([exe, flag], environment: env, stdoutFD: out, stderrFD: err)

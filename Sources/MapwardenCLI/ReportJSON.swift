@@ -5,7 +5,7 @@ struct MergedJSON: Encodable {
     var schema = "mapwarden-merged-report"
     var version = 1
     var reports: [ReportRef]
-    var windows: [LeakReport.ReportWindow]
+    var windows: [WindowOut]
     var groups: [GroupOut]
     var groupsNotShown: Int
     var suppressed: [LeakReport.Suppression]
@@ -44,6 +44,39 @@ struct MergedJSON: Encodable {
         var leaks: [PlacedLeak]
     }
 
+    /// A window of the reports: as they name it, with the mappings in it
+    /// at exit summed over the reports that have it, and the leaks there.
+    struct WindowOut: Encodable {
+        var name: String?
+        var base: String
+        var size: UInt64
+        var backing: String
+        var path: String?
+        var reports: Int
+        var mappings: Int
+        var mappedBytes: UInt64
+        var leakedMappings: Int
+        var leakedBytes: UInt64
+
+        enum CodingKeys: String, CodingKey {
+            case name, base, size, backing, path, reports, mappings, mappedBytes, leakedMappings, leakedBytes
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(name, forKey: .name)
+            try c.encode(base, forKey: .base)
+            try c.encode(size, forKey: .size)
+            try c.encode(backing, forKey: .backing)
+            try c.encode(path, forKey: .path) // null for a private window
+            try c.encode(reports, forKey: .reports)
+            try c.encode(mappings, forKey: .mappings)
+            try c.encode(mappedBytes, forKey: .mappedBytes)
+            try c.encode(leakedMappings, forKey: .leakedMappings)
+            try c.encode(leakedBytes, forKey: .leakedBytes)
+        }
+    }
+
     struct ClobberOut: Encodable {
         var count: Int
         var pids: [Int]
@@ -66,7 +99,11 @@ struct MergedJSON: Encodable {
             ReportRef(file: $0.file, pid: $0.report.pid, parentPid: $0.report.parentPid, forked: $0.report.forked,
                       executable: $0.report.executable, exitTime: $0.report.exitTime, summary: $0.report.effectiveSummary)
         }
-        windows = MergedJSON.uniqueWindows(m)
+        windows = m.windows.map {
+            WindowOut(name: $0.window.name, base: $0.window.base, size: $0.window.size, backing: $0.window.backing ?? "private",
+                      path: $0.window.path, reports: $0.reports, mappings: $0.mappings, mappedBytes: $0.mappedBytes,
+                      leakedMappings: $0.leakedMappings, leakedBytes: $0.leakedBytes)
+        }
         let own = m.leakGroups, inh = m.inheritedGroups
         let limit = top ?? Int.max
         let chosen = Array(own.prefix(limit)) + Array(inh.prefix(limit))
@@ -83,17 +120,6 @@ struct MergedJSON: Encodable {
                              suppressedMappings: m.suppressedMappings, suppressedBytes: m.suppressedBytes,
                              inheritedMappings: m.inheritedMappings, inheritedBytes: m.inheritedBytes,
                              clobbers: m.clobberCount)
-    }
-
-    static func uniqueWindows(_ m: MergedReport) -> [LeakReport.ReportWindow] {
-        var seen = Set<String>()
-        var out: [LeakReport.ReportWindow] = []
-        for s in m.sources {
-            for w in s.report.windows ?? [] where seen.insert("\(w.baseValue):\(w.size)").inserted {
-                out.append(w)
-            }
-        }
-        return out
     }
 
     func render() throws -> String {

@@ -11,6 +11,20 @@ struct MergedReport {
     struct Placed {
         var pid: Int
         var leak: LeakReport.Leak
+        /// The window it is in (an index into `windows`), nil outside them.
+        var window: Int?
+    }
+
+    /// A window as the reports name it (name, range and file), with what the
+    /// processes had mapped in it, summed over the reports, and what leaked there.
+    struct WindowUse {
+        var window: LeakReport.ReportWindow
+        var key: String
+        var reports = 0
+        var mappings = 0
+        var mappedBytes: UInt64 = 0
+        var leakedMappings = 0
+        var leakedBytes: UInt64 = 0
     }
 
     struct Group {
@@ -34,6 +48,24 @@ struct MergedReport {
     var groups: [Group] = []
     var suppressed: [LeakReport.Suppression] = []
     var clobbers: [ClobberGroup] = []
+    /// Every window of every report, in address order (then by name).
+    var windows: [WindowUse] = []
+
+    /// Whether leaks should say which window they are in: the reports have
+    /// more than one window.
+    var namesWindows: Bool { windows.count > 1 }
+
+    static func windowKey(_ w: LeakReport.ReportWindow) -> String {
+        "\(w.name ?? "")|\(w.baseValue)|\(w.size)|\(w.path ?? "")"
+    }
+
+    /// The report's window a leak is in: by the name the leak gives, else by address.
+    static func window(of leak: LeakReport.Leak, in report: LeakReport) -> LeakReport.ReportWindow? {
+        let list = report.windows ?? []
+        if leak.inWindow == false { return nil }
+        if let name = leak.window, let w = list.first(where: { $0.name == name }) { return w }
+        return list.first { $0.contains(leak.addressValue) }
+    }
 
     var leakGroups: [Group] { groups.filter { !$0.inherited } }
     var inheritedGroups: [Group] { groups.filter { $0.inherited } }
@@ -55,18 +87,42 @@ struct MergedReport {
         var index: [String: Int] = [:]
         var suppIndex: [String: Int] = [:]
         var clobIndex: [String: Int] = [:]
+        var windowKeys: [String: Int] = [:]
+        for source in sources {
+            for w in source.report.windows ?? [] {
+                let key = MergedReport.windowKey(w)
+                if windowKeys[key] == nil {
+                    windowKeys[key] = windows.count
+                    windows.append(WindowUse(window: w, key: key))
+                }
+            }
+        }
+        windows.sort { ($0.window.baseValue, $0.window.name ?? "", $0.key) < ($1.window.baseValue, $1.window.name ?? "", $1.key) }
+        windowKeys = Dictionary(uniqueKeysWithValues: windows.enumerated().map { ($1.key, $0) })
         for source in sources {
             let r = source.report
+            for w in r.windows ?? [] {
+                guard let i = windowKeys[MergedReport.windowKey(w)] else { continue }
+                windows[i].reports += 1
+                windows[i].mappings += w.mappings ?? 0
+                windows[i].mappedBytes += w.mappedBytes ?? 0
+            }
             let reason = (r.stacks?.available == false) ? (r.stacks?.reason ?? "stacks unavailable") : nil
             for leak in r.leaks ?? [] {
                 let key = (leak.isInherited ? "I:" : "L:") + MergedReport.stackKey(leak.stack)
+                let at = MergedReport.window(of: leak, in: r).flatMap { windowKeys[MergedReport.windowKey($0)] }
+                if let at, !leak.isInherited {
+                    windows[at].leakedMappings += 1
+                    windows[at].leakedBytes += leak.size
+                }
+                let placed = Placed(pid: r.pid, leak: leak, window: at)
                 if let i = index[key] {
-                    groups[i].leaks.append(Placed(pid: r.pid, leak: leak))
+                    groups[i].leaks.append(placed)
                 } else {
                     index[key] = groups.count
                     var g = Group(key: key, inherited: leak.isInherited, stack: leak.stack ?? [],
                                   noStackReason: (leak.stack ?? []).isEmpty ? (reason ?? "no stack recorded") : nil)
-                    g.leaks.append(Placed(pid: r.pid, leak: leak))
+                    g.leaks.append(placed)
                     groups.append(g)
                 }
             }

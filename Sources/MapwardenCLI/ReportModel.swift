@@ -35,14 +35,34 @@ struct LeakReport: Codable {
         var dropped: Int?
     }
 
+    /// One window of the process (every window it had, the default one
+    /// included; reports from before named windows have only "default").
     struct ReportWindow: Codable {
         var name: String?
         var base: String
         var size: UInt64
+        /// "private", "shared" or "persistent" (absent: private).
+        var backing: String?
+        /// The backing file of a shared or persistent window.
+        var path: String?
         var mappings: Int?
         var mappedBytes: UInt64?
 
         var baseValue: UInt64 { LeakReport.parseAddress(base) ?? 0 }
+        var endValue: UInt64 { baseValue &+ size }
+        func contains(_ address: UInt64) -> Bool { address >= baseValue && address < endValue }
+
+        /// `window "ipc"` (or `window` when the report names none).
+        var title: String { name.map { "window \"\($0)\"" } ?? "window" }
+        /// `0x500000000000-0x500040000000 (1 GiB, shared /dev/shm/x)`.
+        var rangeText: String {
+            var s = "\(Fmt.hex(baseValue))-\(Fmt.hex(endValue)) (\(Fmt.bytes(size))"
+            if let backing, backing != "private" {
+                s += ", \(backing)"
+                if let path { s += " \(path)" }
+            }
+            return s + ")"
+        }
     }
 
     struct Frame: Codable, Hashable {
@@ -84,7 +104,9 @@ struct LeakReport: Codable {
         var offset: UInt64?
         var thread: Int?
         var inherited: Bool?
+        var moved: Bool?
         var inWindow: Bool?
+        /// The name of the window it is in (nil: outside the windows).
         var window: String?
         var stackId: Int?
         var stack: [Frame]?
@@ -92,19 +114,26 @@ struct LeakReport: Codable {
         var addressValue: UInt64 { LeakReport.parseAddress(address) ?? 0 }
         var isInherited: Bool { inherited ?? false }
 
-        /// `(4096 bytes, rw-, private anonymous, thread 1234)` without the parentheses.
-        var details: String {
+        /// `(4096 bytes, rw-, private anonymous, thread 1234)` without the
+        /// parentheses, as the library writes it; `, in window "NAME"` when
+        /// `namingWindows` (the reports have more than one window).
+        func details(namingWindows: Bool = false) -> String {
             var parts = ["\(size) bytes"]
             if let protection { parts.append(protection) }
             let kind = (shared ?? false) ? "shared" : "private"
             if anonymous ?? (path == nil) {
                 parts.append("\(kind) anonymous")
+            } else if moved == true && path == nil {
+                parts.append("\(kind) (moved by mremap)")
             } else {
-                var f = "\(kind) file \(path ?? "?")"
-                if let offset, offset != 0 { f += " offset \(Fmt.hex(offset))" }
-                parts.append(f)
+                parts.append("\(kind) file \(path ?? "") offset \(Fmt.hex(offset ?? 0))")
             }
-            if let thread { parts.append("thread \(thread)") }
+            if inWindow == false {
+                parts.append("outside the window")
+            } else if namingWindows, let window {
+                parts.append("in window \"\(window)\"")
+            }
+            if let thread, thread != 0 { parts.append("thread \(thread)") }
             if isInherited { parts.append("inherited") }
             return parts.joined(separator: ", ")
         }

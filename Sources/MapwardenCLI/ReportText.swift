@@ -43,6 +43,20 @@ struct ReportText {
             out.append("... \(Fmt.count(inherited.count - limit, "more inherited group")) not shown (--top \(limit))")
         }
 
+        if m.namesWindows {
+            // Several windows: what each holds (the library's own text report
+            // names the window of each leak, and this sums them up).
+            out.append("")
+            out.append("Windows:")
+            let width = m.windows.map { ($0.window.name ?? "?").count }.max() ?? 0
+            for w in m.windows {
+                var line = "  " + Fmt.padRight(w.window.name ?? "?", width) + "  " + w.window.rangeText + ": "
+                line += w.leakedMappings == 0 ? "no leaks" : "\(Fmt.count(w.leakedMappings, "leaked mapping")) (\(w.leakedBytes) bytes)"
+                if !single { line += " in \(Fmt.count(w.reports, "report"))" }
+                out.append(line)
+            }
+        }
+
         if !m.suppressed.isEmpty {
             out.append("")
             out.append("Suppressions used:")
@@ -77,7 +91,7 @@ struct ReportText {
             for (i, f) in g.stack.enumerated() { out.append("    " + f.line(i)) }
         }
         for p in g.leaks.prefix(addressesPerGroup) {
-            var details = p.leak.details
+            var details = p.leak.details(namingWindows: merged.namesWindows)
             if !single { details += ", pid \(p.pid)" }
             out.append("  at \(p.leak.address) (\(details))")
         }

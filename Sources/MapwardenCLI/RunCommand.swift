@@ -38,6 +38,7 @@ struct RunCommand: ParsableCommand {
             EXAMPLES:
               mapwarden run -- ./emulator rom.bin
               mapwarden run --window 0x1000000000:64G -- ./program --its-own-flag
+              mapwarden run --named-window ipc=0x500000000000:1G:shared -- ./server
               mapwarden run --report stderr --format text -- ./program
               mapwarden run --leak-exitcode 23 --suppressions known.supp -- make check
               mapwarden run --clobber deny --track all -- ./program
@@ -48,8 +49,16 @@ struct RunCommand: ParsableCommand {
     var config: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "The window: hex base and size, e.g. 0x400000000000:1T (MAPWARDEN_WINDOW).", valueName: "base:size"))
+        "The default window: hex base and size, and options, e.g. 0x400000000000:1T (MAPWARDEN_WINDOW).",
+        valueName: "base:size[:options]"))
     var window: String?
+
+    @Option(name: .customLong("named-window"), help: ArgumentHelp("""
+        A named window, e.g. ipc=0x500000000000:1G:shared (MAPWARDEN_WINDOW_<NAME>). OPTIONS: private \
+        (the default), shared, shared=PATH, persist=PATH. Repeatable; NAME= removes a window the \
+        config file or the environment declares.
+        """, valueName: "name=base:size[:options]"))
+    var namedWindows: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("""
         Where reports go: stderr, none, or a file name where %p is the pid, %e the program's \
@@ -120,6 +129,28 @@ struct RunCommand: ParsableCommand {
         if let window, case .failure(let message) = ConfigCheck.parseWindow(window) {
             throw ValidationError("--window: " + message.text.replacingOccurrences(of: "mapwarden: environment: ", with: ""))
         }
+        var windowOverrides: [String: String] = [:]
+        if let window { windowOverrides["MAPWARDEN_WINDOW"] = window }
+        for text in namedWindows {
+            switch ConfigCheck.parseNamedWindow(text) {
+            case .failure(let message):
+                throw ValidationError("--named-window " + message.text.replacingOccurrences(of: "mapwarden: environment: ", with: ""))
+            case .success(let kv):
+                windowOverrides[kv.key] = kv.value
+            }
+        }
+        if !namedWindows.isEmpty {
+            // The windows the options set must not overlap the others (the
+            // config file's and the environment's included); the library
+            // reports the rest of the configuration itself.
+            let inherited = ProcessInfo.processInfo.environment
+            let env = inherited.filter { $0.key.hasPrefix("MAPWARDEN_") }
+            let configPath = config.map(Paths.absolute) ?? env["MAPWARDEN_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+            let check = ConfigCheck(configPath: configPath, environment: env, overrides: windowOverrides)
+            if let p = check.problems.first(where: { $0.hasSuffix(" (from the command line)") }) {
+                throw ValidationError(p.replacingOccurrences(of: "mapwarden: environment: ", with: ""))
+            }
+        }
         if let n = leakExitcode, !(0...255).contains(n) {
             throw ValidationError("--leak-exitcode \(n): expected 0 to 255")
         }
@@ -169,6 +200,13 @@ struct RunPlan {
         let configPath = o.config.map(Paths.absolute) ?? inherited["MAPWARDEN_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
         set("MAPWARDEN_CONFIG", o.config.map(Paths.absolute))
         set("MAPWARDEN_WINDOW", o.window)
+        // MAPWARDEN_WINDOW_<NAME>: the option replaces the environment's
+        // entries for the same window, whatever their case.
+        var named: [String: String] = [:]
+        for text in o.namedWindows {
+            if case .success(let kv) = ConfigCheck.parseNamedWindow(text) { named[kv.key] = kv.value }
+        }
+        env = ConfigCheck.merged(env, named)
         set("MAPWARDEN_TRACK", o.track?.rawValue)
         set("MAPWARDEN_LEAK_EXITCODE", o.leakExitcode.map(String.init))
         set("MAPWARDEN_SUPPRESSIONS", o.suppressions.map(Paths.absolute))

@@ -45,7 +45,7 @@ struct SVGPicture {
     static func num(_ v: Double) -> String { String(format: "%.2f", v) }
 
     func render() -> String {
-        let windows = MergedJSON.uniqueWindows(merged)
+        let windows = merged.windows
         var body: [String] = []
         var y = margin
         let m = merged
@@ -53,11 +53,10 @@ struct SVGPicture {
         y += 30
         let allPlaced = m.groups.flatMap { g in g.leaks.map { (g, $0) } }
         var drawn = 0
-        for w in windows {
-            let base = w.baseValue, end = base + w.size
-            let inside = allPlaced.filter { $0.1.leak.addressValue >= base && $0.1.leak.addressValue < end }
+        for (i, w) in windows.enumerated() {
+            let inside = allPlaced.filter { $0.1.window == i }
             drawn += inside.count
-            let (svg, height) = windowPanel(w, leaks: inside, top: y)
+            let (svg, height) = windowPanel(w.window, leaks: inside, top: y)
             body.append(svg)
             y += height + 20
         }
@@ -161,8 +160,7 @@ struct SVGPicture {
         var y = top
         let own = leaks.filter { !$0.0.inherited }
         let ownBytes = own.reduce(UInt64(0)) { $0 + $1.1.leak.size }
-        let name = w.name.map { "window \"\($0)\"" } ?? "window"
-        out.append(text(margin, y + 13, "\(name) \(Fmt.hex(base))-\(Fmt.hex(end)) (\(Fmt.bytes(w.size))): \(Fmt.count(own.count, "leaked range")) (\(Fmt.bytes(ownBytes)))", cls: "heading"))
+        out.append(text(margin, y + 13, "\(w.title) \(w.rangeText): \(Fmt.count(own.count, "leaked range")) (\(Fmt.bytes(ownBytes)))", cls: "heading"))
         y += 22
 
         // Overview, to scale.
@@ -231,7 +229,7 @@ struct SVGPicture {
                 let lx = piece.x + piece.w * Double(a - piece.start) / span
                 let lw = max(1.5, piece.w * Double(min(e, piece.end) - a) / span)
                 let top = g.stack.first.map { $0.symbol ?? Paths.basename($0.module ?? "?") } ?? "no stack"
-                let tip = "\(placed.leak.address) \(placed.leak.details), pid \(pid): \(top)"
+                let tip = "\(placed.leak.address) \(placed.leak.details(namingWindows: merged.namesWindows)), pid \(pid): \(top)"
                 out.append("<rect class=\"\(g.inherited ? "inherited" : "leak")\" data-pid=\"\(pid)\" data-address=\"\(SVGPicture.escape(placed.leak.address))\" data-size=\"\(placed.leak.size)\" x=\"\(SVGPicture.num(lx))\" y=\"\(SVGPicture.num(ly + 3))\" width=\"\(SVGPicture.num(lw))\" height=\"\(SVGPicture.num(laneHeight - 6))\"><title>\(SVGPicture.escape(tip))</title></rect>")
             }
         }

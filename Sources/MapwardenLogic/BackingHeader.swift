@@ -82,7 +82,8 @@ public struct BackingHeader: Equatable {
     /// The file offset of a window address.
     public func fileOffset(of addr: UInt64) -> UInt64 { UInt64(headerSize) + (addr - base) }
 
-    /// `PATH was made for a base of 0x…, not 0x…` and the like (no newline).
+    /// Why a file does not fit: `it was made for base 0x…, not 0x…` and the
+    /// like (no newline).
     public static func describe(_ m: Mismatch, window: Window, pageSize: UInt64, into out: inout TextBuffer) {
         switch m {
         case .magic:

@@ -63,6 +63,7 @@ public struct WindowRanges: Equatable {
     /// Splits [lo, hi) into consecutive pieces that each touch at most one
     /// window, calling body(pieceLo, pieceHi, windowIndex?) in order; stops
     /// early when body returns false. Returns whether it went to the end.
+    /// (An empty range is not a call's: callers check lengths first.)
     @discardableResult
     public func forEachPiece(_ lo: UInt64, _ hi: UInt64, _ body: (UInt64, UInt64, Int?) -> Bool) -> Bool {
         var at = lo

@@ -135,8 +135,9 @@ public struct WindowTable: Equatable {
         count -= 1
     }
 
-    /// The first pair of windows that overlap, the later-configured one
-    /// first; nil when they are disjoint.
+    /// The first pair of windows that overlap, the one further down the
+    /// table first (the default window is always first; a replaced window
+    /// keeps its place); nil when they are disjoint.
     public func firstOverlap() -> (later: WindowSpec, earlier: WindowSpec)? {
         for j in 0..<count {
             for i in 0..<j where self[i].window.overlaps(self[j].window.base, self[j].window.end) {

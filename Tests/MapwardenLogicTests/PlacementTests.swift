@@ -63,7 +63,7 @@ private func usage(_ mappings: Int, _ mapped: UInt64, _ largestFree: UInt64) -> 
         #expect(registry([]).r.firstFit(in: odd, size: P, align: two) == base + two)
         // The result is always aligned and inside the window.
         let reg3 = registry([(pg(3), pg(700)), (pg(1000), pg(1100))])
-        for align in [P, 2 * P, 64 * 1024, two, 4 * MiB] {
+        for align: UInt64 in [P, 2 * P, 64 * 1024, two, 4 * MiB] {
             if let a = reg3.r.firstFit(in: win, size: 3 * P, align: align) {
                 #expect(a % align == 0)
                 #expect(a >= win.base && a + 3 * P <= win.end)

@@ -102,6 +102,14 @@ int main(void) {
     CHECKF(in.flags == (MAP_SHARED | MAP_ANONYMOUS) && in.kind == (MAPWARDEN_KIND_SHARED | MAPWARDEN_KIND_ANONYMOUS),
            "alloc shared: flags %#x kind %#x", in.flags, in.kind);
     CHECK(strcmp(in.window, "default") == 0);
+    /* the other flags the header allows */
+    char *fp = alloc_ok(NULL, 2 * P, 0, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE);
+    CHECK(all_zero(fp, 2 * P));
+    errno = 0;
+    char *fl = mapwarden_alloc(NULL, P, 0, RW, MAP_PRIVATE | MAP_LOCKED);
+    CHECKF(fl != NULL || errno == EPERM || errno == EAGAIN || errno == ENOMEM, "MAP_LOCKED: errno %d", errno);
+    if (fl) CHECK(munmap(fl, P) == 0);
+    CHECK(munmap(fp, 2 * P) == 0);
     /* munmap gives it back to the reservation */
     CHECK(munmap(h, 5 * P) == 0);
     CHECK_FREE(h);
@@ -134,6 +142,8 @@ int main(void) {
     CHECK_NULL_ERRNO(mapwarden_alloc(NULL, P, 0, RW, MAP_PRIVATE | MAP_FIXED_NOREPLACE), EINVAL);
     CHECK_NULL_ERRNO(mapwarden_alloc(NULL, P, 0, RW, MAP_PRIVATE | MAP_GROWSDOWN), EINVAL);
     CHECK_NULL_ERRNO(mapwarden_alloc(NULL, P, 0, RW, MAP_PRIVATE | MAP_HUGETLB), EINVAL);
+    CHECK_NULL_ERRNO(mapwarden_alloc(NULL, P, 0, RW, 0), EINVAL);                     /* neither private nor shared */
+    CHECK_NULL_ERRNO(mapwarden_alloc(NULL, P, 0, RW, MAP_PRIVATE | MAP_32BIT), EINVAL);
     CHECK_NULL_ERRNO(mapwarden_alloc("nope", P, 0, RW, MAP_PRIVATE), ENOENT);
     CHECK_NULL_ERRNO(mapwarden_alloc("", P, 0, RW, MAP_PRIVATE), ENOENT);
     CHECK_NULL_ERRNO(mapwarden_alloc("ipcx", P, 0, RW, MAP_PRIVATE), ENOENT);

@@ -98,8 +98,7 @@ expect_clean "a run joining a window in use"   # state 1 means in use here, not 
     fail "a joining run's normal exit changed the header: '$(state_pid_opened "$f")', expected '1 $pidh $opened' (still open by the holder)"
 tell H
 await H READY || fail "the holder does not see the joining run's data (26)"
-kill -KILL "$pidh"
-finish H
+kill_finish H
 [ "$status" -eq 137 ] || fail "the holder: status $status, expected 137"
 run "$WIN" -- map $X $LEN check $X $LEN 26
 [ "$status" -eq 0 ] || { fail "after the holder was killed: status $status"; show; }
@@ -112,8 +111,7 @@ if await F READY; then
     pidf=$(sed -n 's/^PID //p' "$tmp/F.log")
     grep -qx "CHILD FILLED 27" "$tmp/F.log" && grep -qx "CHECKED 27" "$tmp/F.log" || fail "fork: the parent does not see its child's write"
     [ "$(state_pid_opened "$f" | cut -d' ' -f1)" = 1 ] || fail "a forked child's normal exit marked the file clean while its parent holds it"
-    kill -KILL "$pidf"
-    finish F
+    kill_finish F
     run "$WIN" -- map $X $LEN check $X $LEN 27
     expect_unclean "the parent killed after its child exited normally" "$pidf"
 else fail "F did not start"; cat "$tmp/F.log" "$tmp/F.err"; fi

@@ -15,6 +15,7 @@
 #   await NAME WORD         reads NAME's stdout until the line WORD (5 s)
 #   tell NAME               sends NAME one line (wakes its "wait" command)
 #   finish NAME             waits for NAME; sets status
+#   kill_finish NAME        SIGKILLs NAME, then finish
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -50,6 +51,10 @@ done_all() { [ $failures -eq 0 ] && echo "all ok"; exit $((failures > 0)); }
 #                             fixed (MAP_PRIVATE|MAP_FIXED, the default), shared
 #                             (MAP_SHARED|MAP_FIXED), noreplace, hint (MAP_PRIVATE, no
 #                             fixed flag); prints MAPPED <addr> (exit 3 if not ADDR)
+#   trymap ADDR LEN           the same MAP_PRIVATE MAP_FIXED; prints MAPPED <addr>, or
+#                             MAPFAIL <EINVAL or the strerror text> and goes on
+#   remap OLD LEN NEW         mremap(OLD, LEN, LEN, MREMAP_MAYMOVE|MREMAP_FIXED, NEW); prints
+#                             REMAPPED <addr>, or REMAPFAIL <EINVAL or strerror> and goes on
 #   alloc WIN LEN             mapwarden_alloc(WIN or NULL for "-", LEN, 0, RW, MAP_PRIVATE);
 #                             prints ALLOC <addr> (exit 3 on failure)
 #   fill ADDR LEN SEED        writes the pattern of SEED
@@ -100,6 +105,18 @@ int main(int argc, char **argv) {
             char *p = mmap(at, len, PROT_READ | PROT_WRITE, flags | MAP_ANONYMOUS, -1, 0);
             if (p != at) { fprintf(stderr, "wprobe: mmap(%p, %#zx, %#x) = %p: %s\n", (void *)at, len, flags, (void *)p, strerror(errno)); return 3; }
             out("MAPPED %p", (void *)p);
+        } else if (!strcmp(c, "trymap")) {
+            char *at = (char *)hex(ARG(1)); size_t len = hex(ARG(2)); i += 2;
+            errno = 0;
+            char *p = mmap(at, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+            if (p == MAP_FAILED) out("MAPFAIL %s", errno == EINVAL ? "EINVAL" : strerror(errno));
+            else out("MAPPED %p", (void *)p);
+        } else if (!strcmp(c, "remap")) {
+            char *from = (char *)hex(ARG(1)); size_t len = hex(ARG(2)); char *to = (char *)hex(ARG(3)); i += 3;
+            errno = 0;
+            char *p = mremap(from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+            if (p == MAP_FAILED) out("REMAPFAIL %s", errno == EINVAL ? "EINVAL" : strerror(errno));
+            else out("REMAPPED %p", (void *)p);
         } else if (!strcmp(c, "alloc")) {
             if (!mapwarden_alloc) { fprintf(stderr, "wprobe: no mapwarden_alloc\n"); return 3; }
             const char *w = ARG(1); size_t len = hex(ARG(2)); i += 2;
@@ -199,8 +216,8 @@ C
 run() { # ENV... -- ARGS...
     local envs=()
     while [ "$1" != -- ]; do envs+=("$1"); shift; done; shift
-    timeout 20 env "${envs[@]}" LD_PRELOAD="$LIB" "$tmp/wprobe" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-    status=$?
+    # (the braces' 2>/dev/null only keeps bash's "Killed" notice out of the log)
+    { timeout 20 env "${envs[@]}" LD_PRELOAD="$LIB" "$tmp/wprobe" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null; status=$?; } 2>/dev/null
 }
 
 start() { # NAME ENV... -- ARGS...
@@ -228,11 +245,14 @@ await() { # NAME WORD: 0 when NAME printed the line WORD (everything it printed 
     return 1
 }
 tell() { local fdv="in_$1"; echo go >&"${!fdv}"; }
+kill_finish() { # NAME: SIGKILLs NAME, then finish (bash's "Killed" notice kept out of the log)
+    local pidv="pid_$1"
+    { kill -KILL "${!pidv}"; finish "$1"; } 2>/dev/null
+}
 finish() { # NAME: closes its pipes, waits for it, sets status; the rest of its output goes to $tmp/NAME.log
     local inv="in_$1" outv="out_$1" pidv="pid_$1"
     eval "exec ${!inv}>&-"
     cat <&"${!outv}" >>"$tmp/$1.log"
     eval "exec ${!outv}<&-"
-    wait "${!pidv}"
-    status=$?
+    { wait "${!pidv}"; status=$?; } 2>/dev/null
 }
