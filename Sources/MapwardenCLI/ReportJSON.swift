@@ -91,6 +91,8 @@ struct MergedJSON: Encodable {
         var suppressedBytes: UInt64
         var inheritedMappings: Int
         var inheritedBytes: UInt64
+        var keptMappings: Int
+        var keptBytes: UInt64
         var clobbers: Int
     }
 
@@ -119,6 +121,7 @@ struct MergedJSON: Encodable {
         summary = SummaryOut(reports: m.sources.count, leakedMappings: m.leakedMappings, leakedBytes: m.leakedBytes,
                              suppressedMappings: m.suppressedMappings, suppressedBytes: m.suppressedBytes,
                              inheritedMappings: m.inheritedMappings, inheritedBytes: m.inheritedBytes,
+                             keptMappings: m.keptMappings, keptBytes: m.keptBytes,
                              clobbers: m.clobberCount)
     }
 

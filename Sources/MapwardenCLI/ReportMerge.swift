@@ -20,6 +20,8 @@ struct MergedReport {
     struct WindowUse {
         var window: LeakReport.ReportWindow
         var key: String
+        /// Shared or persistent: what is left mapped there is kept in the file, not leaked.
+        var keeps: Bool { (window.backing ?? "private") != "private" }
         var reports = 0
         var mappings = 0
         var mappedBytes: UInt64 = 0
@@ -74,6 +76,8 @@ struct MergedReport {
     var leakedBytes: UInt64 { leakGroups.reduce(0) { $0 + $1.bytes } }
     var inheritedMappings: Int { inheritedGroups.reduce(0) { $0 + $1.leaks.count } }
     var inheritedBytes: UInt64 { inheritedGroups.reduce(0) { $0 + $1.bytes } }
+    var keptMappings: Int { sources.reduce(0) { $0 + ($1.report.summary?.keptMappings ?? 0) } }
+    var keptBytes: UInt64 { sources.reduce(0) { $0 + ($1.report.summary?.keptBytes ?? 0) } }
     var suppressedMappings: Int { suppressed.reduce(0) { $0 + $1.mappings } }
     var suppressedBytes: UInt64 { suppressed.reduce(0) { $0 + $1.bytes } }
     var clobberCount: Int { clobbers.reduce(0) { $0 + $1.events.count } }

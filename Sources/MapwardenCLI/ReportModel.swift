@@ -163,6 +163,10 @@ struct LeakReport: Codable {
         var suppressedBytes: UInt64?
         var inheritedMappings: Int?
         var inheritedBytes: UInt64?
+        /// Mappings left in shared and persistent windows: kept in the
+        /// window's file, not leaks (not listed in "leaks").
+        var keptMappings: Int?
+        var keptBytes: UInt64?
         var clobbers: Int?
     }
 
@@ -176,6 +180,7 @@ struct LeakReport: Codable {
             suppressedMappings: (suppressed ?? []).reduce(0) { $0 + $1.mappings },
             suppressedBytes: (suppressed ?? []).reduce(0) { $0 + $1.bytes },
             inheritedMappings: inh.count, inheritedBytes: inh.reduce(0) { $0 + $1.size },
+            keptMappings: nil, keptBytes: nil,
             clobbers: clobbers?.count ?? 0)
     }
 

@@ -15,7 +15,10 @@ struct ReportText {
             let r = m.sources[0].report
             if m.leakedMappings == 0 && m.inheritedMappings == 0 && m.clobberCount == 0 && m.suppressedMappings == 0 {
                 let tracked = r.statistics?["tracked_mappings"] ?? r.statistics?["trackedMappings"] ?? 0
-                return "mapwarden: no leaks (pid \(r.pid), \(Fmt.count(tracked, "mapping")) tracked, all unmapped)\n"
+                if m.keptMappings > 0 {
+                    return "mapwarden: no leaks (pid \(r.pid), \(Fmt.count(tracked, "mapping")) tracked; \(m.keptMappings) kept in shared or persistent windows (\(m.keptBytes) bytes, not leaks))\n"
+                }
+                return "mapwarden: no leaks (pid \(r.pid), \(Fmt.count(tracked, "mapping")) tracked, \(tracked == 1 ? "unmapped" : "all unmapped"))\n"
             }
             out.append("==\(r.pid)== mapwarden: \(Fmt.count(m.leakedMappings, "leaked mapping")) (\(m.leakedBytes) bytes) at exit of \(r.programName)")
         } else {
@@ -51,7 +54,12 @@ struct ReportText {
             let width = m.windows.map { ($0.window.name ?? "?").count }.max() ?? 0
             for w in m.windows {
                 var line = "  " + Fmt.padRight(w.window.name ?? "?", width) + "  " + w.window.rangeText + ": "
-                line += w.leakedMappings == 0 ? "no leaks" : "\(Fmt.count(w.leakedMappings, "leaked mapping")) (\(w.leakedBytes) bytes)"
+                if w.keeps {
+                    line += w.mappings == 0 ? "nothing mapped at exit"
+                        : "\(Fmt.count(w.mappings, "mapping")) (\(w.mappedBytes) bytes) kept in the file at exit, not leaks"
+                } else {
+                    line += w.leakedMappings == 0 ? "no leaks" : "\(Fmt.count(w.leakedMappings, "leaked mapping")) (\(w.leakedBytes) bytes)"
+                }
                 if !single { line += " in \(Fmt.count(w.reports, "report"))" }
                 out.append(line)
             }
@@ -74,6 +82,9 @@ struct ReportText {
         var summary = "SUMMARY: mapwarden: \(m.leakedBytes) bytes leaked in \(Fmt.count(m.leakedMappings, "mapping")); "
         summary += "\(m.suppressedMappings) suppressed (\(m.suppressedBytes) bytes); "
         summary += "\(m.inheritedMappings) inherited (\(m.inheritedBytes) bytes); \(Fmt.count(m.clobberCount, "clobber"))"
+        if m.keptMappings > 0 {
+            summary += "; \(m.keptMappings) kept in shared or persistent windows (\(m.keptBytes) bytes, not leaks)"
+        }
         if !single { summary += "; \(m.sources.count) reports" }
         out.append(summary + ".")
         return out.joined(separator: "\n") + "\n"

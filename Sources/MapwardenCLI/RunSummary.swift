@@ -113,7 +113,7 @@ struct RunSummary {
             }
             return
         }
-        var leaked = 0, bytes: UInt64 = 0, clobbers = 0, read = 0, suppressed = 0
+        var leaked = 0, bytes: UInt64 = 0, clobbers = 0, read = 0, suppressed = 0, kept = 0
         var pids: [Int] = []
         for file in files {
             guard let s = Totals.read(file, format: plan.format) else { continue }
@@ -122,12 +122,14 @@ struct RunSummary {
             bytes += s.bytes
             clobbers += s.clobbers
             suppressed += s.suppressed
+            kept += s.kept
             if let p = s.pid { pids.append(p) }
         }
         let shown = files.map(Paths.display)
         var line = leaked == 0 ? "no leaks" : "\(Fmt.count(leaked, "leaked mapping")) (\(Fmt.bytes(bytes)))"
         line += ", \(Fmt.count(clobbers, "clobber"))"
         if suppressed > 0 { line += ", \(suppressed) suppressed" }
+        if kept > 0 { line += ", \(kept) kept in shared or persistent windows" }
         if files.count == 1 {
             Out.note("\(line); report: \(shown[0])")
         } else {
@@ -158,13 +160,15 @@ struct Totals {
     var bytes: UInt64 = 0
     var clobbers = 0
     var suppressed = 0
+    /// Left in shared or persistent windows: kept in their files, not leaks.
+    var kept = 0
 
     static func read(_ path: String, format: String) -> Totals? {
         if format == "json" || path.hasSuffix(".json") {
             guard let r = try? LeakReport.load(path) else { return nil }
             let s = r.effectiveSummary
             return Totals(pid: r.pid, leaked: s.leakedMappings, bytes: s.leakedBytes,
-                          clobbers: s.clobbers ?? 0, suppressed: s.suppressedMappings ?? 0)
+                          clobbers: s.clobbers ?? 0, suppressed: s.suppressedMappings ?? 0, kept: s.keptMappings ?? 0)
         }
         guard let text = Paths.readText(path) else { return nil }
         return fromText(text)
@@ -186,7 +190,11 @@ struct Totals {
                 let n = numbers(line)
                 if n.count >= 2 { t.bytes = n[0]; t.leaked = Int(n[1]) }
                 if n.count >= 3 { t.suppressed = Int(n[2]) }
-                if let last = n.last, line.contains("clobber") { t.clobbers = Int(last) }
+                // "...; C clobbers[; K kept in shared or persistent windows (B bytes, not leaks)]."
+                for part in line.split(separator: ";") {
+                    if part.contains("clobber"), let c = numbers(part).first { t.clobbers = Int(c) }
+                    if part.contains(" kept in "), let k = numbers(part).first { t.kept = Int(k) }
+                }
                 return t
             }
         }

@@ -26,6 +26,10 @@ CHILD="$WORK/child" LEAKY="$WORK/leaky"
 unset MAPWARDEN_CONFIG MAPWARDEN_WINDOW MAPWARDEN_REPORT MAPWARDEN_REPORT_FORMAT MAPWARDEN_LOG \
       MAPWARDEN_TRACK MAPWARDEN_LEAK_EXITCODE MAPWARDEN_SUPPRESSIONS MAPWARDEN_CLOBBER \
       MAPWARDEN_BACKTRACE_DEPTH MAPWARDEN_CHILDREN MAPWARDEN_ON_RESERVE_FAILURE LD_PRELOAD
+for v in $(env | sed -n 's/^\(MAPWARDEN_WINDOW_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+# The files of the shared windows the tests use (/dev/shm/$SHM.*), removed at the end.
+SHM="mw-cli-test-$$"
+trap 'rm -rf "$WORK"; rm -f /dev/shm/"$SHM".*' EXIT
 
 fail() { echo "  $*"; return 1; }
 expect_status() { # expected actual what
@@ -160,6 +164,184 @@ test_check_bad_config() {
     grep "$WORK/bad.env:" "$WORK/lib.bad" | while IFS= read -r line; do
         grep -qxF -- "  $line" "$WORK/check.bad" || { fail "check does not say: $line"; exit 1; }
     done
+}
+
+# ---- named, shared and persistent windows ------------------------------------
+test_check_named_windows() {
+    # One from the config file, one from the environment, one from the option.
+    printf 'MAPWARDEN_WINDOW_FROMFILE=0x510000000000:1G\n' > "$WORK/named.env"
+    cd "$WORK" || return 1
+    MAPWARDEN_WINDOW_Env=0x520000000000:2G "$CLI" check --config named.env \
+        --named-window opt=0x530000000000:4G > "$WORK/check.named" 2>&1
+    expect_status 0 $? "check with named windows" || { cat "$WORK/check.named"; return 1; }
+    f="$WORK/check.named"
+    contains "$f" "Configuration: valid, 4 windows" || return 1
+    contains "$f" 'window "default": 0x400000000000-0x410000000000 (1 TiB), private, from the built-in default' || return 1
+    contains "$f" 'window "fromfile": 0x510000000000-0x510040000000 (1 GiB), private, from named.env:1' || return 1
+    contains "$f" 'window "env": 0x520000000000-0x520080000000 (2 GiB), private, from the environment (MAPWARDEN_WINDOW_Env)' || return 1
+    contains "$f" 'window "opt": 0x530000000000-0x530100000000 (4 GiB), private, from --named-window' || return 1
+    # Each one reserved by the library in the fresh process, and placed in the layout.
+    for w in 'default" 0x400000000000-0x410000000000' 'fromfile" 0x510000000000-0x510040000000' \
+             'env" 0x520000000000-0x520080000000' 'opt" 0x530000000000-0x530100000000'; do
+        contains "$f" "  window \"$w: reserved" || return 1
+    done
+    for n in default fromfile env opt; do contains "$f" ">>> WINDOW $n <<<" || return 1; done
+    contains "$f" "Result: the 4 windows can be reserved" || return 1
+    # An empty value in the environment removes the file's window.
+    MAPWARDEN_WINDOW_FROMFILE= "$CLI" check --config "$WORK/named.env" > "$WORK/check.removed" 2>&1
+    expect_status 0 $? "check with a window removed" || return 1
+    contains "$WORK/check.removed" "Configuration: valid, 1 window" || return 1
+    if grep -q fromfile "$WORK/check.removed"; then fail "the removed window is still listed"; return 1; fi
+    # A window the library cannot reserve is named, the others are not blamed.
+    "$CLI" check --named-window stk=0x7ff000000000:0xffffff000 > "$WORK/check.stk" 2>&1
+    expect_status 71 $? "check of a named window over the stack" || { cat "$WORK/check.stk"; return 1; }
+    contains "$WORK/check.stk" 'window "stk" 0x7ff000000000-0x7ffffffff000: FAILED' || return 1
+    contains "$WORK/check.stk" 'window "default" 0x400000000000-0x410000000000: reserved' || return 1
+    contains "$WORK/check.stk" 'cannot reserve the window "stk"' || return 1
+    contains "$WORK/check.stk" "Suggestion: --named-window stk=" || return 1
+    contains "$WORK/check.stk" 'Result: window "stk" cannot be reserved (exit status 71).'
+}
+
+test_check_overlapping_windows() {
+    # The environment's named window over the default one: 78, both named, in the library's words.
+    MAPWARDEN_WINDOW_IPC=0x400000000000:1G "$CLI" check > "$WORK/check.overlap" 2>&1
+    expect_status 78 $? "check of overlapping windows" || { cat "$WORK/check.overlap"; return 1; }
+    contains "$WORK/check.overlap" 'MAPWARDEN_WINDOW_IPC="0x400000000000:1G": overlaps the window "default" (MAPWARDEN_WINDOW, 0x400000000000-0x410000000000' || return 1
+    MAPWARDEN_WINDOW_IPC=0x400000000000:1G LD_PRELOAD="$LIB" "$CHILD" exit 0 2> "$WORK/lib.overlap"
+    expect_status 78 $? "the library on the same windows" || return 1
+    line=$(grep 'overlaps the window' "$WORK/lib.overlap") || { cat "$WORK/lib.overlap"; fail "the library did not say it"; return 1; }
+    grep -qxF -- "  $line" "$WORK/check.overlap" || fail "check does not say it as the library does: $line" || return 1
+    # Two named windows from the config file: both keys, the file and its line.
+    printf 'MAPWARDEN_WINDOW_A=0x510000000000:1G\nMAPWARDEN_WINDOW_B=0x510020000000:1G\n' > "$WORK/ab.env"
+    "$CLI" check --config "$WORK/ab.env" > "$WORK/check.ab" 2>&1
+    expect_status 78 $? "check of overlapping named windows" || { cat "$WORK/check.ab"; return 1; }
+    contains "$WORK/check.ab" "$WORK/ab.env:2: MAPWARDEN_WINDOW_B=\"0x510020000000:1G\": overlaps the window \"a\" (MAPWARDEN_WINDOW_A, 0x510000000000-0x510040000000" || return 1
+    # From the options: check says 78 too, run refuses before starting anything.
+    "$CLI" check --named-window x=0x400000001000:4K > "$WORK/check.x" 2>&1
+    expect_status 78 $? "check --named-window over the default window" || return 1
+    contains "$WORK/check.x" '(from the command line)' || return 1
+    "$CLI" run --named-window x=0x400000001000:4K -- "$CHILD" exit 0 > "$WORK/run.x" 2>&1
+    expect_status 64 $? "run --named-window over the default window" || { cat "$WORK/run.x"; return 1; }
+    contains "$WORK/run.x" 'overlaps the window "default"'
+}
+
+test_check_shared_window() {
+    f="/dev/shm/$SHM.chk"
+    win="0x540000000000:16M:shared=$SHM.chk"
+    # No file yet: check says so and does not create it.
+    "$CLI" check --named-window "ipc=$win" > "$WORK/check.shm1" 2>&1
+    expect_status 0 $? "check of a shared window without its file" || { cat "$WORK/check.shm1"; return 1; }
+    contains "$WORK/check.shm1" "window \"ipc\": 0x540000000000-0x540001000000 (16 MiB), shared ($f), from --named-window" || return 1
+    contains "$WORK/check.shm1" "window \"ipc\": $f: does not exist yet" || return 1
+    contains "$WORK/check.shm1" 'window "ipc" 0x540000000000-0x540001000000: reserved' || return 1
+    [ ! -e "$f" ] || fail "check created $f" || return 1
+    # A program uses the window: the file exists and its header fits; check leaves it as it is.
+    "$CLI" run -q --report none --named-window "ipc=$win" -- "$LEAKY" 0 also=0x540000002000 || return 1
+    [ -f "$f" ] || fail "the program did not create $f" || return 1
+    before=$(sha256sum < "$f"; stat -c '%s %Y' "$f")
+    "$CLI" check --named-window "ipc=$win" > "$WORK/check.shm2" 2>&1
+    expect_status 0 $? "check of a shared window with its file" || { cat "$WORK/check.shm2"; return 1; }
+    contains "$WORK/check.shm2" "window \"ipc\": $f: exists, its header matches (0x540000000000-0x540001000000, version 1); closed cleanly" || return 1
+    contains "$WORK/check.shm2" "opened 1 time" || return 1
+    [ "$before" = "$(sha256sum < "$f"; stat -c '%s %Y' "$f")" ] || fail "check changed $f" || return 1
+    # The same file for another size: refused in the library's words, status 71.
+    "$CLI" check --named-window "ipc=0x540000000000:32M:shared=$SHM.chk" > "$WORK/check.shm3" 2>&1
+    expect_status 71 $? "check of a shared window whose file is for another size" || { cat "$WORK/check.shm3"; return 1; }
+    contains "$WORK/check.shm3" "window \"ipc\": $f: it was made for size 16777216 (16M), not 33554432 (32M)" || return 1
+    MAPWARDEN_WINDOW_IPC="0x540000000000:32M:shared=$SHM.chk" LD_PRELOAD="$LIB" "$CHILD" exit 0 2> "$WORK/lib.shm3"
+    expect_status 71 $? "the library on the same file" || return 1
+    contains "$WORK/lib.shm3" "it was made for size 16777216 (16M), not 33554432 (32M)" || return 1
+    # Not a mapwarden file at all.
+    printf 'hello, this is not a window file at all; it is long enough to read a header from.\n' > "/dev/shm/$SHM.junk"
+    "$CLI" check --named-window "junk=0x550000000000:1M:shared=$SHM.junk" > "$WORK/check.junk" 2>&1
+    expect_status 71 $? "check of a shared window over another file" || return 1
+    contains "$WORK/check.junk" "/dev/shm/$SHM.junk: it is not a mapwarden window file (no MAPWARDN header)" || return 1
+    # A persistent window in a directory that does not exist: refused.
+    "$CLI" check --named-window "keep=0x550000000000:1M:persist=$WORK/no/such/dir/keep.mw" > "$WORK/check.nodir" 2>&1
+    expect_status 71 $? "check of a persistent window that cannot be created" || { cat "$WORK/check.nodir"; return 1; }
+    contains "$WORK/check.nodir" "$WORK/no/such/dir/keep.mw: cannot open it: ENOENT"
+}
+
+test_run_named_window() {
+    # --named-window becomes MAPWARDEN_WINDOW_<NAME> (beating the environment's entry
+    # for the same window, in any case) and the library reserves it.
+    MAPWARDEN_WINDOW_ipc=0x560000000000:1G "$CLI" run -q --report none --named-window ipc=0x540000000000:2G \
+        --named-window spare=0x550000000000:1G -- "$CHILD" env > "$WORK/named.env.out"
+    expect_status 0 $? "run --named-window" || return 1
+    contains "$WORK/named.env.out" "MAPWARDEN_WINDOW_IPC=0x540000000000:2G" || return 1
+    contains "$WORK/named.env.out" "MAPWARDEN_WINDOW_SPARE=0x550000000000:1G" || return 1
+    if grep -q '^MAPWARDEN_WINDOW_ipc=' "$WORK/named.env.out"; then fail "the environment's entry for the same window was kept"; return 1; fi
+    MAPWARDEN_WINDOW_ipc=0x560000000000:1G "$CLI" run -q --report none --named-window ipc=0x540000000000:2G \
+        -- "$CHILD" maps > "$WORK/named.maps"
+    contains "$WORK/named.maps" "540000000000-540080000000 ---p" || return 1
+    contains "$WORK/named.maps" "400000000000-410000000000 ---p" || return 1
+    if grep -q '^560000000000-' "$WORK/named.maps"; then fail "the environment's window was reserved too"; return 1; fi
+    # A bad value is refused before the program starts, in the library's words.
+    "$CLI" run --named-window ipc=0x540000000000:2G:sharde -- "$CHILD" exit 0 > "$WORK/run.bad" 2>&1
+    expect_status 64 $? "run --named-window with a bad option" || return 1
+    contains "$WORK/run.bad" 'unknown window option "sharde" (known: private, shared, shared=PATH, persist=PATH)' || return 1
+    "$CLI" run --help > "$WORK/run.help" && contains "$WORK/run.help" "--named-window"
+}
+
+test_report_named_windows() {
+    # Two runs that leak in the default window and in a private named one, and leave
+    # a page in a shared one (kept in its file, not a leak): merged per stack, each
+    # leak named by its window, the windows summed up.
+    mkdir -p "$WORK/nrep" && cd "$WORK/nrep" || return 1
+    shm="shm=0x550000000000:16M:shared=$SHM.rep"
+    "$CLI" run -q --named-window ipc=0x540000000000:16M --named-window "$shm" \
+        -- "$LEAKY" 2 also=0x540000001000 also=0x550000001000 || return 1
+    "$CLI" run --named-window ipc=0x540000000000:16M --named-window "$shm" \
+        -- "$LEAKY" 2 also=0x540000003000 also=0x550000002000 2> summary.err || return 1
+    contains summary.err "3 leaked mappings (12 KiB), 0 clobbers, 1 kept in shared or persistent windows" || return 1
+    files=(mapwarden.leaky.*.json)
+    [ ${#files[@]} = 2 ] || fail "expected 2 reports, got ${files[*]}" || return 1
+    python3 - "${files[0]}" "/dev/shm/$SHM.rep" <<'PY' || fail "the library's report" || return 1
+import json, sys
+r = json.load(open(sys.argv[1]))
+names = [w["name"] for w in r["windows"]]
+assert names == ["default", "ipc", "shm"], names
+shm = r["windows"][2]
+assert shm["backing"] == "shared" and shm["path"] == sys.argv[2], shm
+assert sorted(l["window"] for l in r["leaks"]) == ["default", "default", "ipc"], r["leaks"]
+PY
+    "$CLI" report "${files[@]}" > merged.txt || return 1
+    contains merged.txt "8192 bytes in 2 mappings (pids " || return 1
+    contains merged.txt ', in window "default", thread ' || return 1
+    contains merged.txt 'at 0x540000001000 (4096 bytes, rw-, private anonymous, in window "ipc", thread ' || return 1
+    contains merged.txt 'at 0x540000003000 (4096 bytes, rw-, private anonymous, in window "ipc", thread ' || return 1
+    contains merged.txt "  default  0x400000000000-0x410000000000 (1 TiB): 4 leaked mappings (16384 bytes) in 2 reports" || return 1
+    contains merged.txt "  ipc      0x540000000000-0x540001000000 (16 MiB): 2 leaked mappings (8192 bytes) in 2 reports" || return 1
+    contains merged.txt "  shm      0x550000000000-0x550001000000 (16 MiB, shared /dev/shm/$SHM.rep): 2 mappings (8192 bytes) kept in the file at exit, not leaks in 2 reports" || return 1
+    contains merged.txt "SUMMARY: mapwarden: 24576 bytes leaked in 6 mappings; 0 suppressed (0 bytes); 0 inherited (0 bytes); 0 clobbers; 2 kept in shared or persistent windows (8192 bytes, not leaks); 2 reports." || return 1
+    "$CLI" report --format json "${files[@]}" > merged.json || return 1
+    python3 - merged.json "/dev/shm/$SHM.rep" <<'PY' || fail "merged JSON" || return 1
+import json, sys
+m = json.load(open(sys.argv[1]))
+w = {x["name"]: x for x in m["windows"]}
+assert sorted(w) == ["default", "ipc", "shm"], m["windows"]
+assert w["shm"]["backing"] == "shared" and w["shm"]["path"] == sys.argv[2] and w["shm"]["base"] == "0x550000000000", w["shm"]
+assert w["shm"]["reports"] == 2 and w["shm"]["mappings"] == 2 and w["shm"]["leaked_mappings"] == 0, w["shm"]
+assert w["ipc"]["backing"] == "private" and w["ipc"]["path"] is None, w["ipc"]
+assert w["ipc"]["leaked_mappings"] == 2 and w["ipc"]["leaked_bytes"] == 8192, w["ipc"]
+assert w["default"]["leaked_mappings"] == 4, w["default"]
+assert m["summary"]["kept_mappings"] == 2 and m["summary"]["leaked_mappings"] == 6, m["summary"]
+ipc = [l for g in m["groups"] for l in g["leaks"] if l["window"] == "ipc"]
+assert sorted(l["address"] for l in ipc) == ["0x540000001000", "0x540000003000"], ipc
+PY
+    # The picture: one panel per window, each leak in its own window's panel.
+    "$CLI" report "${files[@]}" --svg w.svg > /dev/null 2>&1 || return 1
+    python3 - w.svg <<'PY' || fail "SVG with named windows"
+import sys, xml.dom.minidom
+d = xml.dom.minidom.parse(sys.argv[1])
+texts = [t.firstChild.data for t in d.getElementsByTagName("text") if t.firstChild]
+assert any(t.startswith('window "ipc" 0x540000000000-0x540001000000 (16 MiB): 2 leaked ranges') for t in texts), texts
+assert any(t.startswith('window "shm" 0x550000000000-0x550001000000 (16 MiB, shared') for t in texts), texts
+assert any(t.startswith('window "default" 0x400000000000') for t in texts), texts
+addrs = {r.getAttribute("data-address") for r in d.getElementsByTagName("rect")}
+assert {"0x540000001000", "0x540000003000", "0x400000010000"} <= addrs, addrs
+PY
+    cd "$WORK"
 }
 
 # ---- report ---------------------------------------------------------------------

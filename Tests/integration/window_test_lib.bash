@@ -55,6 +55,7 @@ done_all() { [ $failures -eq 0 ] && echo "all ok"; exit $((failures > 0)); }
 #                             MAPFAIL <EINVAL or the strerror text> and goes on
 #   remap OLD LEN NEW         mremap(OLD, LEN, LEN, MREMAP_MAYMOVE|MREMAP_FIXED, NEW); prints
 #                             REMAPPED <addr>, or REMAPFAIL <EINVAL or strerror> and goes on
+#   grow ADDR OLD NEW         mremap(ADDR, OLD, NEW, 0): grows in place (exit 3 otherwise)
 #   alloc WIN LEN             mapwarden_alloc(WIN or NULL for "-", LEN, 0, RW, MAP_PRIVATE);
 #                             prints ALLOC <addr> (exit 3 on failure)
 #   fill ADDR LEN SEED        writes the pattern of SEED
@@ -117,6 +118,11 @@ int main(int argc, char **argv) {
             char *p = mremap(from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
             if (p == MAP_FAILED) out("REMAPFAIL %s", errno == EINVAL ? "EINVAL" : strerror(errno));
             else out("REMAPPED %p", (void *)p);
+        } else if (!strcmp(c, "grow")) {
+            char *at = (char *)hex(ARG(1)); size_t from = hex(ARG(2)), to = hex(ARG(3)); i += 3;
+            char *p = mremap(at, from, to, 0);
+            if (p != at) { fprintf(stderr, "wprobe: mremap(%p, %#zx, %#zx): %s\n", (void *)at, from, to, strerror(errno)); return 3; }
+            out("GROWN %p", (void *)p);
         } else if (!strcmp(c, "alloc")) {
             if (!mapwarden_alloc) { fprintf(stderr, "wprobe: no mapwarden_alloc\n"); return 3; }
             const char *w = ARG(1); size_t len = hex(ARG(2)); i += 2;
