@@ -19,7 +19,15 @@ enum TextReport {
             out.text.append(decimal: pid)
             out.text.append(", ")
             out.text.append(count: tracked, "mapping tracked", "mappings tracked")
-            out.text.append(tracked == 1 ? ", unmapped)\n" : ", all unmapped)\n")
+            if r.kept.mappings > 0 {
+                out.text.append("; ")
+                out.text.append(decimal: r.kept.mappings)
+                out.text.append(" kept in shared or persistent windows (")
+                out.text.append(unsigned: r.kept.bytes)
+                out.text.append(" bytes, not leaks))\n")
+            } else {
+                out.text.append(tracked == 1 ? ", unmapped)\n" : ", all unmapped)\n")
+            }
             return
         }
         out.text.append("==")

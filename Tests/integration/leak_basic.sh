@@ -156,10 +156,10 @@ elif kind == "json-leaks" or kind == "json-clean":
     if kind == "json-clean":
         need(r.get("leaks") == [], "leaks %r, expected []" % r.get("leaks"))
         need(s == {"leaked_mappings": 0, "leaked_bytes": 0, "suppressed_mappings": 0, "suppressed_bytes": 0,
-                   "inherited_mappings": 0, "inherited_bytes": 0, "clobbers": 0}, "summary %r" % s)
+                   "inherited_mappings": 0, "inherited_bytes": 0, "kept_mappings": 0, "kept_bytes": 0, "clobbers": 0}, "summary %r" % s)
     else:
         need(s == {"leaked_mappings": 3, "leaked_bytes": 20480, "suppressed_mappings": 0, "suppressed_bytes": 0,
-                   "inherited_mappings": 0, "inherited_bytes": 0, "clobbers": 0}, "summary %r" % s)
+                   "inherited_mappings": 0, "inherited_bytes": 0, "kept_mappings": 0, "kept_bytes": 0, "clobbers": 0}, "summary %r" % s)
         L = r.get("leaks") or []
         need([int(l["address"], 16) for l in L] == [a for _, a, _ in sorted(leaks, key=lambda x: x[1])],
              "leak addresses %r, expected (address order) %r" % ([l.get("address") for l in L], [hex(a) for _, a, _ in sorted(leaks, key=lambda x: x[1])]))
