@@ -42,14 +42,25 @@ enum Windows {
     @inline(__always)
     static func touched(_ addr: UInt64, _ len: UInt64) -> Bool {
         guard addr < windowEnd && addr &+ len > windowBase else { return false }
-        return ranges.count == 1 || ranges.firstTouching(addr, addr &+ len < addr ? UInt64.max : addr &+ len) != nil
+        return ranges.count == 1 || touchedAmong(addr, len)
+    }
+
+    // Between windows: out of line, so that the common paths keep a small frame.
+    @inline(never)
+    static func touchedAmong(_ addr: UInt64, _ len: UInt64) -> Bool {
+        ranges.firstTouching(addr, addr &+ len < addr ? UInt64.max : addr &+ len) != nil
+    }
+
+    @inline(never)
+    static func heldAmong(_ addr: UInt64) -> Bool {
+        ranges.index(containing: addr) != nil
     }
 
     /// True when addr lies in some window.
     @inline(__always)
     static func holds(_ addr: UInt64) -> Bool {
         guard addr >= windowBase && addr < windowEnd else { return false }
-        return ranges.count == 1 || ranges.index(containing: addr) != nil
+        return ranges.count == 1 || heldAmong(addr)
     }
 
     /// The arguments that map [addr, ...) in window i: an anonymous mapping
