@@ -5,16 +5,26 @@ import MapwardenLogic
 /// (BackingHeader), then the window's bytes.
 ///
 /// Who has the file open is the kernel's to know: every user holds an
-/// open-file-description lock on its first byte, shared while it runs. The
-/// process that gets it exclusively at start-up is the only user: it checks
-/// whether the last one closed the file cleanly, marks it open and then
-/// shares the lock. At normal exit, the process that gets it exclusively
-/// again is the last user and marks the file closed. A process that dies
-/// any other way (SIGKILL, a crash, _exit) leaves it marked open, and the
-/// next first user says so. The page contents are the kernel's: shared file
-/// pages, written back when it likes (mapwarden never calls fsync).
+/// open-file-description (OFD) lock on its first byte, shared while it
+/// runs, on a description of its own that is never mapped (a mapping would
+/// pin the description, and its lock, for as long as the mapping lives).
+/// Mappings go through a second descriptor.
+///
+/// The process that gets the lock exclusively at start-up is the only
+/// user: it checks whether the last one closed the file cleanly and marks
+/// it open with its pid. A process that joins users already there marks it
+/// open with its pid too (so an `exec` of it, same pid, is not taken for a
+/// crash, nor is a crash lost when it joins as the last user leaves). At
+/// normal exit, the process that gets the lock exclusively is the last user
+/// and marks the file closed. A process that dies any other way (SIGKILL, a
+/// crash, _exit) leaves it marked open, and the next first user says so.
+/// The page contents are the kernel's: shared file pages, written back when
+/// it likes (mapwarden never calls fsync).
 struct BackingFile {
+    /// The descriptor mappings are made through.
     var fd: Int32 = -1
+    /// The descriptor holding the lock (never mapped).
+    var lockFd: Int32 = -1
     /// The file's (device, inode), to notice a descriptor the program closed
     /// and reused.
     var identity: UInt = 0
@@ -22,15 +32,24 @@ struct BackingFile {
     /// The path (NUL-terminated, in the library's kept start-up text).
     var path: UnsafePointer<CChar>? = nil
     var persistent = false
+    /// Between `open` and `markOpen`: the header read, and whether this
+    /// process is the only user.
+    var header: BackingHeader? = nil
+    var alone = false
+    var size = 0
+    /// A forked child that could not get a description of its own shares
+    /// its parent's lock: it must then leave the lock and header alone.
+    var lockSharedWithParent = false
 
     var isOpen: Bool { fd >= 0 }
 
     /// The file offset of a window address.
     func offset(of addr: UInt64, in window: Window) -> UInt64 { headerSize + (addr - window.base) }
 
-    /// Opens (creating it if need be) and checks the file of a window;
-    /// false after saying why.
-    mutating func open(name: WindowName, window: Window, pageSize: UInt64, log: LogLevel) -> Bool {
+    /// Opens (creating it if need be) and checks the file of a window,
+    /// changing nothing in it yet (see markOpen); false after saying why.
+    /// `usedBefore` tells whether an earlier window has the file (by identity).
+    mutating func open(name: WindowName, window: Window, pageSize: UInt64, usedBefore: (UInt) -> Bool) -> Bool {
         guard let path else { return false }
         let opened = Kernel.create(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         if opened.failed {
@@ -43,72 +62,96 @@ struct BackingFile {
         fd = Descriptors.high(Int32(opened.raw))
         identity = mw_sys_file_identity(fd)
         headerSize = pageSize
-        // Alone: nobody else has it open (or the kernel has no OFD locks).
-        let alone = mw_sys_ofd_lock(fd, Int32(F_WRLCK), 0) == 0
-        if !alone { _ = mw_sys_ofd_lock(fd, Int32(F_RDLCK), 1) }
-        let ok = check(name, window: window, pageSize: pageSize, alone: alone, log: log)
-        if alone { _ = mw_sys_ofd_lock(fd, Int32(F_RDLCK), 0) }
-        if !ok {
-            Kernel.close(fd)
-            fd = -1
+        if usedBefore(identity) {
+            // (Its own lock would wait for itself.)
+            say(name, path) { $0.append("it is the file of another window too; each window needs its own") }
+            closeAll()
+            return false
         }
-        return ok
+        let second = Kernel.open(path, O_RDWR | O_CLOEXEC)
+        if !second.failed {
+            lockFd = Descriptors.high(Int32(second.raw))
+            if mw_sys_file_identity(lockFd) != identity { closeAll() ; return raced(name, path) }
+        }
+        // Alone: nobody else has it open, or the file system has no OFD
+        // locks (then every process acts as the only user).
+        let exclusive = lockFd >= 0 ? mw_sys_ofd_lock(lockFd, Int32(F_WRLCK), 0) : Int(-ENOLCK)
+        alone = exclusive == 0 || (exclusive != -Int(EAGAIN) && exclusive != -Int(EACCES))
+        if !alone { _ = mw_sys_ofd_lock(lockFd, Int32(F_RDLCK), 1) }
+        size = mw_sys_file_size(fd)
+        if check(name, window: window, pageSize: pageSize) { return true }
+        closeAll()
+        return false
     }
 
-    /// Reads, checks and (when alone) updates the header.
-    func check(_ name: WindowName, window: Window, pageSize: UInt64, alone: Bool, log: LogLevel) -> Bool {
+    func raced(_ name: WindowName, _ path: UnsafePointer<CChar>) -> Bool {
+        say(name, path) { $0.append("it was replaced while being opened") }
+        return false
+    }
+
+    /// Reads and checks the header (a new, empty file gets one in markOpen).
+    mutating func check(_ name: WindowName, window: Window, pageSize: UInt64) -> Bool {
         guard let path else { return false }
-        let size = mw_sys_file_size(fd)
-        var header = BackingHeader(window: window, pageSize: pageSize)
-        var bytes: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
+        var h = BackingHeader(window: window, pageSize: pageSize)
         if size == 0 && alone {
-            // New: the header, then the window's bytes (sparse).
-            header.state = .closed
-        } else {
-            let n = withUnsafeMutableBytes(of: &bytes) { mw_sys_pread(fd, $0.baseAddress, BackingHeader.encodedBytes, 0) }
-            guard n == BackingHeader.encodedBytes else {
-                say(name, path) { out in
-                    out.append(n < 0 ? "cannot read its header" : "it is not a mapwarden window file (too short)")
-                }
-                return false
-            }
-            do {
-                header = try withUnsafeBytes(of: &bytes) { (raw) throws(BackingHeader.Mismatch) -> BackingHeader in
-                    try BackingHeader.decode(raw.baseAddress!, window: window, pageSize: pageSize)
-                }
-            } catch {
-                say(name, path) { BackingHeader.describe(error, window: window, pageSize: pageSize, into: &$0) }
-                return false
-            }
+            h.state = .closed
+            header = h
+            return true
         }
-        guard alone else { return true }
+        var bytes: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
+        let n = withUnsafeMutableBytes(of: &bytes) { mw_sys_pread(fd, $0.baseAddress, BackingHeader.encodedBytes, 0) }
+        guard n == BackingHeader.encodedBytes else {
+            say(name, path) { out in
+                out.append(n < 0 ? "cannot read its header" : "it is not a mapwarden window file (too short)")
+            }
+            return false
+        }
+        do {
+            h = try withUnsafeBytes(of: &bytes) { (raw) throws(BackingHeader.Mismatch) -> BackingHeader in
+                try BackingHeader.decode(raw.baseAddress!, window: window, pageSize: pageSize)
+            }
+        } catch {
+            say(name, path) { BackingHeader.describe(error, window: window, pageSize: pageSize, into: &$0) }
+            return false
+        }
+        header = h
+        return true
+    }
+
+    /// Once every window's file is accepted: marks this one open (and says
+    /// if its last user did not close it cleanly), sizes a new file, and
+    /// shares the lock. False after saying why.
+    mutating func markOpen(name: WindowName, log: LogLevel) -> Bool {
+        guard let path, var h = header else { return false }
         let pid = UInt64(mw_sys_getpid())
-        if header.state == .open && header.lastPid != pid && log >= .info {
+        if alone && h.state == .open && h.lastPid != pid && log >= .info {
             say(name, path, fatal: false) { out in
                 out.append("was not closed cleanly (last opened by pid ")
-                out.append(unsigned: header.lastPid)
-                out.append(", which crashed, was killed or called _exit); mapping it anyway")
+                out.append(unsigned: h.lastPid)
+                out.append("; a user crashed, was killed or called _exit); mapping it anyway")
             }
         }
-        header.state = .open
-        header.lastPid = pid
-        header.opens &+= 1
-        guard write(header) else {
+        h.state = .open
+        h.lastPid = pid
+        if alone { h.opens &+= 1 }
+        header = nil
+        guard write(h) else {
             say(name, path) { $0.append("cannot write its header") }
             return false
         }
-        if UInt64(size) < header.fileSize {
-            let r = KernelResult(mw_sys_ftruncate(fd, Int(header.fileSize)))
+        if alone && UInt64(size) < h.fileSize {
+            let r = KernelResult(mw_sys_ftruncate(fd, Int(h.fileSize)))
             if r.failed {
                 say(name, path) { out in
                     out.append("cannot size it to ")
-                    out.append(unsigned: header.fileSize)
+                    out.append(unsigned: h.fileSize)
                     out.append(" bytes: ")
                     ErrnoText.describe(r.errno, into: &out)
                 }
                 return false
             }
         }
+        if alone && lockFd >= 0 { _ = mw_sys_ofd_lock(lockFd, Int32(F_RDLCK), 0) }
         return true
     }
 
@@ -119,61 +162,84 @@ struct BackingFile {
         return n == BackingHeader.encodedBytes
     }
 
+    mutating func closeAll() {
+        if fd >= 0 { Kernel.close(fd) }
+        if lockFd >= 0 { Kernel.close(lockFd) }
+        fd = -1
+        lockFd = -1
+    }
+
     /// Whether fd still is the file opened at start-up (the program may have
     /// closed it, and the number may now be another file).
     var stillOpen: Bool { fd >= 0 && mw_sys_file_identity(fd) == identity }
 
-    /// Opens the file again on a new descriptor (the program closed ours),
-    /// taking a shared lock. False when it cannot.
+    /// Opens the file again on a new descriptor for mappings (the program
+    /// closed ours). False when it cannot.
     mutating func reopen() -> Bool {
-        guard let path else { return false }
-        let opened = Kernel.open(path, O_RDWR | O_CLOEXEC)
-        if opened.failed { return false }
-        let fresh = Descriptors.high(Int32(opened.raw))
-        guard mw_sys_file_identity(fresh) == identity else {
-            Kernel.close(fresh)
-            return false
-        }
-        _ = mw_sys_ofd_lock(fresh, Int32(F_RDLCK), 1)
+        guard let fresh = openAgain() else { return false }
         fd = fresh
         return true
     }
 
-    /// In a forked child: a description (and lock) of its own, on the same
+    /// The file opened again (checked to be the same file), numbered high.
+    func openAgain() -> Int32? {
+        guard let path else { return nil }
+        let opened = Kernel.open(path, O_RDWR | O_CLOEXEC)
+        if opened.failed { return nil }
+        let fresh = Descriptors.high(Int32(opened.raw))
+        guard mw_sys_file_identity(fresh) == identity else {
+            Kernel.close(fresh)
+            return nil
+        }
+        return fresh
+    }
+
+    /// In a forked child: a lock description of its own, on the same
     /// descriptor number, so that the parent's exit cannot mark the file
     /// closed while the child uses it, nor the child's for the parent.
-    func ownDescriptionAfterFork() {
-        guard fd >= 0, let path else { return }
+    mutating func ownDescriptionAfterFork() {
+        guard lockFd >= 0, !lockSharedWithParent else { return }
+        guard let path else { return }
         let opened = Kernel.open(path, O_RDWR | O_CLOEXEC)
-        if opened.failed { return }
-        let fresh = Int32(opened.raw)
-        if mw_sys_file_identity(fresh) == identity {
-            _ = mw_sys_ofd_lock(fresh, Int32(F_RDLCK), 1)
-            _ = mw_sys_dup3(fresh, fd, O_CLOEXEC)
+        let fresh = Int32(truncatingIfNeeded: opened.raw)
+        guard !opened.failed, mw_sys_file_identity(fresh) == identity,
+              mw_sys_ofd_lock(fresh, Int32(F_RDLCK), 1) == 0, mw_sys_dup3(fresh, lockFd, O_CLOEXEC) >= 0
+        else {
+            if !opened.failed { Kernel.close(fresh) }
+            lockSharedWithParent = true
+            return
         }
         Kernel.close(fresh)
     }
 
     /// At normal exit: the last user marks the file closed cleanly.
-    func closeAtExit(window: Window, pageSize: UInt64) {
-        guard stillOpen else { return }
-        var last = mw_sys_ofd_lock(fd, Int32(F_WRLCK), 0) == 0
+    mutating func closeAtExit(window: Window, pageSize: UInt64) {
+        if lockSharedWithParent { return }
+        if lockFd < 0 || mw_sys_file_identity(lockFd) != identity {
+            // The program closed the lock's descriptor (its lock went with
+            // it): ask on a new one.
+            guard let fresh = openAgain() else { return }
+            lockFd = fresh
+        }
+        var last = mw_sys_ofd_lock(lockFd, Int32(F_WRLCK), 0) == 0
         if !last {
             // Another user may be exiting at this moment too, and waiting
             // for this lock to go: step aside and ask once more.
-            _ = mw_sys_ofd_lock(fd, Int32(F_UNLCK), 0)
-            last = mw_sys_ofd_lock(fd, Int32(F_WRLCK), 0) == 0
+            _ = mw_sys_ofd_lock(lockFd, Int32(F_UNLCK), 0)
+            last = mw_sys_ofd_lock(lockFd, Int32(F_WRLCK), 0) == 0
         }
         guard last else { return }
         var bytes: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
-        let n = withUnsafeMutableBytes(of: &bytes) { mw_sys_pread(fd, $0.baseAddress, BackingHeader.encodedBytes, 0) }
+        let n = withUnsafeMutableBytes(of: &bytes) { mw_sys_pread(lockFd, $0.baseAddress, BackingHeader.encodedBytes, 0) }
         guard n == BackingHeader.encodedBytes else { return }
         let decoded = try? withUnsafeBytes(of: &bytes) { (raw) throws(BackingHeader.Mismatch) -> BackingHeader in
             try BackingHeader.decode(raw.baseAddress!, window: window, pageSize: pageSize)
         }
         guard var header = decoded else { return }
         header.state = .closed
-        _ = write(header)
+        var out: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &out) { header.encode($0.baseAddress!) }
+        _ = withUnsafeBytes(of: &out) { mw_sys_pwrite(lockFd, $0.baseAddress, BackingHeader.encodedBytes, 0) }
     }
 
     /// `mapwarden: window "NAME": PATH: …`

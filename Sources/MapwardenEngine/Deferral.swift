@@ -31,6 +31,7 @@ enum Deferral {
         }
         // (The window's file, if the program closed it, is opened again
         // only under the lock: here the call fails as mmap would.)
+        let windowFile = WindowService.isWindowFile(i, flags)
         let (flags, fd, off) = Windows.backed(i, addr, flags, fd, off)
         guard let entry = mw_deferred_reserve() else { return WindowService.noMemory }
         let r = Kernel.mmap(addr, range.hi - range.lo, prot, flags, fd, off)
@@ -40,7 +41,7 @@ enum Deferral {
             entry.pointee.op = MW_DEFERRED_REPAIR.rawValue
         } else {
             entry.pointee.prot = prot
-            entry.pointee.kind = WindowService.kind(ofFlags: flags)
+            entry.pointee.kind = WindowService.kind(ofFlags: flags, windowFile: windowFile)
             entry.pointee.offset = UInt64(bitPattern: Int64(off)) &+ (inside.lo - addr)
             entry.pointee.op = MW_DEFERRED_INSERT.rawValue
         }

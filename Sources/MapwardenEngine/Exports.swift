@@ -107,12 +107,12 @@ func mw_engine_query(_ addr: UInt, _ info: UnsafeMutablePointer<mapwarden_info>)
 }
 
 @_cdecl("mw_engine_windows")
-func mw_engine_windows(_ buf: UnsafeMutablePointer<mapwarden_window>?, _ n: Int) -> Int {
+func mw_engine_windows(_ buf: UnsafeMutablePointer<mapwarden_window>?, _ n: UInt) -> Int {
     withUnsafeTemporaryAllocation(of: mapwarden_window.self, capacity: WindowTable.capacity) { all in
         let r = WindowService.windows(all.baseAddress!)
         // Written after the lock is released: a fault on buf cannot strand it.
         if !r.failed, let buf {
-            for i in 0..<Swift.min(n, r.raw) { buf[i] = all[i] }
+            for i in 0..<Int(Swift.min(n, UInt(r.raw))) { buf[i] = all[i] }
         }
         return r.raw
     }

@@ -155,7 +155,7 @@ struct LeakReport {
             window.bytes += m.size
             guard let i = Windows.ranges.index(containing: m.start) else { return add(m, true) }
             perWindow.add(i, m.size)
-            if Windows.details[i].backing == .private {
+            if m.kind & MappingKind.windowFile == 0 {
                 add(m, true)
             } else {
                 kept.mappings += 1

@@ -96,9 +96,22 @@ enum Startup {
                 return giveUp(settings, status: ExitStatus.reservationFailed, because: "the window cannot be reserved")
             }
         }
+        // Every file is checked before any is marked open: a start-up that
+        // gives up leaves them all as they were.
         for i in 0..<ranges.count where details[i].backing != .private {
+            let opened = details
+            let usedBefore = { (id: UInt) -> Bool in
+                for j in 0..<i where opened[j].backing != .private && opened[j].file.identity == id { return true }
+                return false
+            }
             if !details[i].file.open(name: details[i].name, window: ranges[i], pageSize: settings.space.pageSize,
-                                     log: settings.log) {
+                                     usedBefore: usedBefore) {
+                release(ranges, upTo: ranges.count, details)
+                return giveUp(settings, status: ExitStatus.reservationFailed, because: "a window's file cannot be used")
+            }
+        }
+        for i in 0..<ranges.count where details[i].backing != .private {
+            if !details[i].file.markOpen(name: details[i].name, log: settings.log) {
                 release(ranges, upTo: ranges.count, details)
                 return giveUp(settings, status: ExitStatus.reservationFailed, because: "a window's file cannot be used")
             }
@@ -182,7 +195,8 @@ enum Startup {
     static func release(_ ranges: WindowRanges, upTo n: Int, _ details: Windows.Details) {
         for i in 0..<n {
             _ = Kernel.munmap(ranges[i].base, ranges[i].size)
-            if details[i].file.isOpen { Kernel.close(details[i].file.fd) }
+            var file = details[i].file
+            file.closeAll()
         }
     }
 

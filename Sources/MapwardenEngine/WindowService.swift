@@ -45,8 +45,8 @@ enum WindowService {
         Windows.touched(addr, len)
     }
 
-    static func kind(ofFlags flags: Int32) -> UInt32 {
-        var kind: UInt32 = 0
+    static func kind(ofFlags flags: Int32, windowFile: Bool = false) -> UInt32 {
+        var kind: UInt32 = windowFile ? MappingKind.windowFile : 0
         let type = flags & 0x0F // MAP_TYPE
         if type == MAP_SHARED || type == MAP_SHARED_VALIDATE { kind |= MappingKind.shared }
         if flags & MAP_ANONYMOUS != 0 { kind |= MappingKind.anonymous }
@@ -153,6 +153,7 @@ enum WindowService {
               !start.addingReportingOverflow(size).overflow,
               state.window.encloses(start, start + size), !state.registry.overlapsAny(start, start + size)
         else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
+        let windowFile = isWindowFile(state.windowIndex, flags)
         guard let (flags, fd, off) = backed(state.windowIndex, start, flags, fd, off) else { return .failure(EBADF) }
         let r = Kernel.mmap(start, size, prot, flags | MAP_FIXED, fd, off)
         if r.failed {
@@ -160,7 +161,7 @@ enum WindowService {
             Reservation.repair(start, start + size, &state)
             return Kernel.mmap(addr, len, prot, flags, fd, off)
         }
-        state.registry.insert(Mapping(start: start, end: start + size, prot: prot, kind: kind(ofFlags: flags),
+        state.registry.insert(Mapping(start: start, end: start + size, prot: prot, kind: kind(ofFlags: flags, windowFile: windowFile),
                                       offset: UInt64(bitPattern: Int64(off)), origin: state.callOrigin))
         state.calls.recorded += 1
         return r
@@ -175,6 +176,7 @@ enum WindowService {
             && (inside.lo != addr || inside.hi != end) {
             return .failure(EINVAL) // the window's file cannot back what lies outside it
         }
+        let windowFile = isWindowFile(state.windowIndex, flags)
         guard let (flags, fd, off) = backed(state.windowIndex, addr, flags, fd, off) else { return .failure(EBADF) }
         var claimed = (below: false, above: false)
         if flags & MAP_FIXED_NOREPLACE != 0 {
@@ -207,10 +209,16 @@ enum WindowService {
             return r
         }
         let offset = UInt64(bitPattern: Int64(off)) &+ (inside.lo - addr)
-        state.registry.insert(Mapping(start: inside.lo, end: inside.hi, prot: prot, kind: kind(ofFlags: flags), offset: offset,
+        state.registry.insert(Mapping(start: inside.lo, end: inside.hi, prot: prot, kind: kind(ofFlags: flags, windowFile: windowFile), offset: offset,
                                       origin: state.callOrigin))
         state.calls.recorded += 1
         return r
+    }
+
+    /// Whether an mmap with these flags in window i maps the window's file
+    /// (an anonymous request in a shared or persistent window).
+    static func isWindowFile(_ i: Int, _ flags: Int32) -> Bool {
+        Windows.details[i].backing != .private && flags & MAP_ANONYMOUS != 0
     }
 
     /// The arguments that map at addr in the focused window (see

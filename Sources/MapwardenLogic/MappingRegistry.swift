@@ -47,6 +47,9 @@ public enum MappingKind {
     public static let anonymous: UInt32 = 0x2
     public static let moved: UInt32 = 0x4
     public static let dontFork: UInt32 = 0x8
+    /// The pages of a shared or persistent window's file (an anonymous
+    /// request there): kept, not leaked, at exit.
+    public static let windowFile: UInt32 = 0x10
 }
 
 /// The registry stores its treap in blocks of 64 nodes (4 KiB): first the

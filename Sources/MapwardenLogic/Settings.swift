@@ -283,9 +283,15 @@ public struct Settings: Equatable {
         }
     }
 
-    /// Checks what only the whole configuration shows: that no two windows
-    /// overlap. Run after every entry is applied.
+    /// Checks what only the whole configuration shows: no more than
+    /// WindowTable.capacity windows, no two overlapping. Run after every
+    /// entry is applied.
     public func validate() throws(ConfigError) {
+        if windows.count > WindowTable.capacity {
+            let last = windows[windows.count - 1]
+            throw ConfigError(.tooManyWindows(maximum: UInt64(WindowTable.capacity)), origin: last.origin,
+                              key: last.key, value: last.value)
+        }
         if let pair = windows.firstOverlap() {
             throw ConfigError(.windowsOverlap(name: pair.earlier.name, key: pair.earlier.key, window: pair.earlier.window),
                               origin: pair.later.origin, key: pair.later.key, value: pair.later.value)

@@ -88,12 +88,17 @@ public struct WindowSpec: Equatable {
 }
 
 /// The configured windows: the default one first, then the named ones in
-/// the order they were configured. A fixed capacity, kept inline.
+/// the order they were configured. Kept inline; it holds more than
+/// `capacity` while a configuration is read (a later entry may remove one:
+/// the limit is the result's, checked by Settings.validate).
 public struct WindowTable: Equatable {
-    /// MAPWARDEN_WINDOWS_MAX.
+    /// MAPWARDEN_WINDOWS_MAX: the most windows a configuration may have.
     public static let capacity = 8
-    var slots: (WindowSpec?, WindowSpec?, WindowSpec?, WindowSpec?, WindowSpec?, WindowSpec?, WindowSpec?, WindowSpec?)
-        = (nil, nil, nil, nil, nil, nil, nil, nil)
+    /// The most entries the table holds while a configuration is read.
+    public static let storageCapacity = 16
+    var slots: (WindowSpec?, WindowSpec?, WindowSpec?, WindowSpec?, WindowSpec?, WindowSpec?, WindowSpec?, WindowSpec?,
+                WindowSpec?, WindowSpec?, WindowSpec?, WindowSpec?, WindowSpec?, WindowSpec?, WindowSpec?, WindowSpec?)
+        = (nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil)
     public private(set) var count = 0
 
     public init() {}
@@ -115,13 +120,13 @@ public struct WindowTable: Equatable {
     }
 
     /// Replaces the window with the same name, or adds it. False when the
-    /// table is full.
+    /// table is full (storageCapacity).
     public mutating func set(_ spec: WindowSpec) -> Bool {
         if let i = index(of: spec.name) {
             self[i] = spec
             return true
         }
-        guard count < WindowTable.capacity else { return false }
+        guard count < WindowTable.storageCapacity else { return false }
         count += 1
         self[count - 1] = spec
         return true

@@ -6,8 +6,14 @@
 # exit: BackingFile.closeAtExit starts with `guard stillOpen else { return }`,
 # so a program that exits normally after closing it never marks the file
 # closed. The next run then reports 'was not closed cleanly', a crash that
-# did not happen. (Meanwhile the OFD lock went with the description, so a
-# process starting in between believes it is alone.)
+# did not happen. Reopening does not save it ("reopen": closed, then an
+# mmap in the window reopens the file with a shared lock): the old
+# description is not gone, the mapping made through it still holds a
+# reference to it, and with it its shared OFD lock, which nothing can
+# release any more; closeAtExit's F_WRLCK on the new description then
+# fails against the process's own pinned lock, so it never marks the file
+# closed. (Fix: take the lock on a description that is never mmap()ed,
+# and map through a second, unlocked one; at exit, reopen if needed.)
 # Expected: after a normal exit, state 0 and no message on the next run,
 # whether the program closed the descriptor, dup2()ed over it, or closed it
 # and mapped again (reopen) before exiting.
