@@ -40,6 +40,7 @@ struct EngineState {
 
     /// Makes window i the one the current call works in.
     mutating func focus(_ i: Int) {
+        if i == windowIndex { return } // (window is always windowIndex's)
         windowIndex = i
         window = Windows.ranges[i]
     }

@@ -61,7 +61,7 @@ extension WindowService {
             let targetWindow = fixed ? Windows.ranges.firstTouching(newAddr, newAddr + newSize) : nil
             // In a shared or persistent window an address's pages are the
             // file's at its offset: a mapping moved there would break that.
-            if let t = targetWindow, Windows.details[t].backing != .private { return .failure(EINVAL) }
+            if Windows.anyBacked, let t = targetWindow, Windows.details[t].backing != .private { return .failure(EINVAL) }
             if targetWindow != nil && Windows.ranges.countTouching(newAddr, newAddr + newSize) > 1 { return .failure(EINVAL) }
             if sourceIn {
                 let end = old + Swift.max(oldSize, space.pageSize)

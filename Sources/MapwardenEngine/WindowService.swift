@@ -107,16 +107,20 @@ enum WindowService {
             // MAP_HUGETLB and for files on hugetlbfs alike.
             let huge = hugePageSize(flags, fd)
             if !fixed {
-                guard let i = Windows.ranges.index(containing: addr) else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
+                // (With one window, the hint lies in it: see `mmap`.)
+                guard let i = Windows.count == 1 ? 0 : Windows.ranges.index(containing: addr)
+                else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
                 state.focus(i)
                 return mapHinted(addr, len, prot, flags, fd, off, hugePages: huge != 0, &state)
             }
             guard let end = huge != 0 ? alignedUp(range.hi, to: huge) : range.hi
             else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
             // One mapping lives in one window (see README, "Choices").
-            guard Windows.ranges.countTouching(addr, end) == 1, let i = Windows.ranges.firstTouching(addr, end)
-            else { return .failure(EINVAL) }
-            state.focus(i)
+            if Windows.count > 1 {
+                guard Windows.ranges.countTouching(addr, end) == 1, let i = Windows.ranges.firstTouching(addr, end)
+                else { return .failure(EINVAL) }
+                state.focus(i)
+            }
             return mapFixed(addr, end, prot, flags, fd, off, &state)
         }
     }
@@ -172,7 +176,7 @@ enum WindowService {
     static func mapFixed(_ addr: UInt64, _ end: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,
                          _ state: inout EngineState) -> KernelResult {
         let inside = state.window.clip(addr, end)
-        if Windows.details[state.windowIndex].backing != .private && flags & MAP_ANONYMOUS != 0
+        if isWindowFile(state.windowIndex, flags)
             && (inside.lo != addr || inside.hi != end) {
             return .failure(EINVAL) // the window's file cannot back what lies outside it
         }
@@ -218,14 +222,14 @@ enum WindowService {
     /// Whether an mmap with these flags in window i maps the window's file
     /// (an anonymous request in a shared or persistent window).
     static func isWindowFile(_ i: Int, _ flags: Int32) -> Bool {
-        Windows.details[i].backing != .private && flags & MAP_ANONYMOUS != 0
+        Windows.anyBacked && flags & MAP_ANONYMOUS != 0 && Windows.details[i].backing != .private
     }
 
     /// The arguments that map at addr in the focused window (see
     /// Windows.backed), with the window's file open again if the program
     /// closed it; nil when it cannot be.
     static func backed(_ i: Int, _ addr: UInt64, _ flags: Int32, _ fd: Int32, _ off: Int) -> (Int32, Int32, Int)? {
-        if Windows.details[i].backing == .private || flags & MAP_ANONYMOUS == 0 { return (flags, fd, off) }
+        if !isWindowFile(i, flags) { return (flags, fd, off) }
         if !Windows.details[i].file.stillOpen && !Windows.details[i].file.reopen() { return nil }
         let b = Windows.backed(i, addr, flags, fd, off)
         return (b.flags, b.fd, b.off)
@@ -269,6 +273,12 @@ enum WindowService {
             else { return Kernel.munmap(addr, len) } // the kernel's EINVAL, nothing changed
             // Window by window (a range may span several).
             var result = KernelResult.success
+            if Windows.count == 1 {
+                // One window: the range touches it (see `munmap`).
+                guard state.ensureSpare(MappingRegistry.nodesPerChange) else { return noMemory }
+                unmappingChecks(range.lo, range.hi, stack, &state)
+                return unmap(range.lo, range.hi, &state)
+            }
             Windows.ranges.forEachPiece(range.lo, range.hi) { lo, hi, i in
                 guard let i else {
                     result = Kernel.munmap(lo, hi - lo)
@@ -279,16 +289,20 @@ enum WindowService {
                     result = noMemory
                     return false
                 }
-                if Clobber.on {
-                    let inside = state.window.clip(lo, hi)
-                    if inside.lo < inside.hi && !state.registry.overlapsAny(inside.lo, inside.hi) {
-                        Clobber.misuse(.unmappedWindowMunmap, stack, inside.lo, inside.hi, &state)
-                    }
-                }
+                unmappingChecks(lo, hi, stack, &state)
                 result = unmap(lo, hi, &state)
                 return !result.failed
             }
             return result
+        }
+    }
+
+    /// The clobber guard's look at an munmap of [lo, hi) in the focused window.
+    static func unmappingChecks(_ lo: UInt64, _ hi: UInt64, _ stack: CallStack, _ state: inout EngineState) {
+        guard Clobber.on else { return }
+        let inside = state.window.clip(lo, hi)
+        if inside.lo < inside.hi && !state.registry.overlapsAny(inside.lo, inside.hi) {
+            Clobber.misuse(.unmappedWindowMunmap, stack, inside.lo, inside.hi, &state)
         }
     }
 

@@ -27,11 +27,15 @@ enum Windows {
     }
 
     static var count: Int { ranges.count }
+    /// Whether some window is shared or persistent (else no call needs to
+    /// look at a window's backing).
+    nonisolated(unsafe) static var anyBacked = false
 
     /// Sets the windows up, once, before the engine answers any call.
     static func publish(_ ranges: WindowRanges, _ details: Details) {
         Windows.ranges = ranges
         Windows.details = details
+        for i in 0..<ranges.count where details[i].backing != .private { anyBacked = true }
         let hull = ranges.hull
         windowBase = hull.base
         windowEnd = hull.end
