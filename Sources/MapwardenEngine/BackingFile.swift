@@ -98,24 +98,38 @@ struct BackingFile {
             header = h
             return true
         }
-        var bytes: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
-        let n = withUnsafeMutableBytes(of: &bytes) { mw_sys_pread(fd, $0.baseAddress, BackingHeader.encodedBytes, 0) }
-        guard n == BackingHeader.encodedBytes else {
+        switch BackingFile.readHeader(fd, window: window, pageSize: pageSize) {
+        case .read(let read):
+            header = read
+            return true
+        case .unreadable(let n):
             say(name, path) { out in
                 out.append(n < 0 ? "cannot read its header" : "it is not a mapwarden window file (too short)")
             }
-            return false
+        case .mismatch(let m):
+            say(name, path) { BackingHeader.describe(m, window: window, pageSize: pageSize, into: &$0) }
         }
+        return false
+    }
+
+    enum HeaderRead {
+        case read(BackingHeader)
+        /// pread's answer: fewer bytes than a header, or -errno.
+        case unreadable(Int)
+        case mismatch(BackingHeader.Mismatch)
+    }
+
+    static func readHeader(_ fd: Int32, window: Window, pageSize: UInt64) -> HeaderRead {
+        var bytes: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
+        let n = withUnsafeMutableBytes(of: &bytes) { mw_sys_pread(fd, $0.baseAddress, BackingHeader.encodedBytes, 0) }
+        guard n == BackingHeader.encodedBytes else { return .unreadable(n) }
         do {
-            h = try withUnsafeBytes(of: &bytes) { (raw) throws(BackingHeader.Mismatch) -> BackingHeader in
+            return .read(try withUnsafeBytes(of: &bytes) { (raw) throws(BackingHeader.Mismatch) -> BackingHeader in
                 try BackingHeader.decode(raw.baseAddress!, window: window, pageSize: pageSize)
-            }
+            })
         } catch {
-            say(name, path) { BackingHeader.describe(error, window: window, pageSize: pageSize, into: &$0) }
-            return false
+            return .mismatch(error)
         }
-        header = h
-        return true
     }
 
     /// Once every window's file is accepted: marks this one open (and says
@@ -135,7 +149,7 @@ struct BackingFile {
         h.lastPid = pid
         if alone { h.opens &+= 1 }
         header = nil
-        guard write(h) else {
+        guard BackingFile.write(h, to: fd) else {
             say(name, path) { $0.append("cannot write its header") }
             return false
         }
@@ -155,7 +169,7 @@ struct BackingFile {
         return true
     }
 
-    func write(_ header: BackingHeader) -> Bool {
+    static func write(_ header: BackingHeader, to fd: Int32) -> Bool {
         var bytes: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
         withUnsafeMutableBytes(of: &bytes) { header.encode($0.baseAddress!) }
         let n = withUnsafeBytes(of: &bytes) { mw_sys_pwrite(fd, $0.baseAddress, BackingHeader.encodedBytes, 0) }
@@ -197,19 +211,30 @@ struct BackingFile {
     /// In a forked child: a lock description of its own, on the same
     /// descriptor number, so that the parent's exit cannot mark the file
     /// closed while the child uses it, nor the child's for the parent.
-    mutating func ownDescriptionAfterFork() {
+    mutating func ownDescriptionAfterFork(window: Window) {
         guard lockFd >= 0, !lockSharedWithParent else { return }
         guard let path else { return }
         let opened = Kernel.open(path, O_RDWR | O_CLOEXEC)
         let fresh = Int32(truncatingIfNeeded: opened.raw)
-        guard !opened.failed, mw_sys_file_identity(fresh) == identity,
-              mw_sys_ofd_lock(fresh, Int32(F_RDLCK), 1) == 0, mw_sys_dup3(fresh, lockFd, O_CLOEXEC) >= 0
+        // The parent's description goes first: the parent may be exiting and
+        // hold its lock exclusively through it, which this child would
+        // otherwise keep alive while waiting for it.
+        guard !opened.failed, mw_sys_file_identity(fresh) == identity, mw_sys_dup3(fresh, lockFd, O_CLOEXEC) >= 0
         else {
             if !opened.failed { Kernel.close(fresh) }
             lockSharedWithParent = true
             return
         }
         Kernel.close(fresh)
+        _ = mw_sys_ofd_lock(lockFd, Int32(F_RDLCK), 1)
+        // A parent that exited meanwhile, as the last user it thought it
+        // was, marked the file closed: this child uses it still.
+        if case .read(var header) = BackingFile.readHeader(lockFd, window: window, pageSize: headerSize),
+           header.state == .closed {
+            header.state = .open
+            header.lastPid = UInt64(mw_sys_getpid())
+            _ = BackingFile.write(header, to: lockFd)
+        }
     }
 
     /// At normal exit: the last user marks the file closed cleanly.
@@ -228,18 +253,10 @@ struct BackingFile {
             _ = mw_sys_ofd_lock(lockFd, Int32(F_UNLCK), 0)
             last = mw_sys_ofd_lock(lockFd, Int32(F_WRLCK), 0) == 0
         }
-        guard last else { return }
-        var bytes: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
-        let n = withUnsafeMutableBytes(of: &bytes) { mw_sys_pread(lockFd, $0.baseAddress, BackingHeader.encodedBytes, 0) }
-        guard n == BackingHeader.encodedBytes else { return }
-        let decoded = try? withUnsafeBytes(of: &bytes) { (raw) throws(BackingHeader.Mismatch) -> BackingHeader in
-            try BackingHeader.decode(raw.baseAddress!, window: window, pageSize: pageSize)
-        }
-        guard var header = decoded else { return }
+        guard last, case .read(var header) = BackingFile.readHeader(lockFd, window: window, pageSize: pageSize)
+        else { return }
         header.state = .closed
-        var out: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &out) { header.encode($0.baseAddress!) }
-        _ = withUnsafeBytes(of: &out) { mw_sys_pwrite(lockFd, $0.baseAddress, BackingHeader.encodedBytes, 0) }
+        _ = BackingFile.write(header, to: lockFd)
     }
 
     /// `mapwarden: window "NAME": PATH: …`

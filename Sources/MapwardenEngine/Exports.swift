@@ -147,7 +147,7 @@ func mw_engine_alloc(_ window: UnsafePointer<CChar>?, _ size: Int, _ align: Int,
 func mw_engine_forked() {
     engine!.pointee.generation &+= 1
     engine!.pointee.calls = CallCounts()
-    for i in 0..<Windows.count { Windows.details[i].file.ownDescriptionAfterFork() }
+    for i in 0..<Windows.count { Windows.details[i].file.ownDescriptionAfterFork(window: Windows.ranges[i]) }
     WindowService.forgetNotInherited(&engine!.pointee)
     WindowService.unlockApplyingDeferred()
 }
