@@ -90,15 +90,13 @@ enum Deferral {
             entries.1 = second
         }
         let r = call()
-        var n = 0
-        for i in 0..<Windows.count where Windows.ranges[i].overlaps(range.lo, range.hi) {
+        for (n, i) in Windows.ranges.touching(range.lo, range.hi).enumerated() {
             guard let entry = n == 0 ? entries.0 : entries.1 else { break }
             let inside = Windows.ranges[i].clip(range.lo, range.hi)
             entry.pointee.lo = inside.lo
             entry.pointee.hi = inside.hi
             entry.pointee.prot = r.failed ? -1 : WindowService.recorded(prot)
             entry.pointee.op = MW_DEFERRED_PROTECT.rawValue
-            n += 1
         }
         return r
     }

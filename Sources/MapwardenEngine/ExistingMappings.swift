@@ -61,9 +61,10 @@ extension WindowService {
             guard len > 0, roundsStart || state.space.isPageAligned(addr),
                   let range = pages(addr, len, state.space)
             else { return call() } // the kernel's answer: 0 for len 0, EINVAL, ENOMEM
-            guard let first = Windows.ranges.firstTouching(range.lo, range.hi) else { return call() }
+            let touched = Windows.ranges.touching(range.lo, range.hi)
+            if touched.isEmpty { return call() }
             // Every window's part must be mapped before anything changes.
-            for i in first..<Windows.count where Windows.ranges[i].overlaps(range.lo, range.hi) {
+            for i in touched {
                 let inside = Windows.ranges[i].clip(range.lo, range.hi)
                 if !state.registry.covers(inside.lo, inside.hi) {
                     if let e = argumentError() { return .failure(e) }
@@ -75,7 +76,7 @@ extension WindowService {
             if case .none = change { return call() }
             guard state.ensureSpare(MappingRegistry.nodesPerChange * Windows.count) else { return noMemory }
             let r = call()
-            for i in first..<Windows.count where Windows.ranges[i].overlaps(range.lo, range.hi) {
+            for i in touched {
                 record(change, r, Windows.ranges[i].clip(range.lo, range.hi), range, &state)
             }
             return r

@@ -172,9 +172,9 @@ enum JSONReport {
         out.text.append(", \"inherited\": ")
         out.text.append(l.inherited ? "true" : "false")
         out.text.append(", \"in_window\": ")
-        if l.inWindow, let i = Windows.ranges.index(containing: l.start) {
+        if l.inWindow, let name = Windows.name(containing: l.start) {
             out.text.append("true, \"window\": \"")
-            out.text.append(name: Windows.details[i].name)
+            out.text.append(name: name)
             out.text.append("\"")
         } else {
             out.text.append("false, \"window\": null")

@@ -20,11 +20,8 @@ enum TextReport {
             out.text.append(", ")
             out.text.append(count: tracked, "mapping tracked", "mappings tracked")
             if r.kept.mappings > 0 {
-                out.text.append("; ")
-                out.text.append(decimal: r.kept.mappings)
-                out.text.append(" kept in shared or persistent windows (")
-                out.text.append(unsigned: r.kept.bytes)
-                out.text.append(" bytes, not leaks))\n")
+                kept(r, &out)
+                out.text.append(")\n")
             } else {
                 out.text.append(tracked == 1 ? ", unmapped)\n" : ", all unmapped)\n")
             }
@@ -104,14 +101,17 @@ enum TextReport {
         out.text.append(unsigned: r.inherited.bytes)
         out.text.append(" bytes); ")
         out.text.append(count: c.events.total, "clobber", "clobbers")
-        if r.kept.mappings > 0 {
-            out.text.append("; ")
-            out.text.append(decimal: r.kept.mappings)
-            out.text.append(" kept in shared or persistent windows (")
-            out.text.append(unsigned: r.kept.bytes)
-            out.text.append(" bytes, not leaks)")
-        }
+        if r.kept.mappings > 0 { kept(r, &out) }
         out.text.append(".\n")
+    }
+
+    /// `; N kept in shared or persistent windows (B bytes, not leaks)`
+    static func kept(_ r: LeakReport, _ out: inout ReportSink) {
+        out.text.append("; ")
+        out.text.append(decimal: r.kept.mappings)
+        out.text.append(" kept in shared or persistent windows (")
+        out.text.append(unsigned: r.kept.bytes)
+        out.text.append(" bytes, not leaks)")
     }
 
     static func stacksNote(_ c: ReportContext, _ out: inout ReportSink) {
@@ -185,9 +185,9 @@ enum TextReport {
         }
         if !l.inWindow {
             out.text.append(", outside the window")
-        } else if Windows.count > 1, let i = Windows.ranges.index(containing: l.start) {
+        } else if Windows.count > 1, let name = Windows.name(containing: l.start) {
             out.text.append(", in window \"")
-            out.text.append(name: Windows.details[i].name)
+            out.text.append(name: name)
             out.text.append("\"")
         }
         if l.thread != 0 {

@@ -67,6 +67,11 @@ enum Windows {
         return ranges.count == 1 || heldAmong(addr)
     }
 
+    /// The name of the window holding addr, if any.
+    static func name(containing addr: UInt64) -> WindowName? {
+        ranges.index(containing: addr).map { details[$0].name }
+    }
+
     /// The arguments that map [addr, ...) in window i: an anonymous mapping
     /// in a shared or persistent window becomes a shared mapping of the
     /// window's file at the address's offset; anything else is unchanged.

@@ -53,6 +53,15 @@ public struct WindowRanges: Equatable {
         return nil
     }
 
+    /// The indices of the windows sharing a byte with [lo, hi): a run, since
+    /// the windows are sorted and disjoint (empty when none).
+    public func touching(_ lo: UInt64, _ hi: UInt64) -> Range<Int> {
+        guard let first = firstTouching(lo, hi) else { return 0..<0 }
+        var end = first + 1
+        while end < count && self[end].overlaps(lo, hi) { end += 1 }
+        return first..<end
+    }
+
     /// How many windows share a byte with [lo, hi).
     public func countTouching(_ lo: UInt64, _ hi: UInt64) -> Int {
         var n = 0

@@ -57,6 +57,7 @@ private func checkSplit(_ r: WindowRanges, _ lo: UInt64, _ hi: UInt64,
     let indexed = ps.compactMap(\.index)
     #expect(indexed == (0..<r.count).filter { r[$0].overlaps(lo, hi) }, "\(ps)", sourceLocation: sourceLocation)
     #expect(indexed.count == r.countTouching(lo, hi), sourceLocation: sourceLocation)
+    #expect(Array(r.touching(lo, hi)) == (0..<r.count).filter { r[$0].overlaps(lo, hi) }, sourceLocation: sourceLocation)
 }
 
 @Suite struct WindowRangesTests {
