@@ -12,6 +12,10 @@
 # so that the link is exactly what a preload library needs: a version script
 # exporting only the interposed symbols, -z defs, no Swift runtime.
 
+# The Swift toolchain comes with the machine in /opt/swift.
+ifeq ($(shell command -v swiftc),)
+export PATH := /opt/swift/usr/bin:$(PATH)
+endif
 SWIFTC  ?= swiftc
 CC      ?= cc
 BUILD   := build
@@ -28,7 +32,15 @@ EMBEDDED := -enable-experimental-feature Embedded -wmo -parse-as-library -Osize 
 CFLAGS_SHIM := -std=gnu11 -O2 -fPIC -fvisibility=hidden -fno-plt -Wall -Wextra -Werror \
                -ftls-model=initial-exec -fno-stack-protector
 
-.PHONY: all lib test unit-test integration-test bench demo clean
+.PHONY: all lib test unit-test integration-test bench demo clean setup-build setup-test
+
+# The README's two commands do their own set-up: .ci/setup installs the
+# Debian packages that are missing when run as root, and otherwise stops at
+# once with the exact apt-get command to run (one list, shared with CI).
+setup-build:
+	@.ci/setup build
+setup-test:
+	@.ci/setup test
 
 all: lib
 lib: $(LIB)
@@ -53,7 +65,8 @@ $(OBJ):
 	mkdir -p $@
 
 # ---- tests -------------------------------------------------------------
-test: unit-test integration-test cli-test
+test: setup-test
+	$(MAKE) unit-test integration-test cli-test
 
 unit-test:
 	swift test
@@ -66,7 +79,8 @@ bench: $(LIB)
 	Tests/bench/run.sh
 
 # ---- demo --------------------------------------------------------------
-demo: $(LIB)
+demo: setup-build
+	$(MAKE) $(LIB)
 	@mkdir -p $(BUILD)
 	$(CC) -std=gnu11 -O2 -g -rdynamic -Wall -o $(BUILD)/demo examples/demo.c
 	env -u MAPWARDEN_WINDOW LD_PRELOAD=$(CURDIR)/$(LIB) MAPWARDEN_CONFIG=$(CURDIR)/config/default.env $(BUILD)/demo
