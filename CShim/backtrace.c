@@ -173,8 +173,11 @@ int mw_symbolize(uint64_t address, struct mw_frame_name *out) {
 typedef char *(*cxa_demangle_fn)(const char *, char *, size_t *, int *);
 typedef char *(*swift_demangle_fn)(const char *, size_t, char *, size_t *, uint32_t);
 
+static int demangling_off;
+void mw_demangle_off(void) { demangling_off = 1; }
+
 size_t mw_demangle(const char *name, char *out, size_t capacity) {
-    if (!name || capacity < 2) return 0;
+    if (!name || capacity < 2 || demangling_off) return 0;
     char *text = NULL;
     if (name[0] == '_' && name[1] == 'Z') {
         cxa_demangle_fn f = (cxa_demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");

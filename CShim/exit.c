@@ -1,5 +1,6 @@
 /*
- * exit.c - the leak report at normal exit.
+ * exit.c - the end of the process: the leak report, written once, however
+ * the process ends on purpose.
  *
  * exit() (return from main, or exit() on any thread) runs the exit
  * handlers, among them the loader's, which runs every library's destructors,
@@ -7,27 +8,80 @@
  * report as a new exit handler (tied to no library): glibc runs handlers
  * registered while it runs them, so the report comes after every other
  * library's destructors (which may unmap what they mapped) and before stdio
- * is flushed. _exit, fatal signals and exec run none of this. When leaks
- * remain and MAPWARDEN_LEAK_EXITCODE is set, the process flushes stdio and
- * ends with that status (LeakSanitizer's rule).
+ * is flushed. When leaks remain and MAPWARDEN_LEAK_EXITCODE is set, the
+ * process flushes stdio and ends with that status (LeakSanitizer's rule).
+ *
+ * _exit, _Exit, quick_exit and syscall(SYS_exit_group) (emulators, forked workers and
+ * test runners end this way; QEMU's user-mode emulator among them) end the
+ * process at once: the report is written there too, then the process ends
+ * with its status (or the leak status). Nothing of the program's runs, and
+ * stdio is not flushed. The report names frames without demangling them
+ * (MW_END_AT_ONCE): demangling allocates, and _exit is where signal handlers
+ * end processes, possibly on a thread they interrupted inside malloc.
+ *
+ * Written once per process, and only by the process the registry belongs
+ * to: a vfork child (it shares its parent's memory; glibc's posix_spawn
+ * makes one) or a child of a raw clone that ran no fork handler has another
+ * pid than the one recorded at start-up and in the fork handler, and ends
+ * without a report and without touching anything of its parent's.
+ * Fatal signals and exec write no report.
  */
 #include <stdio.h>
-#include <unistd.h>
+#include <stdlib.h>
 #include "guard.h"
 #include "include/mapwarden_engine.h"
 
+#define EXPORT __attribute__((visibility("default")))
+
 extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso_handle);
 
-static void report(void *unused) {
+static long registry_pid;
+static _Atomic int reported;
+
+void mw_exit_set_owner(void) {
+    registry_pid = mw_sys_getpid();
+    atomic_store_explicit(&reported, 0, memory_order_relaxed);
+}
+
+/* The status to end with: the leak status when there is one, else `status`. */
+static int report_once(int status, int how) {
+    if (atomic_load_explicit(&mw_phase, memory_order_acquire) != MW_ACTIVE) return status;
+    if (mw_sys_getpid() != registry_pid) return status; /* a vfork child */
+    if (atomic_exchange_explicit(&reported, 1, memory_order_acq_rel)) return status;
+    if (how == MW_END_AT_ONCE) mw_demangle_off();
+    int leak_status = mw_engine_exit(how);
+    return leak_status > 0 ? leak_status : status;
+}
+
+static void report_at_exit(void *unused) {
     (void)unused;
-    int status = mw_engine_exit();
+    int status = report_once(0, MW_END_EXIT);
     if (status > 0) {
         fflush(NULL);
-        _exit(status);
+        mw_sys_exit_group(status);
     }
 }
 
 __attribute__((destructor(101))) static void mw_at_exit(void) {
     if (atomic_load_explicit(&mw_phase, memory_order_acquire) != MW_ACTIVE) return;
-    if (__cxa_atexit(report, NULL, NULL) != 0) report(NULL);
+    if (__cxa_atexit(report_at_exit, NULL, NULL) != 0) report_at_exit(NULL);
 }
+
+/* quick_exit runs the at_quick_exit handlers (the last registered first),
+ * then ends at once: the report is the first handler registered, so it
+ * comes after the program's. */
+static void report_at_quick_exit(void) {
+    int status = report_once(0, MW_END_AT_ONCE);
+    if (status > 0) mw_sys_exit_group(status);
+}
+
+__attribute__((constructor(102))) static void mw_register_quick_exit(void) {
+    if (atomic_load_explicit(&mw_phase, memory_order_acquire) == MW_ACTIVE) at_quick_exit(report_at_quick_exit);
+}
+
+_Noreturn void mw_end_at_once(int status) {
+    mw_sys_exit_group(report_once(status, MW_END_AT_ONCE));
+}
+
+EXPORT _Noreturn void _exit(int status) { mw_end_at_once(status); }
+EXPORT _Noreturn void _Exit(int status) { mw_end_at_once(status); }

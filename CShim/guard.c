@@ -21,7 +21,10 @@ int mw_start(void) {
     }
     mw_depth = 1;
     int active = mw_engine_start();
-    if (active) mw_install_fork_handlers();
+    if (active) {
+        mw_exit_set_owner();
+        mw_install_fork_handlers();
+    }
     mw_depth = 0;
     atomic_store_explicit(&mw_phase, active ? MW_ACTIVE : MW_INACTIVE, memory_order_release);
     return active;

@@ -27,6 +27,13 @@ extern _Atomic int mw_phase __attribute__((visibility("hidden")));
  * fallback). Returns nonzero when the engine holds a window. */
 int mw_start(void) __attribute__((visibility("hidden")));
 
+/* The process the registry belongs to is this one (exit.c): at start-up
+ * and in a forked child. */
+void mw_exit_set_owner(void) __attribute__((visibility("hidden")));
+
+/* _exit: the report, then exit_group with the status (exit.c). */
+_Noreturn void mw_end_at_once(int status) __attribute__((visibility("hidden")));
+
 /* Registers the registry lock's fork handlers (lock.c). */
 void mw_install_fork_handlers(void) __attribute__((visibility("hidden")));
 

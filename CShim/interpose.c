@@ -66,49 +66,80 @@ WITH_STACK(mw_engine_alloc, (const char *w, size_t s, size_t a, int p, int f), w
         engine_r;                                                             \
     })
 
-#define HOOK(engine_call, kernel_call)          \
-    long r;                                     \
-    if (mw_enter()) {                           \
-        r = engine_call;                        \
-        mw_leave();                             \
-    } else {                                    \
-        r = kernel_call;                        \
-    }                                           \
-    return libc_result(r)
+/* A call in the kernel's convention: the engine's answer when the guard
+ * lets it in, else the system call itself. */
+#define SERVE(engine_call, kernel_call)         \
+    ({                                          \
+        long serve_r;                           \
+        if (mw_enter()) {                       \
+            serve_r = engine_call;              \
+            mw_leave();                         \
+        } else {                                \
+            serve_r = kernel_call;              \
+        }                                       \
+        serve_r;                                \
+    })
 
-static inline void *map(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
-    long r;
-    if (mw_enter()) {
-        r = ENGINE(mw_engine_mmap, (uintptr_t)addr, len, prot, flags, fd, (long)off);
-        mw_leave();
-    } else {
-        r = mw_sys_mmap((uintptr_t)addr, len, prot, flags, fd, (long)off);
-    }
-    return (void *)libc_result(r);
+#define HOOK(engine_call, kernel_call) return libc_result(SERVE(engine_call, kernel_call))
+
+/* The mmap family, each once, in the kernel's convention: the exported
+ * symbols below and syscall() both call these. */
+static inline long do_mmap(uintptr_t a, size_t l, int p, int f, int fd, long o) {
+    return SERVE(ENGINE(mw_engine_mmap, a, l, p, f, fd, o), mw_sys_mmap(a, l, p, f, fd, o));
+}
+static inline long do_munmap(uintptr_t a, size_t l) {
+    return SERVE(ENGINE(mw_engine_munmap, a, l), mw_sys_munmap(a, l));
+}
+static inline long do_mprotect(uintptr_t a, size_t l, int p) {
+    return SERVE(ENGINE(mw_engine_mprotect, a, l, p), mw_sys_mprotect(a, l, p));
+}
+static inline long do_pkey_mprotect(uintptr_t a, size_t l, int p, int k) {
+    return SERVE(ENGINE(mw_engine_pkey_mprotect, a, l, p, k), mw_sys_pkey_mprotect(a, l, p, k));
+}
+static inline long do_mremap(uintptr_t o, size_t ol, size_t nl, int f, uintptr_t na) {
+    return SERVE(ENGINE(mw_engine_mremap, o, ol, nl, f, na), mw_sys_mremap(o, ol, nl, f, na));
+}
+static inline long do_madvise(uintptr_t a, size_t l, int advice) {
+    return SERVE(ENGINE(mw_engine_madvise, a, l, advice), mw_sys_madvise(a, l, advice));
+}
+static inline long do_mlock(uintptr_t a, size_t l) {
+    return SERVE(ENGINE(mw_engine_mlock, a, l), mw_sys_mlock(a, l));
+}
+static inline long do_mlock2(uintptr_t a, size_t l, unsigned f) {
+    return SERVE(ENGINE(mw_engine_mlock2, a, l, f), mw_sys_mlock2(a, l, f));
+}
+static inline long do_munlock(uintptr_t a, size_t l) {
+    return SERVE(ENGINE(mw_engine_munlock, a, l), mw_sys_munlock(a, l));
+}
+static inline long do_msync(uintptr_t a, size_t l, int f) {
+    return SERVE(ENGINE(mw_engine_msync, a, l, f), mw_sys_msync(a, l, f));
+}
+static inline long do_mincore(uintptr_t a, size_t l, unsigned char *v) {
+    return SERVE(ENGINE(mw_engine_mincore, a, l, v), mw_sys_mincore(a, l, v));
 }
 
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
-    return map(addr, len, prot, flags, fd, off);
+    return (void *)libc_result(do_mmap((uintptr_t)addr, len, prot, flags, fd, (long)off));
 }
 
 /* The JVM and node bind mmap64. On 64-bit Linux off_t is 64 bits already. */
 EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
-    return map(addr, len, prot, flags, fd, off);
+    return (void *)libc_result(do_mmap((uintptr_t)addr, len, prot, flags, fd, (long)off));
 }
 
-EXPORT int munmap(void *addr, size_t len) {
-    HOOK(ENGINE(mw_engine_munmap, (uintptr_t)addr, len), mw_sys_munmap((uintptr_t)addr, len));
-}
+EXPORT int munmap(void *addr, size_t len) { return (int)libc_result(do_munmap((uintptr_t)addr, len)); }
 
 EXPORT int mprotect(void *addr, size_t len, int prot) {
-    HOOK(ENGINE(mw_engine_mprotect, (uintptr_t)addr, len, prot), mw_sys_mprotect((uintptr_t)addr, len, prot));
+    return (int)libc_result(do_mprotect((uintptr_t)addr, len, prot));
 }
 
 EXPORT int pkey_mprotect(void *addr, size_t len, int prot, int pkey) {
-    HOOK(ENGINE(mw_engine_pkey_mprotect, (uintptr_t)addr, len, prot, pkey),
-         mw_sys_pkey_mprotect((uintptr_t)addr, len, prot, pkey));
+    return (int)libc_result(do_pkey_mprotect((uintptr_t)addr, len, prot, pkey));
 }
 
+/* As glibc 2.36's mremap: the fifth argument is read only with
+ * MREMAP_FIXED (0 is passed otherwise, so a caller of the symbol may leave
+ * it out); syscall(SYS_mremap, ...) passes it as given. */
 EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...) {
     uintptr_t new_addr = 0;
     if (flags & MREMAP_FIXED) {
@@ -117,38 +148,27 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...) {
         new_addr = (uintptr_t)va_arg(ap, void *);
         va_end(ap);
     }
-    long r;
-    if (mw_enter()) {
-        r = ENGINE(mw_engine_mremap, (uintptr_t)old, old_len, new_len, flags, new_addr);
-        mw_leave();
-    } else {
-        r = mw_sys_mremap((uintptr_t)old, old_len, new_len, flags, new_addr);
-    }
-    return (void *)libc_result(r);
+    return (void *)libc_result(do_mremap((uintptr_t)old, old_len, new_len, flags, new_addr));
 }
 
 EXPORT int madvise(void *addr, size_t len, int advice) {
-    HOOK(ENGINE(mw_engine_madvise, (uintptr_t)addr, len, advice), mw_sys_madvise((uintptr_t)addr, len, advice));
+    return (int)libc_result(do_madvise((uintptr_t)addr, len, advice));
 }
 
-EXPORT int mlock(const void *addr, size_t len) {
-    HOOK(ENGINE(mw_engine_mlock, (uintptr_t)addr, len), mw_sys_mlock((uintptr_t)addr, len));
-}
+EXPORT int mlock(const void *addr, size_t len) { return (int)libc_result(do_mlock((uintptr_t)addr, len)); }
 
 EXPORT int mlock2(const void *addr, size_t len, unsigned int flags) {
-    HOOK(ENGINE(mw_engine_mlock2, (uintptr_t)addr, len, flags), mw_sys_mlock2((uintptr_t)addr, len, flags));
+    return (int)libc_result(do_mlock2((uintptr_t)addr, len, flags));
 }
 
-EXPORT int munlock(const void *addr, size_t len) {
-    HOOK(ENGINE(mw_engine_munlock, (uintptr_t)addr, len), mw_sys_munlock((uintptr_t)addr, len));
-}
+EXPORT int munlock(const void *addr, size_t len) { return (int)libc_result(do_munlock((uintptr_t)addr, len)); }
 
 EXPORT int msync(void *addr, size_t len, int flags) {
-    HOOK(ENGINE(mw_engine_msync, (uintptr_t)addr, len, flags), mw_sys_msync((uintptr_t)addr, len, flags));
+    return (int)libc_result(do_msync((uintptr_t)addr, len, flags));
 }
 
 EXPORT int mincore(void *addr, size_t len, unsigned char *vec) {
-    HOOK(ENGINE(mw_engine_mincore, (uintptr_t)addr, len, vec), mw_sys_mincore((uintptr_t)addr, len, vec));
+    return (int)libc_result(do_mincore((uintptr_t)addr, len, vec));
 }
 
 /*
@@ -224,4 +244,83 @@ EXPORT void *mapwarden_alloc(const char *window, size_t size, size_t align, int 
         return NULL;
     }
     return (void *)r;
+}
+
+/*
+ * libc's syscall(). Runtimes that manage their own address space ask the
+ * kernel through it (SBCL maps its heap with syscall(SYS_mmap, ...)), and
+ * QEMU's user-mode emulator ends with syscall(SYS_exit_group, ...). The
+ * mmap family is served exactly as through its own symbols, exit_group ends
+ * the process as _exit does, and every other number is the system call, with
+ * its arguments untouched and errno set as libc sets it.
+ *
+ * It is variadic, but x86-64 and aarch64 Linux pass a variadic function's
+ * integer arguments exactly as a function's with seven long parameters: the
+ * number and six registers (the sixth argument, on x86-64, from the caller's
+ * stack), which is what libc's own syscall() reads. So this is an ordinary
+ * function under the symbol's name: no va_list, nothing spilled.
+ *
+ * Arguments the kernel takes as unsigned long but the symbols as int: a
+ * value with high bits set is one the kernel refuses (mprotect's prot,
+ * mremap's flags: EINVAL, nothing changed), so it goes to the kernel as it
+ * is; mmap ignores prot's and flags' high bits unless the mapping type is
+ * MAP_SHARED_VALIDATE, which refuses them with EOPNOTSUPP.
+ */
+static inline int fits_int(long v) { return v == (long)(int)v || v == (long)(unsigned)v; }
+
+/* The numbers syscall() serves itself, as a bit set (all below 512 on
+ * x86-64 and aarch64): one load and a test on the pass-through path. */
+#define IN_WORD(n, w) (((n) >> 6) == (w) ? 1ULL << ((n) & 63) : 0)
+#define WORD(w)                                                                                     \
+    (IN_WORD(SYS_mmap, w) | IN_WORD(SYS_munmap, w) | IN_WORD(SYS_mprotect, w) |                    \
+     IN_WORD(SYS_pkey_mprotect, w) | IN_WORD(SYS_mremap, w) | IN_WORD(SYS_madvise, w) |           \
+     IN_WORD(SYS_mlock, w) | IN_WORD(SYS_mlock2, w) | IN_WORD(SYS_munlock, w) |                    \
+     IN_WORD(SYS_msync, w) | IN_WORD(SYS_mincore, w) | IN_WORD(SYS_exit_group, w))
+static const unsigned long long memory_calls[8] = {WORD(0), WORD(1), WORD(2), WORD(3),
+                                                   WORD(4), WORD(5), WORD(6), WORD(7)};
+
+static inline int is_memory_call(long n) {
+    return (unsigned long)n < 512 && ((memory_calls[n >> 6] >> (n & 63)) & 1);
+}
+
+/* The mmap family and exit_group through syscall(), in the kernel's
+ * convention; -ENOSYS for a number to pass through after all. */
+static __attribute__((noinline)) long memory_syscall(long n, long a, long b, long c, long d, long e, long f) {
+    switch (n) {
+    case SYS_mmap:
+        if (!fits_int(d) && ((int)d & MAP_TYPE) == MAP_SHARED_VALIDATE) break;
+        return do_mmap((uintptr_t)a, (size_t)b, (int)c, (int)d, (int)e, f);
+    case SYS_munmap:
+        return do_munmap((uintptr_t)a, (size_t)b);
+    case SYS_mprotect:
+        if (!fits_int(c)) break;
+        return do_mprotect((uintptr_t)a, (size_t)b, (int)c);
+    case SYS_pkey_mprotect:
+        if (!fits_int(c)) break;
+        return do_pkey_mprotect((uintptr_t)a, (size_t)b, (int)c, (int)d);
+    case SYS_mremap:
+        if (!fits_int(d)) break;
+        return do_mremap((uintptr_t)a, (size_t)b, (size_t)c, (int)d, (uintptr_t)e);
+    case SYS_madvise:
+        return do_madvise((uintptr_t)a, (size_t)b, (int)c);
+    case SYS_mlock:
+        return do_mlock((uintptr_t)a, (size_t)b);
+    case SYS_mlock2:
+        return do_mlock2((uintptr_t)a, (size_t)b, (unsigned)c);
+    case SYS_munlock:
+        return do_munlock((uintptr_t)a, (size_t)b);
+    case SYS_msync:
+        return do_msync((uintptr_t)a, (size_t)b, (int)c);
+    case SYS_mincore:
+        return do_mincore((uintptr_t)a, (size_t)b, (unsigned char *)c);
+    case SYS_exit_group:
+        mw_end_at_once((int)a);
+    }
+    return mw_syscall6(n, a, b, c, d, e, f);
+}
+
+EXPORT long mw_libc_syscall(long n, long a, long b, long c, long d, long e, long f) __asm__("syscall");
+long mw_libc_syscall(long n, long a, long b, long c, long d, long e, long f) {
+    if (__builtin_expect(is_memory_call(n), 0)) return libc_result(memory_syscall(n, a, b, c, d, e, f));
+    return libc_result(mw_syscall6(n, a, b, c, d, e, f));
 }

@@ -107,6 +107,7 @@ static void fork_child(void) {
     atomic_store(&lock_word, self_tid);
     atomic_signal_fence(memory_order_seq_cst);
     renaming_owner = 0;
+    mw_exit_set_owner();
     if (fork_from_owner) {
         fork_from_owner = 0;
         return;

@@ -143,6 +143,9 @@ int mw_symbolize(uint64_t address, struct mw_frame_name *out);
 /* The demangled form of a C++ or Swift name (if the program has loaded
  * that language's demangler) into out; its length, or 0. */
 size_t mw_demangle(const char *name, char *out, size_t capacity);
+/* From now on mw_demangle returns 0: the report of a process that ends at
+ * once (_exit) must not call the demanglers, which allocate. */
+void mw_demangle_off(void);
 
 /* ---- provided by the engine (Swift, @_cdecl) ---- */
 
@@ -181,8 +184,13 @@ long mw_engine_alloc(const char *window, size_t size, size_t align, int prot, in
  * again, then release the lock. */
 void mw_engine_forked(void);
 
-/* At normal exit: writes the report. Returns the status the process must
- * end with (MAPWARDEN_LEAK_EXITCODE when leaks remain), or 0. */
-int mw_engine_exit(void);
+/* How the process ends: exit() (after the program's exit handlers), or at
+ * once (_exit, _Exit, exit_group: the report names frames without
+ * demangling them, and window files are left as a crash leaves them). */
+enum mw_end { MW_END_EXIT = 0, MW_END_AT_ONCE = 1 };
+
+/* At the end of the process: writes the report. Returns the status the
+ * process must end with (MAPWARDEN_LEAK_EXITCODE when leaks remain), or 0. */
+int mw_engine_exit(int how);
 
 #endif

@@ -58,16 +58,20 @@ func mw_engine_madvise(_ addr: UInt, _ len: Int, _ advice: Int32, _ frames: Unsa
 func mw_engine_mlock(_ addr: UInt, _ len: Int, _ frames: UnsafePointer<UInt64>?, _ depth: Int32) -> Int {
     let stack = CallStack(frames, depth, call: "mlock")
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
+    // The probe starts at the page: mlock(a, 0) locks a's page when a is
+    // not aligned (the kernel rounds the length up over the offset).
+    let page = a & ~(UInt64(pageSize) - 1)
     return WindowService.onMappings(a, n, stack, roundsStart: true, refusedWhenInterrupted: EAGAIN,
-                                    argumentError: { Kernel.mlock(a, 0).failure }) { Kernel.mlock(a, n) }.raw
+                                    argumentError: { Kernel.mlock(page, 0).failure }) { Kernel.mlock(a, n) }.raw
 }
 
 @_cdecl("mw_engine_mlock2")
 func mw_engine_mlock2(_ addr: UInt, _ len: Int, _ flags: UInt32, _ frames: UnsafePointer<UInt64>?, _ depth: Int32) -> Int {
     let stack = CallStack(frames, depth, call: "mlock2")
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
+    let page = a & ~(UInt64(pageSize) - 1)
     return WindowService.onMappings(a, n, stack, roundsStart: true, refusedWhenInterrupted: EAGAIN,
-                                    argumentError: { Kernel.mlock2(a, 0, flags).failure }) {
+                                    argumentError: { Kernel.mlock2(page, 0, flags).failure }) {
         Kernel.mlock2(a, n, flags)
     }.raw
 }
@@ -153,8 +157,12 @@ func mw_engine_forked() {
 }
 
 @_cdecl("mw_engine_exit")
-func mw_engine_exit() -> Int32 {
-    let status = LeakReport.writeAtExit()
+func mw_engine_exit(_ how: Int32) -> Int32 {
+    let atOnce = how == Int32(MW_END_AT_ONCE.rawValue)
+    let status = LeakReport.writeAtExit(atOnce: atOnce)
+    // _exit skips the program's exit handlers, where persistent heaps
+    // finish their writes: the window files stay marked open, as after a crash.
+    if atOnce { return status }
     for i in 0..<Windows.count where Windows.details[i].file.isOpen {
         Windows.details[i].file.closeAtExit(window: Windows.ranges[i], pageSize: pageSize)
     }

@@ -23,6 +23,8 @@ enum JSONReport {
         out.text.append(isoTime: now)
         out.text.append("\", \"exit_time_unix\": ")
         out.text.append(decimal: Int(now))
+        out.text.append(", \"ended_by\": ")
+        out.text.append(s.endedAtOnce ? "\"_exit\"" : "\"exit\"")
         out.text.append(",\n \"settings\": {\"track\": ")
         out.text.append(s.track == .all ? "\"all\"" : "\"window\"")
         out.text.append(", \"backtrace_depth\": ")

@@ -27,4 +27,6 @@ struct ReportSettings {
     var stacksMissing: UnsafePointer<CChar>? = nil
     /// The suppressions, over their file kept mapped for the process's life.
     var suppressions: SuppressionList = .none
+    /// The process ends through _exit, _Exit or exit_group rather than exit().
+    var endedAtOnce = false
 }

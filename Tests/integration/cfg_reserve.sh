@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start-up: the window cannot be reserved. An occupied window (a blocker
 # library whose constructor maps a page inside it with a raw
-# syscall(SYS_mmap) before mapwarden's constructor runs, or the program's
+# a raw mmap system call before mapwarden's constructor runs, or the program's
 # own .preinit_array doing the same) gives exit status 71 before main with
 # the colliding /proc/self/maps line printed; a too small `ulimit -v` gives
 # 71 with RLIMIT_AS in the message. Never a signal. Under
@@ -56,10 +56,11 @@ cat >"$tmp/blocker.c" <<'C'
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "raw_syscall.h"
 static void block(void) {
     const char *at = getenv("BLOCK_AT");
     unsigned long addr = at ? strtoul(at, NULL, 16) : 0x400000100000UL;
-    long r = syscall(SYS_mmap, addr, 4096UL, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0L);
+    long r = raw_syscall(SYS_mmap, addr, 4096UL, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0L);
     if (r != (long)addr) { static const char m[] = "blocker: could not map its page\n"; write(2, m, sizeof m - 1); }
 }
 #ifdef PREINIT
@@ -69,12 +70,12 @@ __attribute__((section(".preinit_array"), used)) static void (*preinit)(void) = 
 __attribute__((constructor)) static void ctor(void) { block(); }
 #endif
 C
-$CC -shared -fPIC -o "$tmp/blocker.so" "$tmp/blocker.c" || { echo "cannot compile the blocker"; exit 1; }
+$CC -I "$here" -shared -fPIC -o "$tmp/blocker.so" "$tmp/blocker.c" || { echo "cannot compile the blocker"; exit 1; }
 # The same blocking done by the program's own .preinit_array, which runs
 # before every shared library's constructor.
 cat "$tmp/blocker.c" >"$tmp/preinit.c"
 printf '#include <stdio.h>\nint main(void) { printf("MAIN REACHED\\n"); return 0; }\n' >>"$tmp/preinit.c"
-$CC -DPREINIT -o "$tmp/preinit" "$tmp/preinit.c" || { echo "cannot compile the preinit program"; exit 1; }
+$CC -I "$here" -DPREINIT -o "$tmp/preinit" "$tmp/preinit.c" || { echo "cannot compile the preinit program"; exit 1; }
 
 # glibc runs the constructors of LD_PRELOAD libraries in reverse list order
 # (the last one first), so a blocker that must run BEFORE mapwarden's
@@ -162,3 +163,4 @@ echo "ok: warn runs the program without a window"
 plain "$tmp/probe"
 [ "$status" -eq 0 ] && grep -q "query window 0x400000000000 0x10000000000" "$tmp/out" || fail "the default window is not held"
 echo "all ok"
+

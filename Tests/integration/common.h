@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "mapwarden.h"
+#include "raw_syscall.h"
 
 /* Weak: resolved from the preloaded library at run time (the pattern
  * mapwarden.h documents for programs that must also run without it). */
@@ -75,7 +76,7 @@ static inline void dump_window(void) {
 /* Is every byte of [lo, hi) mapped in the kernel's view? A raw syscall:
  * the interposed msync answers ENOMEM for free window pages on purpose. */
 static inline int kernel_mapped(uintptr_t lo, uintptr_t hi) {
-    return syscall(SYS_msync, lo, hi - lo, MS_ASYNC) == 0; /* ENOMEM on any hole */
+    return raw_syscall(SYS_msync, lo, hi - lo, MS_ASYNC) == 0; /* ENOMEM on any hole */
 }
 
 /*

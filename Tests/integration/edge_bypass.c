@@ -1,6 +1,6 @@
 // Bypasses (edge 10): raw system calls never reach mapwarden, so the
 // registry does not see them. Documented behaviour, checked here:
-//  - a raw syscall(SYS_mmap, W+x, MAP_FIXED) inside the window maps in the
+//  - a raw raw_syscall(SYS_mmap, W+x, MAP_FIXED) inside the window maps in the
 //    kernel, but mapwarden_query still says FREE and registry_consistent()
 //    reports free window space that is not the reservation;
 //  - interposed calls on that range answer from the registry (mprotect:
@@ -20,7 +20,7 @@
 int main(void) {
     CHECK_WHOLE();
     char *x = W(0x200000);
-    long r = syscall(SYS_mmap, x, 4 * P, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    long r = raw_syscall(SYS_mmap, x, 4 * P, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     CHECK(r == (long)x);
     x[100] = 'b'; /* the kernel has it mapped read-write */
     CHECK(strcmp(perms_at(x), "rw-p") == 0);
@@ -40,7 +40,7 @@ int main(void) {
 
     /* the same, half under a registered mapping: munmap over both */
     char *m = map_fixed(W(0x300000), 4 * P, RW);
-    r = syscall(SYS_mmap, m + 4 * P, 2 * P, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    r = raw_syscall(SYS_mmap, m + 4 * P, 2 * P, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     CHECK(r == (long)(m + 4 * P));
     CHECK(query_state(m + 4 * P) == MAPWARDEN_FREE);
     CHECK_MAPPED(m, m, 4 * P, RW);
@@ -50,7 +50,7 @@ int main(void) {
     /* a raw MAP_FIXED over a registered mapping: the registry keeps the old
      * record (prot RW) while the kernel has PROT_READ there */
     m = map_fixed(W(0x400000), 2 * P, RW);
-    r = syscall(SYS_mmap, m, 2 * P, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    r = raw_syscall(SYS_mmap, m, 2 * P, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     CHECK(r == (long)m);
     CHECK_MAPPED(m, m, 2 * P, RW);
     CHECK(strcmp(perms_at(m), "r--p") == 0);
@@ -59,7 +59,7 @@ int main(void) {
 
     /* a raw munmap of a registered mapping: a hole the registry calls MAPPED */
     m = map_fixed(W(0x500000), 3 * P, RW);
-    CHECK(syscall(SYS_munmap, m, 3 * P) == 0);
+    CHECK(raw_syscall(SYS_munmap, m, 3 * P) == 0);
     CHECK(!kernel_mapped((uintptr_t)m, (uintptr_t)m + P));
     CHECK(query_state(m) == MAPWARDEN_MAPPED);
     CHECK(registry_consistent() == -1); /* hole in the window */
@@ -70,7 +70,7 @@ int main(void) {
 
     /* a raw munmap of free window space: a hole; interposed munmap fills it */
     char *f = W(0x600000);
-    CHECK(syscall(SYS_munmap, f, 2 * P) == 0);
+    CHECK(raw_syscall(SYS_munmap, f, 2 * P) == 0);
     CHECK(kernel_unmapped((uintptr_t)f, (uintptr_t)f + 2 * P));
     CHECK(query_state(f) == MAPWARDEN_FREE);
     CHECK(munmap(f, 2 * P) == 0);

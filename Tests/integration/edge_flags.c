@@ -45,7 +45,7 @@ static long status_kb(const char *key) {
 static int resident(void *p, size_t len, int raw) {
     unsigned char vec[64];
     CHECK(len / P <= sizeof vec);
-    int r = raw ? (int)syscall(SYS_mincore, p, len, vec) : mincore(p, len, vec);
+    int r = raw ? (int)raw_syscall(SYS_mincore, p, len, vec) : mincore(p, len, vec);
     CHECK(r == 0);
     for (size_t i = 0; i < len / P; i++) if (!(vec[i] & 1)) return 0;
     return 1;

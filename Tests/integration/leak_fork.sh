@@ -5,8 +5,9 @@
 # its own leak and the parent's mapping marked inherited (counted as
 # inherited, not leaked, and not for MAPWARDEN_LEAK_EXITCODE); the parent's
 # lists only its own. A child that only inherits keeps its own exit status;
-# a child that leaves through _exit writes no report; neither does an image
-# that execs (the new one reports for itself) nor one killed by a signal.
+# a child that leaves through _exit writes its own report too (ended_by
+# "_exit", its status kept); an image that execs writes none (the new one
+# reports for itself), nor does one killed by a signal.
 . "$(dirname "$0")/report_test_lib.bash" lfork
 
 cat >"$tmp/forker.c" <<'C'
@@ -119,11 +120,18 @@ sys.exit(0 if ok else 1)
 PY
 ok "inherited only"
 
-# 4. a child that leaves through _exit writes no report (the parent does)
+# 4. a child that leaves through _exit writes its own report (so does the parent)
 run _exit MAPWARDEN_REPORT="$tmp/r.%p.json" MAPWARDEN_REPORT_FORMAT=json
-[ "$cstatus" = 9 ] && [ -f "$tmp/r.$ppid_.json" ] && [ ! -e "$tmp/r.$cpid.json" ] ||
+[ "$cstatus" = 9 ] && [ -f "$tmp/r.$ppid_.json" ] && [ -f "$tmp/r.$cpid.json" ] ||
     { fail "_exit: child status $cstatus, reports: $(ls "$tmp" | grep '^r\.' | tr '\n' ' ')"; show; }
-ok "_exit writes no report"
+"$PY" - "$tmp/r.$cpid.json" "$tmp/r.$ppid_.json" <<'PY' || { fail "_exit: reports"; show "$tmp/r.$cpid.json" "$tmp/r.$ppid_.json"; }
+import json, sys
+c, p = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+ok = c["ended_by"] == "_exit" and p["ended_by"] == "exit"
+ok = ok and c["summary"]["leaked_mappings"] == 1 and c["summary"]["inherited_mappings"] == 1
+if not ok: print("FAIL: child %r %r, parent %r" % (c["ended_by"], c["summary"], p["ended_by"]))
+sys.exit(0 if ok else 1)
+PY
 
 # 5. default destination (stderr): one report from each
 run leak

@@ -27,7 +27,7 @@ static inline void say(const char *fmt, ...) {
     fflush(stdout);
 }
 
-static inline long leak_tid(void) { return syscall(SYS_gettid); }
+static inline long leak_tid(void) { return raw_syscall(SYS_gettid); }
 
 #define SAY_SYM(fn) say("SYM %s %p", #fn, (void *)(fn))
 

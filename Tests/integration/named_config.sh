@@ -175,16 +175,17 @@ ok "bad names, DEFAULT, nine windows, options -> 78"
 cat >"$tmp/blocker.c" <<'C'
 #define _GNU_SOURCE
 #include <stdlib.h>
+#include "raw_syscall.h"
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 __attribute__((constructor)) static void ctor(void) {
     unsigned long addr = strtoul(getenv("BLOCK_AT"), NULL, 16);
-    long r = syscall(SYS_mmap, addr, 4096UL, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0L);
+    long r = raw_syscall(SYS_mmap, addr, 4096UL, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0L);
     if (r != (long)addr) { static const char m[] = "blocker: could not map its page\n"; write(2, m, sizeof m - 1); }
 }
 C
-$CC -shared -fPIC -o "$tmp/blocker.so" "$tmp/blocker.c" || { echo "cannot compile the blocker"; exit 1; }
+$CC -I "$(dirname "$0")" -shared -fPIC -o "$tmp/blocker.so" "$tmp/blocker.c" || { echo "cannot compile the blocker"; exit 1; }
 blocked() { # ENV...: wprobe main query under the preload, the blocker's constructor running first
     env "$@" MAPWARDEN_REPORT=none LD_PRELOAD="$LIB:$tmp/blocker.so" "$tmp/wprobe" main query 0x400000010000 >"$tmp/out" 2>"$tmp/err"
     status=$?

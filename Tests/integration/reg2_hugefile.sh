@@ -61,7 +61,7 @@ static void check_victim(char *p, char v) {
 
 int main(int argc, char **argv) {
     extra = argc > 1 && strcmp(argv[1], "noreserve") == 0 ? MAP_NORESERVE : 0;
-    fd = (int)syscall(SYS_memfd_create, "mw-reg2-huge", MFD_HUGETLB);
+    fd = (int)raw_syscall(SYS_memfd_create, "mw-reg2-huge", MFD_HUGETLB);
     if (fd < 0) {
         int e = errno;
         printf("memfd_create(MFD_HUGETLB): %s\n", strerror(e));

@@ -40,19 +40,19 @@ int main(void) {
     char *wfree = W(0x200000);
     char *wmap = map_fixed(W(0x100000), PAGE, PROT_READ | PROT_WRITE);
     wmap[0] = 1;
-    int e = RAW_ERR(syscall(SYS_mlock, hole, PAGE));
+    int e = RAW_ERR(raw_syscall(SYS_mlock, hole, PAGE));
     printf("uid %d, RLIMIT_MEMLOCK 0: raw mlock on a hole: errno %d (%s)\n", (int)getuid(), e, strerror(e));
     if (e != EPERM) { printf("SKIP: the kernel does not refuse this user mlock (CAP_IPC_LOCK?)\n"); return 77; }
     SAME(e, mlock(wfree, PAGE));
-    e = RAW_ERR(syscall(SYS_mlock2, hole, PAGE, 0));             SAME(e, mlock2(wfree, PAGE, 0));
+    e = RAW_ERR(raw_syscall(SYS_mlock2, hole, PAGE, 0));             SAME(e, mlock2(wfree, PAGE, 0));
     CHECK(e == EPERM);
-    e = RAW_ERR(syscall(SYS_mlock2, hole, PAGE, MLOCK_ONFAULT)); SAME(e, mlock2(wfree, PAGE, MLOCK_ONFAULT));
+    e = RAW_ERR(raw_syscall(SYS_mlock2, hole, PAGE, MLOCK_ONFAULT)); SAME(e, mlock2(wfree, PAGE, MLOCK_ONFAULT));
     CHECK(e == EPERM);
-    e = RAW_ERR(syscall(SYS_mlock, mapped, PAGE));               SAME(e, mlock(wmap, PAGE));
+    e = RAW_ERR(raw_syscall(SYS_mlock, mapped, PAGE));               SAME(e, mlock(wmap, PAGE));
     CHECK(e == EPERM);
-    e = RAW_ERR(syscall(SYS_mlock, mapped, 2 * PAGE));           SAME(e, mlock(wmap, 2 * PAGE));
-    e = RAW_ERR(syscall(SYS_munlock, hole, PAGE));               SAME(e, munlock(wfree, PAGE));
-    e = RAW_ERR(syscall(SYS_munlock, mapped, PAGE));             SAME(e, munlock(wmap, PAGE));
+    e = RAW_ERR(raw_syscall(SYS_mlock, mapped, 2 * PAGE));           SAME(e, mlock(wmap, 2 * PAGE));
+    e = RAW_ERR(raw_syscall(SYS_munlock, hole, PAGE));               SAME(e, munlock(wfree, PAGE));
+    e = RAW_ERR(raw_syscall(SYS_munlock, mapped, PAGE));             SAME(e, munlock(wmap, PAGE));
     CHECK_FREE(wfree);
     CHECK_FREE(wmap + PAGE);
     CHECK(strcmp(perms_at(wmap), "rw-p") == 0 && wmap[0] == 1);

@@ -30,13 +30,13 @@ static int raw_answer(int shared, size_t old_len, size_t new_len, int flags) {
     char *tgt = mmap(NULL, 16 * P, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     CHECK(tgt != MAP_FAILED && !in_window(tgt));
     errno = 0;
-    long r = syscall(SYS_mremap, src, old_len, new_len, flags, tgt + 4 * P);
+    long r = raw_syscall(SYS_mremap, src, old_len, new_len, flags, tgt + 4 * P);
     int err = r == -1 ? errno : 0;
     if (r != -1) CHECK(r == (long)(tgt + 4 * P) && holds(tgt + 4 * P, new_len > P ? 2 * P : P, 9));
     fprintf(stderr, "raw mremap(%s, %#zx, %#zx, %#x) outside the window: %ld errno %d\n",
             shared ? "shared" : "private", old_len, new_len, flags, r, err);
-    CHECK(syscall(SYS_munmap, tgt, 16 * P) == 0);
-    CHECK(syscall(SYS_munmap, src, 2 * P) == 0);
+    CHECK(raw_syscall(SYS_munmap, tgt, 16 * P) == 0);
+    CHECK(raw_syscall(SYS_munmap, src, 2 * P) == 0);
     return err;
 }
 

@@ -48,7 +48,7 @@ int main(void) {
     CHECK_FREE(wmap + P);
 
     errno = 0;
-    int allocated = (int)syscall(SYS_pkey_alloc, 0, 0);
+    int allocated = (int)raw_syscall(SYS_pkey_alloc, 0, 0);
     int unalloc = allocated == 9 ? 10 : 9;
     fprintf(stderr, "pkey_alloc: %d (errno %d); unallocated key used: %d\n", allocated, allocated < 0 ? errno : 0,
             unalloc);
@@ -56,9 +56,9 @@ int main(void) {
     int keys[] = { unalloc, 16, -2 };
     for (int k = 0; k < 3; k++) {
         int key = keys[k];
-        int e_hole = RAW_ERR(syscall(SYS_pkey_mprotect, hole, P, PROT_READ, key));
-        int e_span = RAW_ERR(syscall(SYS_pkey_mprotect, mapped, 2 * P, PROT_READ, key));
-        int e_map = RAW_ERR(syscall(SYS_pkey_mprotect, mapped, P, PROT_READ, key));
+        int e_hole = RAW_ERR(raw_syscall(SYS_pkey_mprotect, hole, P, PROT_READ, key));
+        int e_span = RAW_ERR(raw_syscall(SYS_pkey_mprotect, mapped, 2 * P, PROT_READ, key));
+        int e_map = RAW_ERR(raw_syscall(SYS_pkey_mprotect, mapped, P, PROT_READ, key));
         fprintf(stderr, "raw pkey_mprotect key %d: hole errno %d, mapped+hole %d, mapped %d\n", key, e_hole, e_span, e_map);
         if (allocated >= 0 || key != unalloc) CHECK(e_hole == EINVAL); /* the finding's premise */
         SAME(e_hole, pkey_mprotect(wfree, P, PROT_READ, key));
@@ -79,8 +79,8 @@ int main(void) {
     int good[] = { -1, allocated };
     for (int k = 0; k < (allocated >= 0 ? 2 : 1); k++) {
         int key = good[k];
-        int e_hole = RAW_ERR(syscall(SYS_pkey_mprotect, hole, P, PROT_READ, key));
-        int e_span = RAW_ERR(syscall(SYS_pkey_mprotect, mapped, 2 * P, PROT_READ, key));
+        int e_hole = RAW_ERR(raw_syscall(SYS_pkey_mprotect, hole, P, PROT_READ, key));
+        int e_span = RAW_ERR(raw_syscall(SYS_pkey_mprotect, mapped, 2 * P, PROT_READ, key));
         fprintf(stderr, "raw pkey_mprotect key %d: hole errno %d, mapped+hole %d\n", key, e_hole, e_span);
         CHECK(e_hole == ENOMEM && e_span == ENOMEM);
         SAME(e_hole, pkey_mprotect(wfree, P, PROT_READ, key));
@@ -98,21 +98,21 @@ int main(void) {
     }
     if (allocated >= 0) {
         CHECK(pkey_mprotect(wmap, P, RW, 0) == 0); /* back to the default key */
-        CHECK(syscall(SYS_pkey_free, allocated) == 0);
+        CHECK(raw_syscall(SYS_pkey_free, allocated) == 0);
     }
 
     /* mlock family with RLIMIT_MEMLOCK 0, whatever the privileges */
     struct rlimit zero = { 0, 0 };
     CHECK(setrlimit(RLIMIT_MEMLOCK, &zero) == 0);
     int e;
-    e = RAW_ERR(syscall(SYS_mlock, hole, P));            SAME(e, mlock(wfree, P));
+    e = RAW_ERR(raw_syscall(SYS_mlock, hole, P));            SAME(e, mlock(wfree, P));
     fprintf(stderr, "raw mlock on a hole with RLIMIT_MEMLOCK 0 (euid %d): errno %d\n", (int)geteuid(), e);
-    e = RAW_ERR(syscall(SYS_mlock2, hole, P, 0));        SAME(e, mlock2(wfree, P, 0));
-    e = RAW_ERR(syscall(SYS_mlock2, hole, P, MLOCK_ONFAULT)); SAME(e, mlock2(wfree, P, MLOCK_ONFAULT));
-    e = RAW_ERR(syscall(SYS_mlock2, hole, P, 0x40));     SAME(e, mlock2(wfree, P, 0x40));
+    e = RAW_ERR(raw_syscall(SYS_mlock2, hole, P, 0));        SAME(e, mlock2(wfree, P, 0));
+    e = RAW_ERR(raw_syscall(SYS_mlock2, hole, P, MLOCK_ONFAULT)); SAME(e, mlock2(wfree, P, MLOCK_ONFAULT));
+    e = RAW_ERR(raw_syscall(SYS_mlock2, hole, P, 0x40));     SAME(e, mlock2(wfree, P, 0x40));
     CHECK(e == EINVAL); /* unknown flag: checked first */
-    e = RAW_ERR(syscall(SYS_mlock, mapped, 2 * P));      SAME(e, mlock(wmap, 2 * P));
-    e = RAW_ERR(syscall(SYS_munlock, hole, P));          SAME(e, munlock(wfree, P));
+    e = RAW_ERR(raw_syscall(SYS_mlock, mapped, 2 * P));      SAME(e, mlock(wmap, 2 * P));
+    e = RAW_ERR(raw_syscall(SYS_munlock, hole, P));          SAME(e, munlock(wfree, P));
     CHECK_FREE(wfree);
     CHECK_FREE(wmap + P);
     CHECK(strcmp(perms_at(wmap), "rw-p") == 0);

@@ -41,54 +41,54 @@ int main(void) {
     unsigned char *kvec = (unsigned char *)0xffffffffffff0000UL;
 
     /* the two that disagreed */
-    SAME(mincore(f, PAGE, kvec), syscall(SYS_mincore, u, PAGE, kvec));
+    SAME(mincore(f, PAGE, kvec), raw_syscall(SYS_mincore, u, PAGE, kvec));
     SAME(mremap(f, PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP),
-         syscall(SYS_mremap, u, PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP));
+         raw_syscall(SYS_mremap, u, PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP));
 
     /* the sweep */
-    SAME(mincore(f + 1, PAGE, vec), syscall(SYS_mincore, u + 1, PAGE, vec));
-    SAME(mincore(f, PAGE, vec), syscall(SYS_mincore, u, PAGE, vec));
-    SAME(mprotect(f + 1, PAGE, PROT_READ), syscall(SYS_mprotect, u + 1, PAGE, PROT_READ));
+    SAME(mincore(f + 1, PAGE, vec), raw_syscall(SYS_mincore, u + 1, PAGE, vec));
+    SAME(mincore(f, PAGE, vec), raw_syscall(SYS_mincore, u, PAGE, vec));
+    SAME(mprotect(f + 1, PAGE, PROT_READ), raw_syscall(SYS_mprotect, u + 1, PAGE, PROT_READ));
     SAME(mprotect(f, PAGE, PROT_READ | PROT_GROWSDOWN | PROT_GROWSUP),
-         syscall(SYS_mprotect, u, PAGE, PROT_READ | PROT_GROWSDOWN | PROT_GROWSUP));
-    SAME(mprotect(f, 0, PROT_READ), syscall(SYS_mprotect, u, 0, PROT_READ));
-    SAME(pkey_mprotect(f + 1, PAGE, PROT_READ, -1), syscall(SYS_pkey_mprotect, u + 1, PAGE, PROT_READ, -1));
-    SAME(pkey_mprotect(f, PAGE, 0x100, 99), syscall(SYS_pkey_mprotect, u, PAGE, 0x100, 99));
-    SAME(madvise(f + 1, PAGE, MADV_NORMAL), syscall(SYS_madvise, u + 1, PAGE, MADV_NORMAL));
-    SAME(madvise(f, 0, MADV_NORMAL), syscall(SYS_madvise, u, 0, MADV_NORMAL));
-    SAME(madvise(f, 0, 12345), syscall(SYS_madvise, u, 0, 12345));
-    SAME(madvise(f, PAGE, MADV_DONTNEED), syscall(SYS_madvise, u, PAGE, MADV_DONTNEED));
-    SAME(msync(f + 1, PAGE, MS_ASYNC), syscall(SYS_msync, u + 1, PAGE, MS_ASYNC));
-    SAME(msync(f, PAGE, 0x100), syscall(SYS_msync, u, PAGE, 0x100));
-    SAME(msync(f, 0, MS_ASYNC), syscall(SYS_msync, u, 0, MS_ASYNC));
-    SAME(mlock(f, 0), syscall(SYS_mlock, u, 0));
-    SAME(mlock2(f, 0, 0x80), syscall(SYS_mlock2, u, 0, 0x80));
-    SAME(munlock(f, 0), syscall(SYS_munlock, u, 0));
-    SAME(mremap(f + 1, PAGE, PAGE, 0), syscall(SYS_mremap, u + 1, PAGE, PAGE, 0));
-    SAME(mremap(f, PAGE, 0, 0), syscall(SYS_mremap, u, PAGE, 0, 0));
-    SAME(mremap(f, PAGE, 2 * PAGE, 0x80), syscall(SYS_mremap, u, PAGE, 2 * PAGE, 0x80));
+         raw_syscall(SYS_mprotect, u, PAGE, PROT_READ | PROT_GROWSDOWN | PROT_GROWSUP));
+    SAME(mprotect(f, 0, PROT_READ), raw_syscall(SYS_mprotect, u, 0, PROT_READ));
+    SAME(pkey_mprotect(f + 1, PAGE, PROT_READ, -1), raw_syscall(SYS_pkey_mprotect, u + 1, PAGE, PROT_READ, -1));
+    SAME(pkey_mprotect(f, PAGE, 0x100, 99), raw_syscall(SYS_pkey_mprotect, u, PAGE, 0x100, 99));
+    SAME(madvise(f + 1, PAGE, MADV_NORMAL), raw_syscall(SYS_madvise, u + 1, PAGE, MADV_NORMAL));
+    SAME(madvise(f, 0, MADV_NORMAL), raw_syscall(SYS_madvise, u, 0, MADV_NORMAL));
+    SAME(madvise(f, 0, 12345), raw_syscall(SYS_madvise, u, 0, 12345));
+    SAME(madvise(f, PAGE, MADV_DONTNEED), raw_syscall(SYS_madvise, u, PAGE, MADV_DONTNEED));
+    SAME(msync(f + 1, PAGE, MS_ASYNC), raw_syscall(SYS_msync, u + 1, PAGE, MS_ASYNC));
+    SAME(msync(f, PAGE, 0x100), raw_syscall(SYS_msync, u, PAGE, 0x100));
+    SAME(msync(f, 0, MS_ASYNC), raw_syscall(SYS_msync, u, 0, MS_ASYNC));
+    SAME(mlock(f, 0), raw_syscall(SYS_mlock, u, 0));
+    SAME(mlock2(f, 0, 0x80), raw_syscall(SYS_mlock2, u, 0, 0x80));
+    SAME(munlock(f, 0), raw_syscall(SYS_munlock, u, 0));
+    SAME(mremap(f + 1, PAGE, PAGE, 0), raw_syscall(SYS_mremap, u + 1, PAGE, PAGE, 0));
+    SAME(mremap(f, PAGE, 0, 0), raw_syscall(SYS_mremap, u, PAGE, 0, 0));
+    SAME(mremap(f, PAGE, 2 * PAGE, 0x80), raw_syscall(SYS_mremap, u, PAGE, 2 * PAGE, 0x80));
     SAME(mremap(f, PAGE, 2 * PAGE, MREMAP_FIXED, f + 16 * PAGE),
-         syscall(SYS_mremap, u, PAGE, 2 * PAGE, MREMAP_FIXED, u + 16 * PAGE));
+         raw_syscall(SYS_mremap, u, PAGE, 2 * PAGE, MREMAP_FIXED, u + 16 * PAGE));
     SAME(mremap(f, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, f + 16 * PAGE + 1),
-         syscall(SYS_mremap, u, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, u + 16 * PAGE + 1));
-    SAME(mremap(f, PAGE, PAGE, MREMAP_DONTUNMAP), syscall(SYS_mremap, u, PAGE, PAGE, MREMAP_DONTUNMAP));
+         raw_syscall(SYS_mremap, u, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, u + 16 * PAGE + 1));
+    SAME(mremap(f, PAGE, PAGE, MREMAP_DONTUNMAP), raw_syscall(SYS_mremap, u, PAGE, PAGE, MREMAP_DONTUNMAP));
     SAME(mremap(f, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP),
-         syscall(SYS_mremap, u, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP));
-    SAME(mremap(f, PAGE, PAGE / 2, 0), syscall(SYS_mremap, u, PAGE, PAGE / 2, 0));
-    SAME(munmap(f + 1, PAGE), syscall(SYS_munmap, u + 1, PAGE));
-    SAME(munmap(f, 0), syscall(SYS_munmap, u, 0));
+         raw_syscall(SYS_mremap, u, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP));
+    SAME(mremap(f, PAGE, PAGE / 2, 0), raw_syscall(SYS_mremap, u, PAGE, PAGE / 2, 0));
+    SAME(munmap(f + 1, PAGE), raw_syscall(SYS_munmap, u + 1, PAGE));
+    SAME(munmap(f, 0), raw_syscall(SYS_munmap, u, 0));
     SAME(mmap(f + 1, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0),
-         syscall(SYS_mmap, u + 1, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+         raw_syscall(SYS_mmap, u + 1, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
     SAME(mmap(f, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0),
-         syscall(SYS_mmap, u, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+         raw_syscall(SYS_mmap, u, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
     SAME(mmap(f, PAGE, PROT_READ, MAP_ANONYMOUS | MAP_FIXED, -1, 0),
-         syscall(SYS_mmap, u, PAGE, PROT_READ, MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+         raw_syscall(SYS_mmap, u, PAGE, PROT_READ, MAP_ANONYMOUS | MAP_FIXED, -1, 0));
     SAME(mmap(f, PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED, 12345, 0),
-         syscall(SYS_mmap, u, PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED, 12345, 0));
+         raw_syscall(SYS_mmap, u, PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED, 12345, 0));
     SAME(mmap(f, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 1),
-         syscall(SYS_mmap, u, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 1));
+         raw_syscall(SYS_mmap, u, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 1));
     SAME(mmap(f, PAGE, PROT_READ, MAP_SHARED_VALIDATE | MAP_ANONYMOUS | MAP_FIXED | 0x800000, -1, 0),
-         syscall(SYS_mmap, u, PAGE, PROT_READ, MAP_SHARED_VALIDATE | MAP_ANONYMOUS | MAP_FIXED | 0x800000, -1, 0));
+         raw_syscall(SYS_mmap, u, PAGE, PROT_READ, MAP_SHARED_VALIDATE | MAP_ANONYMOUS | MAP_FIXED | 0x800000, -1, 0));
 
     CHECK(kernel_unmapped((uintptr_t)hole, (uintptr_t)hole + 64 * PAGE));
     CHECK(failures == 0);

@@ -41,16 +41,16 @@ int main(void) {
     char *f = W(0x200000); /* free window space */
     CHECK_FREE(f);
 
-    SAME(mprotect(f, PAGE, 0x100), syscall(SYS_mprotect, u, PAGE, 0x100), EINVAL);
-    SAME(mprotect(f, PAGE, PROT_READ | 0x100), syscall(SYS_mprotect, u, PAGE, PROT_READ | 0x100), EINVAL);
-    SAME(msync(f, PAGE, MS_SYNC | MS_ASYNC), syscall(SYS_msync, u, PAGE, MS_SYNC | MS_ASYNC), EINVAL);
-    SAME(madvise(f, PAGE, 12345), syscall(SYS_madvise, u, PAGE, 12345), EINVAL);
-    SAME(mlock2(f, PAGE, 0x80), syscall(SYS_mlock2, u, PAGE, 0x80), EINVAL);
-    SAME(pkey_mprotect(f, PAGE, PROT_READ, 99), syscall(SYS_pkey_mprotect, u, PAGE, PROT_READ, 99), EINVAL);
+    SAME(mprotect(f, PAGE, 0x100), raw_syscall(SYS_mprotect, u, PAGE, 0x100), EINVAL);
+    SAME(mprotect(f, PAGE, PROT_READ | 0x100), raw_syscall(SYS_mprotect, u, PAGE, PROT_READ | 0x100), EINVAL);
+    SAME(msync(f, PAGE, MS_SYNC | MS_ASYNC), raw_syscall(SYS_msync, u, PAGE, MS_SYNC | MS_ASYNC), EINVAL);
+    SAME(madvise(f, PAGE, 12345), raw_syscall(SYS_madvise, u, PAGE, 12345), EINVAL);
+    SAME(mlock2(f, PAGE, 0x80), raw_syscall(SYS_mlock2, u, PAGE, 0x80), EINVAL);
+    SAME(pkey_mprotect(f, PAGE, PROT_READ, 99), raw_syscall(SYS_pkey_mprotect, u, PAGE, PROT_READ, 99), EINVAL);
     /* spanning free window space and a mapping: still the argument error */
     char *m = map_fixed(W(0x300000), PAGE, PROT_READ | PROT_WRITE);
-    SAME(mprotect(m, 2 * PAGE, 0x100), syscall(SYS_mprotect, u, 2 * PAGE, 0x100), EINVAL);
-    SAME(madvise(m - PAGE, 2 * PAGE, 12345), syscall(SYS_madvise, u, 2 * PAGE, 12345), EINVAL);
+    SAME(mprotect(m, 2 * PAGE, 0x100), raw_syscall(SYS_mprotect, u, 2 * PAGE, 0x100), EINVAL);
+    SAME(madvise(m - PAGE, 2 * PAGE, 12345), raw_syscall(SYS_madvise, u, 2 * PAGE, 12345), EINVAL);
     CHECK(strcmp(perms_at(m), "rw-p") == 0);
     CHECK(munmap(m, PAGE) == 0);
     CHECK_WHOLE();
@@ -61,11 +61,11 @@ int main(void) {
     char *o = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     CHECK(o != MAP_FAILED);
     SAME(mmap(occ, PAGE, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE, -1, 0),
-         syscall(SYS_mmap, o, PAGE, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE, -1, 0), EBADF);
+         raw_syscall(SYS_mmap, o, PAGE, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE, -1, 0), EBADF);
     SAME(mmap(occ, PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED_NOREPLACE, -1, 0),
-         syscall(SYS_mmap, o, PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED_NOREPLACE, -1, 0), EBADF);
+         raw_syscall(SYS_mmap, o, PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED_NOREPLACE, -1, 0), EBADF);
     SAME(mmap(f, PAGE, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE, -1, 0),
-         syscall(SYS_mmap, u, PAGE, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE, -1, 0), EBADF);
+         raw_syscall(SYS_mmap, u, PAGE, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE, -1, 0), EBADF);
     CHECK(munmap(o, PAGE) == 0);
     CHECK_MAPPED(occ, occ, PAGE, PROT_READ);
     CHECK_FREE(f);
@@ -75,13 +75,13 @@ int main(void) {
     /* mremap: a free source with an overlapping MREMAP_FIXED destination */
     char *fs = W(0x400000);
     SAME(mremap(fs, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, fs),
-         syscall(SYS_mremap, u, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, u), EINVAL);
+         raw_syscall(SYS_mremap, u, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, u), EINVAL);
     SAME(mremap(fs, 2 * PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, fs + PAGE),
-         syscall(SYS_mremap, u, 2 * PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, u + PAGE), EINVAL);
+         raw_syscall(SYS_mremap, u, 2 * PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, u + PAGE), EINVAL);
     /* mremap with old_size 0 on a free page: EFAULT (nothing to duplicate) */
-    SAME(mremap(fs, 0, PAGE, MREMAP_MAYMOVE), syscall(SYS_mremap, u, 0, PAGE, MREMAP_MAYMOVE), EFAULT);
+    SAME(mremap(fs, 0, PAGE, MREMAP_MAYMOVE), raw_syscall(SYS_mremap, u, 0, PAGE, MREMAP_MAYMOVE), EFAULT);
     SAME(mremap(fs, 0, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, W(0x500000)),
-         syscall(SYS_mremap, u, 0, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, u + 8 * PAGE), EFAULT);
+         raw_syscall(SYS_mremap, u, 0, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, u + 8 * PAGE), EFAULT);
     CHECK(failures == 0);
     CHECK_FREE(fs);
     CHECK(kernel_unmapped((uintptr_t)hole, (uintptr_t)hole + 16 * PAGE));

@@ -29,7 +29,7 @@ static int child_work(void) {
     if (munmap(q, 2 * PAGE) != 0) return 12;
     /* the raw kernel view: still mapped (the reservation), and PROT_NONE */
     if (!kernel_mapped((uintptr_t)q, (uintptr_t)q + 2 * PAGE)) return 13;
-    if (syscall(SYS_mincore, q, 2 * PAGE, (unsigned char[2]){0}) != 0) return 14;
+    if (raw_syscall(SYS_mincore, q, 2 * PAGE, (unsigned char[2]){0}) != 0) return 14;
     return 0;
 }
 

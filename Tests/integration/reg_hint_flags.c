@@ -24,12 +24,12 @@ int main(void) {
     CHECK(res != MAP_FAILED && !in_window(res));
     char *hint = (char *)(((uintptr_t)res + (8 << 20)) & ~(uintptr_t)((2 << 20) - 1)) + 0x1000;
     errno = 0;
-    long raw = syscall(SYS_mmap, hint, 2 << 20, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_NORESERVE, -1, 0);
+    long raw = raw_syscall(SYS_mmap, hint, 2 << 20, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_NORESERVE, -1, 0);
     int raw_errno = raw == -1 ? errno : 0;
     if (raw != -1) {
         /* placed elsewhere: never over the PROT_NONE mapping */
         CHECK((char *)raw + (2 << 20) <= res || (char *)raw >= res + rlen);
-        CHECK(syscall(SYS_munmap, raw, 2 << 20) == 0);
+        CHECK(raw_syscall(SYS_munmap, raw, 2 << 20) == 0);
     }
     CHECK(strcmp(perms_at(hint), "---p") == 0);
     CHECK(munmap(res, rlen) == 0);
@@ -67,9 +67,9 @@ int main(void) {
         CHECK_WHOLE();
     }
     /* the raw kernel's answer for MAP_32BIT with a high hint */
-    char *r = (char *)syscall(SYS_mmap, (void *)0x500000001000UL, PAGE, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+    char *r = (char *)raw_syscall(SYS_mmap, (void *)0x500000001000UL, PAGE, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
     CHECK(r != MAP_FAILED && (uintptr_t)r < TWO_GB);
-    CHECK(syscall(SYS_munmap, r, PAGE) == 0);
+    CHECK(raw_syscall(SYS_munmap, r, PAGE) == 0);
 
     return 0;
 }

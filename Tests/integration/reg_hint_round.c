@@ -29,12 +29,12 @@ int main(void) {
     CHECK(munmap(b, 1 << 20) == 0);
     char *raw[8];
     for (size_t i = 0; i < n; i++) {
-        raw[i] = (char *)syscall(SYS_mmap, b + hints[i].off, hints[i].len, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        raw[i] = (char *)raw_syscall(SYS_mmap, b + hints[i].off, hints[i].len, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         CHECK(raw[i] == b + hints[i].want);
         struct maps_hit h = maps_at(raw[i]);
         CHECK(h.found && h.start == (uintptr_t)raw[i] && h.end == (uintptr_t)raw[i] + hints[i].want_len);
     }
-    for (size_t i = 0; i < n; i++) CHECK(syscall(SYS_munmap, raw[i], hints[i].want_len) == 0);
+    for (size_t i = 0; i < n; i++) CHECK(raw_syscall(SYS_munmap, raw[i], hints[i].want_len) == 0);
     /* inside the window */
     for (size_t i = 0; i < n; i++) {
         char *p = mmap(W(hints[i].off), hints[i].len, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -41,10 +41,10 @@ int main(void) {
     CHECK(res != MAP_FAILED && !in_window(res));
     char *u = (char *)(((uintptr_t)res + 2 * HUGE) & ~(HUGE - 1));
     errno = 0;
-    long raw = syscall(SYS_mmap, u, PAGE, RW, HFLAGS | MAP_FIXED, -1, 0);
+    long raw = raw_syscall(SYS_mmap, u, PAGE, RW, HFLAGS | MAP_FIXED, -1, 0);
     fprintf(stderr, "raw MAP_FIXED|MAP_HUGETLB len 4K over PROT_NONE: %ld errno %d; 2 MiB %s\n", raw, errno,
             kernel_unmapped((uintptr_t)u, (uintptr_t)u + HUGE) ? "unmapped" : "still mapped");
-    if (raw != -1) CHECK(syscall(SYS_munmap, u, HUGE) == 0);
+    if (raw != -1) CHECK(raw_syscall(SYS_munmap, u, HUGE) == 0);
     CHECK(munmap(res, 8 * HUGE) == 0);
 
     char *p;

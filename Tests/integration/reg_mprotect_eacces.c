@@ -37,7 +37,7 @@ int main(void) {
     CHECK(o != MAP_FAILED && !in_window(o));
     layout(o, fd);
     errno = 0;
-    CHECK(syscall(SYS_mprotect, o, 2 * PAGE, PROT_READ | PROT_WRITE) == -1 && errno == EACCES);
+    CHECK(raw_syscall(SYS_mprotect, o, 2 * PAGE, PROT_READ | PROT_WRITE) == -1 && errno == EACCES);
     CHECK(strcmp(perms_at(o + PAGE), "r--s") == 0);
     CHECK(munmap(o, 2 * PAGE) == 0);
 

@@ -33,7 +33,7 @@ int main(void) {
         fill(o, m->old_len, (unsigned)i);
         char *x = fresh_hole(m->hole);
         errno = 0;
-        char *q = (char *)syscall(SYS_mremap, o, m->old_len, m->new_len, MREMAP_MAYMOVE | MREMAP_FIXED, x + m->dst_off);
+        char *q = (char *)raw_syscall(SYS_mremap, o, m->old_len, m->new_len, MREMAP_MAYMOVE | MREMAP_FIXED, x + m->dst_off);
         CHECK(q == x + m->dst_off);
         CHECK(holds(q, m->old_len, (unsigned)i));
         CHECK(munmap(q, m->new_len) == 0);

@@ -25,7 +25,7 @@ int main(void) {
     for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
         /* raw, at the same address: the kernel refuses before looking */
         errno = 0;
-        long r = syscall(SYS_munmap, p, lens[i]);
+        long r = raw_syscall(SYS_munmap, p, lens[i]);
         CHECK(r == -1 && errno == EINVAL);
         CHECK(holds(p, 4 * PAGE, 3));
         /* through the preload */

@@ -45,7 +45,7 @@ static void *lone(void *arg) {
     char *p = mmap(W(0x2000000), PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     CHECK(p == W(0x2000000));
     p[0] = 'L';
-    syscall(SYS_exit, 0); /* this thread only, no cleanup */
+    raw_syscall(SYS_exit, 0); /* this thread only, no cleanup */
     return NULL;
 }
 static void at_exit(void) {

@@ -17,24 +17,24 @@ static long call(int op, int raw, char *a, size_t len) {
     const int AP = MAP_PRIVATE | MAP_ANONYMOUS;
     char *t = W(0x800000);
     switch (op) {
-    case MMAP: return raw ? syscall(SYS_mmap, a, len, PROT_READ, AP, -1, 0) : (long)mmap(a, len, PROT_READ, AP, -1, 0);
-    case MMAP_FIXED: return raw ? syscall(SYS_mmap, a, len, PROT_READ, AP | MAP_FIXED, -1, 0)
+    case MMAP: return raw ? raw_syscall(SYS_mmap, a, len, PROT_READ, AP, -1, 0) : (long)mmap(a, len, PROT_READ, AP, -1, 0);
+    case MMAP_FIXED: return raw ? raw_syscall(SYS_mmap, a, len, PROT_READ, AP | MAP_FIXED, -1, 0)
                                 : (long)mmap(a, len, PROT_READ, AP | MAP_FIXED, -1, 0);
     case MMAP_NOREPLACE: /* just after the mapping: over it the preload may answer EEXIST first */
-        return raw ? syscall(SYS_mmap, a + PAGE, len, PROT_READ, AP | MAP_FIXED_NOREPLACE, -1, 0)
+        return raw ? raw_syscall(SYS_mmap, a + PAGE, len, PROT_READ, AP | MAP_FIXED_NOREPLACE, -1, 0)
                    : (long)mmap(a + PAGE, len, PROT_READ, AP | MAP_FIXED_NOREPLACE, -1, 0);
-    case MUNMAP: return raw ? syscall(SYS_munmap, a, len) : munmap(a, len);
-    case MPROTECT: return raw ? syscall(SYS_mprotect, a, len, PROT_READ) : mprotect(a, len, PROT_READ);
-    case PKEY_MPROTECT: return raw ? syscall(SYS_pkey_mprotect, a, len, PROT_READ, -1) : pkey_mprotect(a, len, PROT_READ, -1);
-    case MADVISE: return raw ? syscall(SYS_madvise, a, len, MADV_NORMAL) : madvise(a, len, MADV_NORMAL);
-    case MLOCK: return raw ? syscall(SYS_mlock, a, len) : mlock(a, len);
-    case MLOCK2: return raw ? syscall(SYS_mlock2, a, len, 0) : mlock2(a, len, 0);
-    case MUNLOCK: return raw ? syscall(SYS_munlock, a, len) : munlock(a, len);
-    case MSYNC: return raw ? syscall(SYS_msync, a, len, MS_ASYNC) : msync(a, len, MS_ASYNC);
-    case MINCORE: return raw ? syscall(SYS_mincore, a, len, vec) : mincore(a, len, vec);
-    case MREMAP_GROW: return raw ? syscall(SYS_mremap, a, PAGE, len, MREMAP_MAYMOVE, 0) : (long)mremap(a, PAGE, len, MREMAP_MAYMOVE);
-    case MREMAP_OLD: return raw ? syscall(SYS_mremap, a, len, PAGE, 0, 0) : (long)mremap(a, len, PAGE, 0);
-    case MREMAP_FIXED_TO: return raw ? syscall(SYS_mremap, a, PAGE, len, MREMAP_MAYMOVE | MREMAP_FIXED, t)
+    case MUNMAP: return raw ? raw_syscall(SYS_munmap, a, len) : munmap(a, len);
+    case MPROTECT: return raw ? raw_syscall(SYS_mprotect, a, len, PROT_READ) : mprotect(a, len, PROT_READ);
+    case PKEY_MPROTECT: return raw ? raw_syscall(SYS_pkey_mprotect, a, len, PROT_READ, -1) : pkey_mprotect(a, len, PROT_READ, -1);
+    case MADVISE: return raw ? raw_syscall(SYS_madvise, a, len, MADV_NORMAL) : madvise(a, len, MADV_NORMAL);
+    case MLOCK: return raw ? raw_syscall(SYS_mlock, a, len) : mlock(a, len);
+    case MLOCK2: return raw ? raw_syscall(SYS_mlock2, a, len, 0) : mlock2(a, len, 0);
+    case MUNLOCK: return raw ? raw_syscall(SYS_munlock, a, len) : munlock(a, len);
+    case MSYNC: return raw ? raw_syscall(SYS_msync, a, len, MS_ASYNC) : msync(a, len, MS_ASYNC);
+    case MINCORE: return raw ? raw_syscall(SYS_mincore, a, len, vec) : mincore(a, len, vec);
+    case MREMAP_GROW: return raw ? raw_syscall(SYS_mremap, a, PAGE, len, MREMAP_MAYMOVE, 0) : (long)mremap(a, PAGE, len, MREMAP_MAYMOVE);
+    case MREMAP_OLD: return raw ? raw_syscall(SYS_mremap, a, len, PAGE, 0, 0) : (long)mremap(a, len, PAGE, 0);
+    case MREMAP_FIXED_TO: return raw ? raw_syscall(SYS_mremap, a, PAGE, len, MREMAP_MAYMOVE | MREMAP_FIXED, t)
                                      : (long)mremap(a, PAGE, len, MREMAP_MAYMOVE | MREMAP_FIXED, t);
     }
     return 0;

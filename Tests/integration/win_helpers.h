@@ -104,7 +104,7 @@ static inline struct mapwarden_info info_at(const void *p) {
 /* Raw: is [lo, hi) entirely unmapped in the kernel's view? */
 static inline int kernel_unmapped(uintptr_t lo, uintptr_t hi) {
     for (uintptr_t a = lo; a < hi; a += PAGE)
-        if (syscall(SYS_msync, a, PAGE, MS_ASYNC) == 0) return 0;
+        if (raw_syscall(SYS_msync, a, PAGE, MS_ASYNC) == 0) return 0;
     return 1;
 }
 
