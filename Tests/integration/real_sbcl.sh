@@ -149,8 +149,14 @@ echo "plain: checksum $sum, dynamic-space-size 0x$dyn_size, read-only space at 0
 check_run() { # name "window-names"
     local name=$1 windows=$2 w lo hi a plain_vma pre_vma
     local maps="$out/$name.maps" walk="$out/$name.out"
-    [ "$(cat "$out/$name.status")" = 0 ] && grep -q '^done$' "$walk" ||
-        { show "$name"; fail "$name: SBCL failed under mapwarden (exit $(cat "$out/$name.status"))"; }
+    if ! { [ "$(cat "$out/$name.status")" = 0 ] && grep -q '^done$' "$walk"; }; then
+        show "$name"
+        # SBCL's own message when a space is not where it asked for it.
+        local wanted
+        wanted=$(grep -o 'wanted [0-9]* bytes at 0x[0-9a-f]*, actually mapped at 0x[0-9a-f]*' "$out/$name.err" | head -1)
+        [ -z "$wanted" ] || fail "$name: SBCL's hint was not served in its window: $wanted"
+        fail "$name: SBCL failed under mapwarden (exit $(cat "$out/$name.status"))"
+    fi
     [ "$(sed -n 's/^checksum //p' "$walk")" = "$sum" ] ||
         { show "$name"; fail "$name: checksum $(sed -n 's/^checksum //p' "$walk") differs from $sum without mapwarden"; }
     ! grep -q '^bad ' "$walk" || { grep '^bad ' "$walk"; fail "$name: mapwarden_query failed in a window"; }
