@@ -12,7 +12,8 @@
 #     on the host, and the window has no hole;
 #   - the leak report (MAPWARDEN_REPORT with %p) is written at exit and lists
 #     the guest's mappings, all inside the window;
-#   - `mapwarden run -- qemu-x86_64 ...` says where the report is.
+#   - `mapwarden run -- qemu-x86_64 ...` says where the report is, and with
+#     --no-follow-children it needs no -U LD_PRELOAD.
 # And without -U LD_PRELOAD the guest's own loader loads mapwarden into the
 # guest, whose window cannot be reserved there: it exits with status 71.
 set -u
@@ -133,4 +134,11 @@ file=$(sed -n 's/.*report: \([^ ]*\).*/\1/p' "$out/cli/run.err" | head -1)
 [ -n "$file" ] && [ -s "$out/cli/$file" ] ||
     { cat "$out/cli/run.err"; fail "mapwarden run does not name a report it wrote"; }
 echo "mapwarden run: $line"
+# --no-follow-children takes the library out of LD_PRELOAD at start, so the
+# guest does not inherit it: no -U LD_PRELOAD needed.
+(cd "$out/cli" && LC_ALL=C "$CLI" run --no-follow-children --window $WIN -- "$QEMU" -L / -B 0x$LO /bin/ls -lA --time-style=+%s "$out/dir" "$out/dir/sub" \
+    >nofollow.out 2>nofollow.err); st=$?
+[ "$st" = 0 ] && cmp -s "$out/list.plain.out" "$out/cli/nofollow.out" && grep -q 'report: ' "$out/cli/nofollow.err" ||
+    { cat "$out/cli/nofollow.err"; fail "mapwarden run --no-follow-children (no -U): exit $st, or other output, or no report"; }
+echo "mapwarden run --no-follow-children, without -U LD_PRELOAD: same output, $(grep -o 'report: [^ ]*' "$out/cli/nofollow.err")"
 echo "real_qemu: ok"
