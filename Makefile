@@ -21,6 +21,7 @@ CC      ?= cc
 BUILD   := build
 OBJ     := $(BUILD)/obj
 LIB     := $(BUILD)/libmapwarden.so
+CLI     := $(BUILD)/mapwarden
 
 LOGIC_SRC  := $(wildcard Sources/MapwardenLogic/*.swift)
 ENGINE_SRC := $(wildcard Sources/MapwardenEngine/*.swift)
@@ -71,7 +72,7 @@ test: setup-test
 unit-test:
 	swift test
 
-integration-test: $(LIB)
+integration-test: $(LIB) $(CLI)
 	Tests/integration/run.sh
 
 # ---- benchmark ---------------------------------------------------------
@@ -90,7 +91,6 @@ demo: setup-build
 # copied next to the library so that `run` finds it there.
 SWIFT   ?= swift
 SWIFTPM_FLAGS ?=
-CLI     := $(BUILD)/mapwarden
 CLI_SRC := $(wildcard Sources/MapwardenCLI/*.swift)
 VERSION := $(shell sed -n 's/.*static let string = "\(.*\)"/\1/p' Sources/MapwardenCLI/Version.swift)
 

@@ -92,10 +92,44 @@ extension WindowService {
                     state.outside!.registry.remove(source.lo, source.hi)
                 }
             }
-            state.registry.insert(Mapping(start: target.lo, end: target.hi, prot: -1, kind: MappingKind.moved, origin: origin))
+            adopt(target.lo, target.hi, origin: origin, &state)
             state.needsForkCheck = true // it may carry MADV_DONTFORK from outside
             return r
         }
+    }
+
+    /// Records what the kernel now has in [lo, hi), part of a window that
+    /// a mapping arrived in from outside (the engine never saw it made): one
+    /// record per /proc/self/maps line, with its protection, sharing and file
+    /// offset, and re-reserves what the move left unmapped (a source with
+    /// holes leaves holes at the destination: Linux 6.17 and later move such
+    /// a range VMA by VMA). Without the maps text, the range is recorded with
+    /// protection unknown and probed for holes.
+    static func adopt(_ lo: UInt64, _ hi: UInt64, origin: Mapping.Origin, _ state: inout EngineState) {
+        let maps = ScratchFile(path: cString("/proc/self/maps"), limit: 64 << 20)
+        defer { maps.release() }
+        guard maps.count > 0 else {
+            state.registry.insert(Mapping(start: lo, end: hi, prot: -1, kind: MappingKind.moved, origin: origin))
+            Reservation.verifyMapped(lo, hi, &state)
+            return
+        }
+        var cursor = lo
+        var lines = LineReader(maps.bytes)
+        while cursor < hi, let line = lines.next() {
+            guard let f = MapsLine.fields(line), f.end > cursor, f.start < hi else { continue }
+            if f.start > cursor { _ = Reservation.cover(cursor, f.start) }
+            let start = Swift.max(f.start, cursor), end = Swift.min(f.end, hi)
+            guard state.ensureSpare(MappingRegistry.nodesPerChange) else { break }
+            var kind = MappingKind.moved
+            if f.shared { kind |= MappingKind.shared }
+            // Shared anonymous memory is a file of the kernel's own ("/dev/zero (deleted)").
+            let zero = MapsLine.nameStart(line).map { line.dropFirst($0).hasPrefix("/dev/zero") } ?? false
+            if !f.file || zero { kind |= MappingKind.anonymous }
+            state.registry.insert(Mapping(start: start, end: end, prot: f.prot, kind: kind,
+                                          offset: f.file ? f.offset &+ (start - f.start) : 0, origin: origin))
+            cursor = end
+        }
+        if cursor < hi { _ = Reservation.cover(cursor, hi) }
     }
 
     /// After an mremap the engine expected the kernel to refuse: forget and
@@ -130,7 +164,7 @@ extension WindowService {
                     let target = state.window.clip(newAddr, newAddr + newSize)
                     Reservation.repair(target.lo, target.hi, &state)
                 } else {
-                    record(copyOf: old, at: newAddr, size: newSize, &state)
+                    record(copyOf: old, oldSize: newSize, at: newAddr, size: newSize, &state)
                 }
             }
             return r
@@ -146,7 +180,7 @@ extension WindowService {
                 Reservation.repair(target.lo, target.hi, &state)
                 return r
             }
-            record(copyOf: old, at: newAddr, size: newSize, &state)
+            record(copyOf: old, oldSize: oldSize, at: newAddr, size: newSize, &state)
             if !keepSource { release(old, old + oldSize, &state) }
             return r
         }
@@ -169,7 +203,7 @@ extension WindowService {
                 Reservation.repair(old, tail.hi, &state)
                 return r
             }
-            record(copyOf: old, at: old, size: newSize, &state)
+            record(copyOf: old, oldSize: oldSize, at: old, size: newSize, &state)
             return r
         }
         if flags & MREMAP_MAYMOVE == 0 { return noMemory }
@@ -190,7 +224,13 @@ extension WindowService {
     static func relocate(_ old: UInt64, _ oldSize: UInt64, _ newSize: UInt64, to dst: UInt64?,
                          _ state: inout EngineState) -> KernelResult {
         guard let holder = placeholder(oldSize, clearOf: dst.map { ($0, $0 + newSize) }) else { return noMemory }
-        var copy = Kernel.mremap(old, oldSize, oldSize, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, holder)
+        // MREMAP_DONTUNMAP unlocks the whole source VMA (VM_LOCKED cleared
+        // on the pages that stay, too). MADV_COLD refuses locked VMAs (and
+        // hugetlb and PFN maps, which DONTUNMAP refuses anyway) with EINVAL
+        // and otherwise only ages one page: such a mapping moves plainly.
+        let locked = Kernel.madvise(old, Swift.min(oldSize, pageSize), 20 /* MADV_COLD */).errno == EINVAL
+        var copy = locked ? KernelResult.failure(EINVAL)
+                          : Kernel.mremap(old, oldSize, oldSize, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, holder)
         let sourceKept = !copy.failed
         if copy.failed && copy.errno == EINVAL {
             // No DONTUNMAP for this kind of mapping (hugetlb, VM_DONTEXPAND,
@@ -255,30 +295,70 @@ extension WindowService {
         _ = Kernel.munmap(from, size)
     }
 
-    /// Records at dst the mapping that used to be at src (its attributes,
-    /// with the file offset carried along), clipped to the window.
-    static func record(copyOf src: UInt64, at dst: UInt64, size: UInt64, _ state: inout EngineState) {
-        let target = state.window.clip(dst, dst + size)
-        let from = state.registry.mapping(containing: src)
-        if target.lo == target.hi {
-            // Moved out of the window: one of the program's outside mappings now.
-            if let from, state.outside != nil, state.outside!.ensureSpare(MappingRegistry.nodesPerChange) {
-                var m = from
-                m.start = dst
-                m.end = dst + size
-                m.offset = from.offset &+ (src - from.start)
-                state.outside!.registry.insert(m)
+    /// Records at dst what used to be at [src, src+oldSize), moved and
+    /// resized to `size`: piece by piece, as the kernel moves VMA by VMA
+    /// (each keeps its protection, kind, tag, origin and file offset), with
+    /// a grown tail like the last piece (the kernel grows the last VMA).
+    /// In-window parts go to the registry, the rest (moved out of the
+    /// window) to the program's outside mappings when those are tracked.
+    /// The source stays recorded: the caller releases it.
+    static func record(copyOf src: UInt64, oldSize: UInt64, at dst: UInt64, size: UInt64, _ state: inout EngineState) {
+        let moved = Swift.min(oldSize, size)
+        // The last piece waits, so that a grown tail extends it.
+        var last: Mapping? = nil
+        if dst == src {
+            // Resized in place: the pieces are where they were.
+            if oldSize > 0 { last = state.registry.mapping(containing: src + oldSize - 1) }
+            if size <= oldSize { return }
+        } else {
+            var cursor = src
+            while cursor < src + moved, let m = state.registry.firstOverlapping(cursor, src + moved) {
+                if let last { place(last, shiftedBy: dst &- src, &state) }
+                var piece = m
+                piece.start = Swift.max(m.start, cursor)
+                piece.end = Swift.min(m.end, src + moved)
+                piece.offset = m.offset &+ (piece.start - m.start)
+                last = piece
+                cursor = piece.end
             }
-            return
         }
-        var m = Mapping(start: target.lo, end: target.hi, prot: -1, kind: MappingKind.moved, origin: state.callOrigin)
-        if let from {
-            m.origin = from.origin
-            m.tag = from.tag
-            m.prot = from.prot
-            m.kind = from.kind
-            m.offset = from.offset &+ (src - from.start) &+ (target.lo - dst)
+        if size > oldSize {
+            if last == nil || last!.end != src + oldSize {
+                if let last { place(last, shiftedBy: dst &- src, &state) }
+                last = Mapping(start: src + oldSize, end: src + oldSize, prot: -1, kind: MappingKind.moved,
+                               origin: state.callOrigin)
+            }
+            last!.end = src + size
         }
-        state.registry.insert(m)
+        if let last { place(last, shiftedBy: dst &- src, &state) }
+    }
+
+    /// Records m moved by `shift` (wrapping): its in-window part in the
+    /// registry, the rest among the outside mappings when tracked.
+    static func place(_ m: Mapping, shiftedBy shift: UInt64, _ state: inout EngineState) {
+        var moved = m
+        moved.start = m.start &+ shift
+        moved.end = m.end &+ shift
+        let inside = state.window.clip(moved.start, moved.end)
+        if inside.lo < inside.hi {
+            var part = moved
+            part.start = inside.lo
+            part.end = inside.hi
+            part.offset = moved.offset &+ (inside.lo - moved.start)
+            state.registry.insert(part)
+        }
+        if inside.lo == moved.start && inside.hi == moved.end { return }
+        guard state.outside != nil, state.outside!.ensureSpare(2 * MappingRegistry.nodesPerChange) else { return }
+        if moved.start < inside.lo || inside.lo == inside.hi {
+            var below = moved
+            below.end = inside.lo == inside.hi ? moved.end : inside.lo
+            state.outside!.registry.insert(below)
+        }
+        if inside.lo < inside.hi && inside.hi < moved.end {
+            var above = moved
+            above.start = inside.hi
+            above.offset = moved.offset &+ (inside.hi - moved.start)
+            state.outside!.registry.insert(above)
+        }
     }
 }

@@ -74,7 +74,7 @@ enum WindowService {
     static func mmap(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,
                      _ stack: CallStack) -> KernelResult {
         let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0
-        let relevant = fixed ? touchesWindow(addr, len) : Windows.holds(addr)
+        let relevant = fixed ? touchesWindow(addr, reach(len, flags)) : Windows.holds(addr)
         if !relevant {
             if Tracking.outside { return mmapOutside(addr, len, prot, flags, fd, off, stack) }
             return Kernel.mmap(addr, len, prot, flags, fd, off)
@@ -113,8 +113,8 @@ enum WindowService {
                 state.focus(i)
                 return mapHinted(addr, len, prot, flags, fd, off, hugePages: huge != 0, &state)
             }
-            guard let end = huge != 0 ? alignedUp(range.hi, to: huge) : range.hi
-            else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
+            guard let end = huge != 0 ? alignedUp(range.hi, to: huge) : range.hi, touchesWindow(addr, end - addr)
+            else { return Kernel.mmap(addr, len, prot, flags, fd, off) } // (what `reach` feared, it does not reach)
             // One mapping lives in one window (see README, "Choices").
             if Windows.count > 1 {
                 guard Windows.ranges.countTouching(addr, end) == 1, let i = Windows.ranges.firstTouching(addr, end)
@@ -123,6 +123,21 @@ enum WindowService {
             }
             return mapFixed(addr, end, prot, flags, fd, off, &state)
         }
+    }
+
+    /// How far a fixed mapping of len bytes may reach, before the engine
+    /// knows its page size: the kernel maps (and, failing, unmaps) whole
+    /// huge pages for MAP_HUGETLB and for files on hugetlbfs, so such a call
+    /// just below a window can reach into it. File mappings and MAP_HUGETLB
+    /// without a size reach up to 1 GiB further (the largest huge page of
+    /// x86-64); the locked path then takes the real size.
+    @inline(__always)
+    static func reach(_ len: UInt64, _ flags: Int32) -> UInt64 {
+        if flags & MAP_ANONYMOUS != 0 && flags & MAP_HUGETLB == 0 { return len }
+        let shift = UInt64((flags >> 26) & 0x3F)
+        let huge: UInt64 = flags & MAP_HUGETLB != 0 && shift != 0 ? 1 << shift : 1 << 30
+        let (r, overflow) = len.addingReportingOverflow(huge)
+        return overflow ? UInt64.max : r
     }
 
     /// The page size of a MAP_HUGETLB call: MAP_HUGE_2MB and friends encode
@@ -144,8 +159,9 @@ enum WindowService {
     }
 
     /// Flags whose meaning a hint-turned-MAP_FIXED would change: the kernel
-    /// places such calls itself (outside the window).
-    static let keepsKernelPlacement: Int32 = 0x40 /* MAP_32BIT */ | MAP_HUGETLB | MAP_GROWSDOWN
+    /// places such calls itself (outside the window), but for MAP_32BIT
+    /// hints in a window below 2 GiB, which it would honour.
+    static let map32Bit: Int32 = 0x40
 
     /// A hint inside the window: placed exactly there (rounded down to a page,
     /// as x86-64 does) when the range is free; otherwise left to the kernel,
@@ -153,8 +169,10 @@ enum WindowService {
     static func mapHinted(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,
                           hugePages: Bool, _ state: inout EngineState) -> KernelResult {
         let start = state.space.pageAlignedDown(addr)
-        guard flags & keepsKernelPlacement == 0, !hugePages, let size = state.space.pageAlignedUp(len),
+        guard flags & (MAP_HUGETLB | MAP_GROWSDOWN) == 0, !hugePages, let size = state.space.pageAlignedUp(len),
               !start.addingReportingOverflow(size).overflow,
+              // MAP_32BIT: the kernel honours a free hint that ends at or below 2 GiB.
+              flags & map32Bit == 0 || start + size <= 0x8000_0000,
               state.window.encloses(start, start + size), !state.registry.overlapsAny(start, start + size)
         else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
         let windowFile = isWindowFile(state.windowIndex, flags)

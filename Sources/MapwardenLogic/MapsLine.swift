@@ -10,6 +10,49 @@ public enum MapsLine {
         return (start, end)
     }
 
+    /// What one line says of its memory: protection (PROT_* bits), whether
+    /// it is shared ('s'), the file offset, and whether a file backs it
+    /// (inode not 0).
+    public struct Fields: Equatable {
+        public var start: UInt64
+        public var end: UInt64
+        public var prot: Int32
+        public var shared: Bool
+        public var offset: UInt64
+        public var file: Bool
+    }
+
+    public static func fields(_ line: Bytes) -> Fields? {
+        guard let r = range(line) else { return nil }
+        // start-end perms offset dev inode
+        var at = 0, field = 0
+        var starts = (0, 0, 0, 0, 0)
+        while at < line.count && field < 5 {
+            while at < line.count && line[at] == 0x20 { at += 1 }
+            switch field {
+            case 0: starts.0 = at
+            case 1: starts.1 = at
+            case 2: starts.2 = at
+            case 3: starts.3 = at
+            default: starts.4 = at
+            }
+            while at < line.count && line[at] != 0x20 { at += 1 }
+            field += 1
+        }
+        guard field == 5, starts.1 + 4 <= line.count else { return nil }
+        let p = starts.1
+        var prot: Int32 = 0
+        if line[p] == 0x72 { prot |= 0x1 }     // r: PROT_READ
+        if line[p + 1] == 0x77 { prot |= 0x2 } // w: PROT_WRITE
+        if line[p + 2] == 0x78 { prot |= 0x4 } // x: PROT_EXEC
+        let offsetEnd = line.firstIndex(of: 0x20, from: starts.2) ?? line.count
+        let inodeEnd = line.firstIndex(of: 0x20, from: starts.4) ?? line.count
+        guard let offset = Numbers.parseHex(line.slice(starts.2, offsetEnd)) else { return nil }
+        var file = false
+        for i in starts.4..<inodeEnd where line[i] != 0x30 { file = true } // any digit but '0'
+        return Fields(start: r.start, end: r.end, prot: prot, shared: line[p + 3] == 0x73, offset: offset, file: file)
+    }
+
     /// Where the sixth field (the path, `[heap]`...) starts: after five
     /// fields and the spaces that follow them. nil when the line has none
     /// (anonymous memory).

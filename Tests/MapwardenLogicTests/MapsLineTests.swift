@@ -85,4 +85,18 @@ func lines(_ text: String) -> [String] {
         #expect(name("400000000000-410000000000 ---p 00000000 00:00 0 ") == nil)
         #expect(name("400000000000-410000000000 ---p 00000000 00:00 0") == nil)
     }
+
+    @Test func fieldsOfALine() {
+        func fields(_ line: String) -> MapsLine.Fields? { withBytes(line) { MapsLine.fields($0) } }
+        #expect(fields("55d4a3c00000-55d4a3c02000 r-xp 00003000 fd:01 1234  /usr/bin/cat")
+                == MapsLine.Fields(start: 0x55D4_A3C0_0000, end: 0x55D4_A3C0_2000, prot: 5, shared: false, offset: 0x3000, file: true))
+        #expect(fields("7f0000000000-7f0000001000 rw-p 00000000 00:00 0 ")
+                == MapsLine.Fields(start: 0x7F00_0000_0000, end: 0x7F00_0000_1000, prot: 3, shared: false, offset: 0, file: false))
+        #expect(fields("1000-2000 -w-s 0000a000 00:05 9 /dev/shm/a-b c (deleted)")
+                == MapsLine.Fields(start: 0x1000, end: 0x2000, prot: 2, shared: true, offset: 0xA000, file: true))
+        #expect(fields("400000000000-410000000000 ---p 00000000 00:00 0                          [anon:mapwarden]")?.prot == 0)
+        #expect(fields("1000-2000 rw-p") == nil)
+        #expect(fields("2000-1000 rw-p 00000000 00:00 0") == nil)
+        #expect(fields("1000-2000 rw-p zz 00:00 0") == nil)
+    }
 }
