@@ -3,15 +3,26 @@ import MapwardenLogic
 
 /// mprotect, pkey_mprotect, madvise, mlock, mlock2, munlock, msync and
 /// mincore: calls that act on existing mappings. Inside the window, free
-/// pages behave as unmapped memory: if any page of the range is free the call
-/// fails with ENOMEM (after the kernel's own argument checks, so that EINVAL
-/// still comes first) and changes nothing.
+/// pages behave as unmapped memory: the call does what Linux does on the
+/// same range with those pages unmapped (see `Holes`), after the kernel's own
+/// argument checks, so that EINVAL still comes first.
 extension WindowService {
     /// What a successful call changes in the registry.
     enum Change {
         case none
         case protection(Int32)
         case inheritedByFork(Bool) // MADV_DOFORK / MADV_DONTFORK
+    }
+
+    /// How the kernel treats unmapped pages inside the call's range.
+    enum Holes {
+        /// mprotect, pkey_mprotect, mlock, mlock2, munlock, mincore and
+        /// msync(MS_ASYNC): VMA by VMA from the start, stopping with ENOMEM
+        /// at the first hole (what lies before it is done).
+        case stop
+        /// madvise and msync with MS_SYNC or MS_INVALIDATE: every mapped
+        /// part, holes skipped, then ENOMEM.
+        case skip
     }
 
     /// - roundsStart: the call rounds an unaligned start down (mlock,
@@ -21,24 +32,25 @@ extension WindowService {
     /// - refusedWhenInterrupted: the errno for this call from a signal handler
     ///   that interrupted the engine (which cannot check the registry), when
     ///   letting the kernel decide could harm the window (mlock).
+    /// - call: the system call on (addr, len), or on a part of the range.
     @inline(__always)
-    static func onMappings(_ addr: UInt64, _ len: UInt64, _ stack: CallStack, roundsStart: Bool = false, change: Change = .none,
-                           refusedWhenInterrupted: Int32? = nil,
-                           argumentError: () -> Int32? = { nil }, _ call: () -> KernelResult) -> KernelResult {
-        if !touchesWindow(addr, len) {
-            if Tracking.outside, case .protection(let prot) = change { return protectOutside(addr, len, prot, call) }
-            return call()
+    static func onMappings(_ addr: UInt64, _ len: UInt64, _ stack: CallStack, roundsStart: Bool = false, holes: Holes = .stop,
+                           change: Change = .none, refusedWhenInterrupted: Int32? = nil,
+                           argumentError: () -> Int32? = { nil }, _ call: (UInt64, UInt64) -> KernelResult) -> KernelResult {
+        if !touchesWindow(addr, roundsStart && len == 0 ? 1 : len) {
+            if Tracking.outside, case .protection(let prot) = change { return protectOutside(addr, len, prot) { call(addr, len) } }
+            return call(addr, len)
         }
         if Clobber.on && stack.missing { return .needsStack }
-        return onMappingsInWindow(addr, len, stack, roundsStart: roundsStart, change: change,
+        return onMappingsInWindow(addr, len, stack, roundsStart: roundsStart, holes: holes, change: change,
                                   refusedWhenInterrupted: refusedWhenInterrupted, argumentError: argumentError, call)
     }
 
     @inline(never)
-    static func onMappingsInWindow(_ addr: UInt64, _ len: UInt64, _ stack: CallStack, roundsStart: Bool, change: Change,
-                                   refusedWhenInterrupted: Int32?, argumentError: () -> Int32?,
-                                   _ call: () -> KernelResult) -> KernelResult {
-        let r = serveOnMappings(addr, len, stack, roundsStart: roundsStart, change: change,
+    static func onMappingsInWindow(_ addr: UInt64, _ len: UInt64, _ stack: CallStack, roundsStart: Bool, holes: Holes,
+                                   change: Change, refusedWhenInterrupted: Int32?, argumentError: () -> Int32?,
+                                   _ call: (UInt64, UInt64) -> KernelResult) -> KernelResult {
+        let r = serveOnMappings(addr, len, stack, roundsStart: roundsStart, holes: holes, change: change,
                                 refusedWhenInterrupted: refusedWhenInterrupted, argumentError: argumentError, call)
         if Debug.enabled {
             if case .protection(let prot) = change {
@@ -50,37 +62,100 @@ extension WindowService {
         return r
     }
 
-    static func serveOnMappings(_ addr: UInt64, _ len: UInt64, _ stack: CallStack, roundsStart: Bool, change: Change,
-                                refusedWhenInterrupted: Int32?, argumentError: () -> Int32?,
-                                _ call: () -> KernelResult) -> KernelResult {
+    /// Free window pages behave as unmapped memory: the kernel is asked only
+    /// about the parts it would act on (outside every window, or mapped in
+    /// the registry), in its own order, so the reservation is never touched
+    /// and the answer is the one Linux gives on the same range unmapped.
+    static func serveOnMappings(_ addr: UInt64, _ len: UInt64, _ stack: CallStack, roundsStart: Bool, holes: Holes,
+                                change: Change, refusedWhenInterrupted: Int32?, argumentError: () -> Int32?,
+                                _ call: (UInt64, UInt64) -> KernelResult) -> KernelResult {
         locked({
             if let refused = refusedWhenInterrupted { return .failure(refused) }
-            return Deferral.onMappings(addr, len, roundsStart: roundsStart, change: change, call)
+            return Deferral.onMappings(addr, len, roundsStart: roundsStart, change: change) { call(addr, len) }
         }) { state in
             if case .protection = change { state.calls.mprotect += 1 } else { state.calls.other += 1 }
-            guard len > 0, roundsStart || state.space.isPageAligned(addr),
-                  let range = pages(addr, len, state.space)
-            else { return call() } // the kernel's answer: 0 for len 0, EINVAL, ENOMEM
+            // mlock and munlock round (addr, 0) up to addr's page when addr
+            // is not aligned; the others do nothing with a zero length.
+            guard len > 0 || (roundsStart && !state.space.isPageAligned(addr)),
+                  roundsStart || state.space.isPageAligned(addr),
+                  let range = pages(addr, len, state.space), range.lo < range.hi
+            else { return call(addr, len) } // the kernel's answer: 0 for len 0, EINVAL, ENOMEM
             let touched = Windows.ranges.touching(range.lo, range.hi)
-            if touched.isEmpty { return call() }
-            // Every window's part must be mapped before anything changes.
-            for i in touched {
+            if touched.isEmpty { return call(addr, len) }
+            guard let hole = firstFree(range.lo, range.hi, state) else {
+                // All mapped: the call as it is.
+                if case .none = change { return call(addr, len) }
+                guard state.ensureSpare(MappingRegistry.nodesPerChange * Windows.count) else { return noMemory }
+                let r = call(addr, len)
+                for i in touched { record(change, r, Windows.ranges[i].clip(range.lo, range.hi), range, &state) }
+                return r
+            }
+            if let e = argumentError() { return .failure(e) }
+            if Clobber.on, let i = Windows.ranges.index(containing: hole) {
+                state.focus(i)
                 let inside = Windows.ranges[i].clip(range.lo, range.hi)
-                if !state.registry.covers(inside.lo, inside.hi) {
-                    if let e = argumentError() { return .failure(e) }
-                    state.focus(i)
-                    if Clobber.on { Clobber.misuse(.freeWindowCall, stack, inside.lo, inside.hi, &state) }
-                    return noMemory
+                Clobber.misuse(.freeWindowCall, stack, inside.lo, inside.hi, &state)
+            }
+            guard state.ensureSpare(MappingRegistry.nodesPerChange * (Windows.count + 2)) else { return noMemory }
+            switch holes {
+            case .stop:
+                if hole == range.lo { return noMemory }
+                let part = (lo: range.lo, hi: hole)
+                let r = call(addr, hole - addr)
+                for i in touched { record(change, r, Windows.ranges[i].clip(part.lo, part.hi), part, &state) }
+                return r.failed ? r : noMemory
+            case .skip:
+                var result = noMemory
+                forEachRun(range.lo, range.hi, state) { lo, hi, free in
+                    if free { return true }
+                    let r = call(lo, hi - lo)
+                    for i in Windows.ranges.touching(lo, hi) { record(change, r, Windows.ranges[i].clip(lo, hi), (lo, hi), &state) }
+                    if r.failed && r.errno != ENOMEM {
+                        result = r
+                        return false
+                    }
+                    return true
                 }
+                return result
             }
-            if case .none = change { return call() }
-            guard state.ensureSpare(MappingRegistry.nodesPerChange * Windows.count) else { return noMemory }
-            let r = call()
-            for i in touched {
-                record(change, r, Windows.ranges[i].clip(range.lo, range.hi), range, &state)
-            }
-            return r
         }
+    }
+
+    /// The first free window page in [lo, hi), or nil.
+    static func firstFree(_ lo: UInt64, _ hi: UInt64, _ state: EngineState) -> UInt64? {
+        var found: UInt64? = nil
+        forEachRun(lo, hi, state) { at, _, free in
+            if free { found = at }
+            return !free
+        }
+        return found
+    }
+
+    /// Splits [lo, hi) into the runs the kernel acts on (outside every
+    /// window, or mapped in the registry: free == false) and free window
+    /// runs (free == true), in address order, until body returns false.
+    static func forEachRun(_ lo: UInt64, _ hi: UInt64, _ state: EngineState, _ body: (UInt64, UInt64, Bool) -> Bool) {
+        var runStart = lo, runFree = false, cursor = lo
+        while cursor < hi {
+            let end: UInt64, free: Bool
+            if let i = Windows.ranges.index(containing: cursor) {
+                if let m = state.registry.mapping(containing: cursor) {
+                    (end, free) = (Swift.min(m.end, hi), false)
+                } else {
+                    (end, free) = (Swift.min(state.registry.freeRun(around: cursor, in: Windows.ranges[i]).hi, hi), true)
+                }
+            } else {
+                let next = Windows.ranges.firstTouching(cursor, hi).map { Swift.max(Windows.ranges[$0].base, cursor) } ?? hi
+                (end, free) = (next, false)
+            }
+            if cursor > lo && free != runFree {
+                if !body(runStart, cursor, runFree) { return }
+                runStart = cursor
+            }
+            runFree = free
+            cursor = end
+        }
+        _ = body(runStart, hi, runFree)
     }
 
     /// What a call on existing mappings changed in the registry, for the

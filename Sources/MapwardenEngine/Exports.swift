@@ -25,7 +25,7 @@ func mw_engine_mprotect(_ addr: UInt, _ len: Int, _ prot: Int32, _ frames: Unsaf
     let stack = CallStack(frames, depth, call: "mprotect")
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
     return WindowService.onMappings(a, n, stack, change: .protection(prot),
-                                    argumentError: { WindowService.protectionError(prot) }) { Kernel.mprotect(a, n, prot) }.raw
+                                    argumentError: { WindowService.protectionError(prot) }) { Kernel.mprotect($0, $1, prot) }.raw
 }
 
 @_cdecl("mw_engine_pkey_mprotect")
@@ -34,7 +34,7 @@ func mw_engine_pkey_mprotect(_ addr: UInt, _ len: Int, _ prot: Int32, _ pkey: In
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
     return WindowService.onMappings(a, n, stack, change: .protection(prot), argumentError: {
         WindowService.protectionError(prot) ?? Probe.pkey(pkey)
-    }) { Kernel.pkeyMprotect(a, n, prot, pkey) }.raw
+    }) { Kernel.pkeyMprotect($0, $1, prot, pkey) }.raw
 }
 
 @_cdecl("mw_engine_mremap")
@@ -48,9 +48,9 @@ func mw_engine_mremap(_ old: UInt, _ oldLen: Int, _ newLen: Int, _ flags: Int32,
 func mw_engine_madvise(_ addr: UInt, _ len: Int, _ advice: Int32, _ frames: UnsafePointer<UInt64>?, _ depth: Int32) -> Int {
     let stack = CallStack(frames, depth, call: "madvise")
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
-    return WindowService.onMappings(a, n, stack, change: WindowService.change(ofAdvice: advice),
+    return WindowService.onMappings(a, n, stack, holes: .skip, change: WindowService.change(ofAdvice: advice),
                                     argumentError: { Kernel.madvise(a, 0, advice).failure }) {
-        Kernel.madvise(a, n, advice)
+        Kernel.madvise($0, $1, advice)
     }.raw
 }
 
@@ -62,7 +62,7 @@ func mw_engine_mlock(_ addr: UInt, _ len: Int, _ frames: UnsafePointer<UInt64>?,
     // not aligned (the kernel rounds the length up over the offset).
     let page = a & ~(UInt64(pageSize) - 1)
     return WindowService.onMappings(a, n, stack, roundsStart: true, refusedWhenInterrupted: EAGAIN,
-                                    argumentError: { Kernel.mlock(page, 0).failure }) { Kernel.mlock(a, n) }.raw
+                                    argumentError: { Kernel.mlock(page, 0).failure }) { Kernel.mlock($0, $1) }.raw
 }
 
 @_cdecl("mw_engine_mlock2")
@@ -72,7 +72,7 @@ func mw_engine_mlock2(_ addr: UInt, _ len: Int, _ flags: UInt32, _ frames: Unsaf
     let page = a & ~(UInt64(pageSize) - 1)
     return WindowService.onMappings(a, n, stack, roundsStart: true, refusedWhenInterrupted: EAGAIN,
                                     argumentError: { Kernel.mlock2(page, 0, flags).failure }) {
-        Kernel.mlock2(a, n, flags)
+        Kernel.mlock2($0, $1, flags)
     }.raw
 }
 
@@ -80,15 +80,18 @@ func mw_engine_mlock2(_ addr: UInt, _ len: Int, _ flags: UInt32, _ frames: Unsaf
 func mw_engine_munlock(_ addr: UInt, _ len: Int, _ frames: UnsafePointer<UInt64>?, _ depth: Int32) -> Int {
     let stack = CallStack(frames, depth, call: "munlock")
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
-    return WindowService.onMappings(a, n, stack, roundsStart: true) { Kernel.munlock(a, n) }.raw
+    return WindowService.onMappings(a, n, stack, roundsStart: true) { Kernel.munlock($0, $1) }.raw
 }
 
 @_cdecl("mw_engine_msync")
 func mw_engine_msync(_ addr: UInt, _ len: Int, _ flags: Int32, _ frames: UnsafePointer<UInt64>?, _ depth: Int32) -> Int {
     let stack = CallStack(frames, depth, call: "msync")
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
-    return WindowService.onMappings(a, n, stack, argumentError: { Kernel.msync(a, 0, flags).failure }) {
-        Kernel.msync(a, n, flags)
+    // msync(MS_ASYNC) stops at the first unmapped page; with MS_SYNC or
+    // MS_INVALIDATE it goes on past them.
+    return WindowService.onMappings(a, n, stack, holes: flags == MS_ASYNC ? .stop : .skip,
+                                    argumentError: { Kernel.msync(a, 0, flags).failure }) {
+        Kernel.msync($0, $1, flags)
     }.raw
 }
 
@@ -97,7 +100,7 @@ func mw_engine_mincore(_ addr: UInt, _ len: Int, _ vec: UnsafeMutablePointer<UIn
     let stack = CallStack(frames, depth, call: "mincore")
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
     return WindowService.onMappings(a, n, stack, argumentError: { Kernel.mincore(a, 0, vec).failure }) {
-        Kernel.mincore(a, n, vec)
+        lo, len in Kernel.mincore(lo, len, vec.map { $0 + Int((lo - a) / UInt64(pageSize)) })
     }.raw
 }
 

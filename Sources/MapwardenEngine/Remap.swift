@@ -75,8 +75,11 @@ extension WindowService {
             if sourceIn {
                 return remapFromWindow(old, oldSize, newSize, flags, newAddr, &state)
             }
-            // From outside into the window.
+            // From outside into the window. What arrives is what the kernel
+            // has at the source now: its /proc/self/maps lines, read first.
             let target = state.window.clip(newAddr, newAddr + newSize)
+            let maps = ScratchFile(path: cString("/proc/self/maps"), limit: 64 << 20)
+            defer { maps.release() }
             let r = Kernel.mremap(old, oldLen, newLen, flags, newAddr)
             if r.failed {
                 Reservation.repair(target.lo, target.hi, &state)
@@ -92,44 +95,57 @@ extension WindowService {
                     state.outside!.registry.remove(source.lo, source.hi)
                 }
             }
-            adopt(target.lo, target.hi, origin: origin, &state)
+            adopt(from: old, oldSize, newSize, to: newAddr, maps, origin: origin, &state)
             state.needsForkCheck = true // it may carry MADV_DONTFORK from outside
             return r
         }
     }
 
-    /// Records what the kernel now has in [lo, hi), part of a window that
-    /// a mapping arrived in from outside (the engine never saw it made): one
-    /// record per /proc/self/maps line, with its protection, sharing and file
-    /// offset, and re-reserves what the move left unmapped (a source with
-    /// holes leaves holes at the destination: Linux 6.17 and later move such
-    /// a range VMA by VMA). Without the maps text, the range is recorded with
-    /// protection unknown and probed for holes.
-    static func adopt(_ lo: UInt64, _ hi: UInt64, origin: Mapping.Origin, _ state: inout EngineState) {
-        let maps = ScratchFile(path: cString("/proc/self/maps"), limit: 64 << 20)
-        defer { maps.release() }
+    /// Records a mapping that arrived in a window from outside (the engine
+    /// never saw it made), as the kernel moved it: VMA by VMA, each line of
+    /// /proc/self/maps over the source (read before the move) shifted to the
+    /// destination with its protection, sharing and file offset; a grown
+    /// tail extends the last. A source with holes (Linux 6.17 and later move
+    /// such a range VMA by VMA) leaves the destination's parts under the
+    /// holes as they were; whatever there is neither recorded nor mapped is
+    /// reserved again. Without the maps text, the whole range is recorded
+    /// with protection unknown and probed for holes.
+    static func adopt(from old: UInt64, _ oldSize: UInt64, _ newSize: UInt64, to dst: UInt64, _ maps: ScratchFile,
+                      origin: Mapping.Origin, _ state: inout EngineState) {
+        let shift = dst &- old
         guard maps.count > 0 else {
-            state.registry.insert(Mapping(start: lo, end: hi, prot: -1, kind: MappingKind.moved, origin: origin))
-            Reservation.verifyMapped(lo, hi, &state)
+            let target = state.window.clip(dst, dst + newSize)
+            state.registry.insert(Mapping(start: target.lo, end: target.hi, prot: -1, kind: MappingKind.moved, origin: origin))
+            Reservation.verifyMapped(target.lo, target.hi, &state)
             return
         }
-        var cursor = lo
+        // (old size 0: a duplicate of [old, old+newSize) of a shared mapping)
+        let moved = oldSize == 0 ? newSize : Swift.min(oldSize, newSize)
+        var last: Mapping? = nil
         var lines = LineReader(maps.bytes)
-        while cursor < hi, let line = lines.next() {
-            guard let f = MapsLine.fields(line), f.end > cursor, f.start < hi else { continue }
-            if f.start > cursor { _ = Reservation.cover(cursor, f.start) }
-            let start = Swift.max(f.start, cursor), end = Swift.min(f.end, hi)
-            guard state.ensureSpare(MappingRegistry.nodesPerChange) else { break }
+        while let line = lines.next() {
+            guard let f = MapsLine.fields(line), f.end > old, f.start < old + moved else { continue }
+            if let last { place(last, shiftedBy: shift, &state) }
+            let start = Swift.max(f.start, old), end = Swift.min(f.end, old + moved)
             var kind = MappingKind.moved
             if f.shared { kind |= MappingKind.shared }
             // Shared anonymous memory is a file of the kernel's own ("/dev/zero (deleted)").
             let zero = MapsLine.nameStart(line).map { line.dropFirst($0).hasPrefix("/dev/zero") } ?? false
             if !f.file || zero { kind |= MappingKind.anonymous }
-            state.registry.insert(Mapping(start: start, end: end, prot: f.prot, kind: kind,
-                                          offset: f.file ? f.offset &+ (start - f.start) : 0, origin: origin))
-            cursor = end
+            last = Mapping(start: start, end: end, prot: f.prot, kind: kind,
+                           offset: f.file && !zero ? f.offset &+ (start - f.start) : 0, origin: origin)
         }
-        if cursor < hi { _ = Reservation.cover(cursor, hi) }
+        if oldSize > 0, newSize > oldSize, last != nil, last!.end == old + oldSize { last!.end = old + newSize }
+        if let last { place(last, shiftedBy: shift, &state) }
+        // The destination's parts that nothing arrived in nor was recorded
+        // in before: the reservation's (again).
+        let target = state.window.clip(dst, dst + newSize)
+        var cursor = target.lo
+        state.registry.forEach(overlapping: target.lo, target.hi) { m in
+            if m.start > cursor { _ = Reservation.cover(cursor, m.start) }
+            cursor = Swift.max(cursor, m.end)
+        }
+        if cursor < target.hi { _ = Reservation.cover(cursor, target.hi) }
     }
 
     /// After an mremap the engine expected the kernel to refuse: forget and
