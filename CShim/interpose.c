@@ -137,12 +137,12 @@ EXPORT int pkey_mprotect(void *addr, size_t len, int prot, int pkey) {
     return (int)libc_result(do_pkey_mprotect((uintptr_t)addr, len, prot, pkey));
 }
 
-/* As glibc 2.36's mremap: the fifth argument is read only with
- * MREMAP_FIXED (0 is passed otherwise, so a caller of the symbol may leave
- * it out); syscall(SYS_mremap, ...) passes it as given. */
+/* As glibc's mremap: the fifth argument is read only with MREMAP_FIXED or
+ * MREMAP_DONTUNMAP (0 is passed otherwise, so a caller of the symbol may
+ * leave it out); syscall(SYS_mremap, ...) passes it as given. */
 EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...) {
     uintptr_t new_addr = 0;
-    if (flags & MREMAP_FIXED) {
+    if (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) {
         va_list ap;
         va_start(ap, flags);
         new_addr = (uintptr_t)va_arg(ap, void *);

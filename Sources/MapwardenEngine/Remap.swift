@@ -9,7 +9,7 @@ extension WindowService {
                        _ stack: CallStack) -> KernelResult {
         let fixed = flags & MREMAP_FIXED != 0
         let sourceIn = touchesWindow(old, Swift.max(oldLen, 1))
-        let targetIn = fixed && touchesWindow(newAddr, newLen)
+        let targetIn = fixed ? touchesWindow(newAddr, newLen) : newLen > oldLen && touchesWindow(old, newLen)
         if !sourceIn && !targetIn {
             if Tracking.outside { return mremapOutside(old, oldLen, newLen, flags, newAddr, stack) }
             return Kernel.mremap(old, oldLen, newLen, flags, newAddr)
@@ -74,6 +74,12 @@ extension WindowService {
             }
             if sourceIn {
                 return remapFromWindow(old, oldSize, newSize, flags, newAddr, &state)
+            }
+            if !fixed {
+                // Growing from outside towards a window.
+                if flags & MREMAP_DONTUNMAP == 0, newSize > oldSize,
+                   let r = growIntoWindow(old, oldSize, newSize, flags, &state) { return r }
+                return Kernel.mremap(old, oldLen, newLen, flags, newAddr)
             }
             // From outside into the window. What arrives is what the kernel
             // has at the source now: its /proc/self/maps lines, read first.
@@ -168,8 +174,13 @@ extension WindowService {
                                 _ state: inout EngineState) -> KernelResult {
         let page = state.space.pageSize
         // A mapping that straddles the window edge is one VMA the registry
-        // sees only half of; moving it is not supported.
-        if !state.window.encloses(old, old + Swift.max(oldSize, page)) { return .failure(EINVAL) }
+        // sees only half of; moving it is not supported. (Nothing at all at
+        // the source is the kernel's EFAULT.)
+        if !state.window.encloses(old, old + Swift.max(oldSize, page)) {
+            let mapped = state.window.contains(old) ? state.registry.mapping(containing: old) != nil
+                                                    : Kernel.msync(old, page, MS_ASYNC).errno != ENOMEM
+            return .failure(mapped ? EINVAL : EFAULT)
+        }
         let fixed = flags & MREMAP_FIXED != 0
         if oldSize == 0 {
             // Duplicates a shared mapping; the source stays as it is.
@@ -185,7 +196,24 @@ extension WindowService {
             }
             return r
         }
-        guard state.registry.covers(old, old + oldSize) else { return .failure(EFAULT) }
+        // As Linux: the source's first page must be mapped (EFAULT).
+        guard state.registry.mapping(containing: old) != nil else { return .failure(EFAULT) }
+        if !fixed && flags & MREMAP_DONTUNMAP == 0 && newSize <= oldSize {
+            // Shrinking (or keeping the size) in place unmaps the tail,
+            // whatever it holds; the rest stays where it is.
+            if newSize < oldSize {
+                let r = release(old + newSize, old + oldSize, &state)
+                if r.failed { return r }
+            }
+            return KernelResult(Int(bitPattern: UInt(old)))
+        }
+        if fixed && newSize == oldSize && !isOneVMA(old, old + oldSize, state) {
+            // Linux 6.17 and later move a range of several VMAs, holes
+            // included, VMA by VMA (older kernels refuse it with EFAULT).
+            return movePieces(old, oldSize, to: newAddr, keepSource: flags & MREMAP_DONTUNMAP != 0, &state)
+        }
+        // Growing or moving with a new size: the source must be one VMA.
+        guard isOneVMA(old, old + oldSize, state) else { return .failure(EFAULT) }
 
         if fixed {
             let target = state.window.clip(newAddr, newAddr + newSize)
@@ -202,21 +230,19 @@ extension WindowService {
         }
         if flags & MREMAP_DONTUNMAP != 0 {
             // Moves a copy outside the window and keeps the source mapped.
-            return Kernel.mremap(old, oldSize, newSize, flags)
+            // new_addr is a hint here, which the kernel checks (EINVAL when
+            // unaligned or overlapping the source).
+            return Kernel.mremap(old, oldSize, newSize, flags, newAddr)
         }
-        if newSize <= oldSize {
-            if newSize < oldSize {
-                let r = release(old + newSize, old + oldSize, &state)
-                if r.failed { return r }
-            }
-            return KernelResult(Int(bitPattern: UInt(old)))
-        }
-        // Grow.
+        // Grow: in place when the tail is free, in the window (the registry)
+        // and past its end (claimed from the kernel first).
         let tail = (lo: old + oldSize, hi: old + newSize)
-        if state.window.encloses(tail.lo, tail.hi) && !state.registry.overlapsAny(tail.lo, tail.hi) {
+        let inside = state.window.clip(tail.lo, tail.hi)
+        if !state.registry.overlapsAny(inside.lo, inside.hi), let claimed = claimBeyond(inside, tail) {
             let r = relocate(old, oldSize, newSize, to: old, &state)
             if r.failed {
-                Reservation.repair(old, tail.hi, &state)
+                if claimed { _ = Kernel.munmap(inside.hi, tail.hi - inside.hi) }
+                Reservation.repair(old, inside.hi, &state)
                 return r
             }
             record(copyOf: old, oldSize: oldSize, at: old, size: newSize, &state)
@@ -226,6 +252,78 @@ extension WindowService {
         let r = relocate(old, oldSize, newSize, to: nil, &state)
         if !r.failed { release(old, old + oldSize, &state) }
         return r
+    }
+
+    /// For a tail that runs past the window's end: claims the part beyond
+    /// it (nil when that is not free). True when something was claimed.
+    static func claimBeyond(_ inside: (lo: UInt64, hi: UInt64), _ tail: (lo: UInt64, hi: UInt64)) -> Bool? {
+        if inside.hi >= tail.hi { return false }
+        return claim(Swift.max(inside.hi, tail.lo), tail.hi).failed ? nil : true
+    }
+
+    /// mremap growing a mapping outside every window in place, into one:
+    /// as the kernel does when the pages there are free (the registry's
+    /// part of the tail free, the rest claimed from the kernel first).
+    static func growIntoWindow(_ old: UInt64, _ oldSize: UInt64, _ newSize: UInt64, _ flags: Int32,
+                               _ state: inout EngineState) -> KernelResult? {
+        let tail = (lo: old + oldSize, hi: old + newSize)
+        guard let i = Windows.ranges.firstTouching(tail.lo, tail.hi), Windows.ranges.countTouching(tail.lo, tail.hi) == 1
+        else { return nil }
+        state.focus(i)
+        let inside = state.window.clip(tail.lo, tail.hi)
+        guard inside.lo < inside.hi, !state.registry.overlapsAny(inside.lo, inside.hi), inside.hi == tail.hi
+        else { return nil } // (a tail through a whole window: left to the kernel)
+        // The part below the window must be free too: claim it.
+        let below = inside.lo > tail.lo
+        if below && claim(tail.lo, inside.lo).failed { return nil }
+        let maps = ScratchFile(path: cString("/proc/self/maps"), limit: 64 << 20)
+        defer { maps.release() }
+        let r = relocate(old, oldSize, newSize, to: old, &state)
+        if r.failed {
+            if below { _ = Kernel.munmap(tail.lo, inside.lo - tail.lo) }
+            Reservation.repair(inside.lo, inside.hi, &state)
+            return r
+        }
+        adopt(from: old, oldSize, newSize, to: old, maps, origin: state.callOrigin, &state)
+        return r
+    }
+
+    /// Whether [lo, hi) would be one VMA with its pages unmapped around it:
+    /// recorded throughout by mappings the kernel would have merged
+    /// (adjacent, same protection and kind, file offsets contiguous).
+    static func isOneVMA(_ lo: UInt64, _ hi: UInt64, _ state: EngineState) -> Bool {
+        guard var m = state.registry.mapping(containing: lo) else { return false }
+        while m.end < hi {
+            guard let next = state.registry.mapping(containing: m.end), next.start == m.end, next.prot == m.prot,
+                  next.kind & ~MappingKind.moved == m.kind & ~MappingKind.moved,
+                  m.kind & MappingKind.anonymous != 0 || next.offset == m.offset &+ m.size
+            else { return false }
+            m = next
+        }
+        return true
+    }
+
+    /// A same-size MREMAP_FIXED move of a range with holes, as Linux 6.17+
+    /// does it: each mapping of the range moves to the same offset from
+    /// newAddr; the destination's parts under the holes stay as they were.
+    static func movePieces(_ old: UInt64, _ size: UInt64, to dst: UInt64, keepSource: Bool,
+                           _ state: inout EngineState) -> KernelResult {
+        var cursor = old
+        while cursor < old + size, let m = state.registry.firstOverlapping(cursor, old + size) {
+            let lo = Swift.max(m.start, cursor), hi = Swift.min(m.end, old + size)
+            let to = dst + (lo - old)
+            let target = state.window.clip(to, to + (hi - lo))
+            let r = keepSource ? Kernel.mremap(lo, hi - lo, hi - lo, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to)
+                               : relocate(lo, hi - lo, hi - lo, to: to, &state)
+            if r.failed {
+                Reservation.repair(target.lo, target.hi, &state)
+                return r
+            }
+            record(copyOf: lo, oldSize: hi - lo, at: to, size: hi - lo, &state)
+            if !keepSource { release(lo, hi, &state) }
+            cursor = hi
+        }
+        return KernelResult(Int(bitPattern: UInt(dst)))
     }
 
     /// Moves [old, old+oldSize) to dst (or where the kernel likes, outside

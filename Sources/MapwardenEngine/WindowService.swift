@@ -74,7 +74,7 @@ enum WindowService {
     static func mmap(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,
                      _ stack: CallStack) -> KernelResult {
         let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0
-        let relevant = fixed ? touchesWindow(addr, reach(len, flags)) : Windows.holds(addr)
+        let relevant = fixed ? touchesWindow(addr, reach(len, flags)) : addr != 0 && touchesWindow(addr, len)
         if !relevant {
             if Tracking.outside { return mmapOutside(addr, len, prot, flags, fd, off, stack) }
             return Kernel.mmap(addr, len, prot, flags, fd, off)
@@ -107,8 +107,8 @@ enum WindowService {
             // MAP_HUGETLB and for files on hugetlbfs alike.
             let huge = hugePageSize(flags, fd)
             if !fixed {
-                // (With one window, the hint lies in it: see `mmap`.)
-                guard let i = Windows.count == 1 ? 0 : Windows.ranges.index(containing: addr)
+                // (With one window, the hint's range touches it: see `mmap`.)
+                guard let i = Windows.count == 1 ? 0 : Windows.ranges.firstTouching(range.lo, range.hi)
                 else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
                 state.focus(i)
                 return mapHinted(addr, len, prot, flags, fd, off, hugePages: huge != 0, &state)
@@ -173,18 +173,37 @@ enum WindowService {
               !start.addingReportingOverflow(size).overflow,
               // MAP_32BIT: the kernel honours a free hint that ends at or below 2 GiB.
               flags & map32Bit == 0 || start + size <= 0x8000_0000,
-              state.window.encloses(start, start + size), !state.registry.overlapsAny(start, start + size)
+              case let inside = state.window.clip(start, start + size), inside.lo < inside.hi,
+              !state.registry.overlapsAny(inside.lo, inside.hi),
+              // (the window's file backs only what lies in the window)
+              (inside.lo == start && inside.hi == start + size) || !isWindowFile(state.windowIndex, flags)
         else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
+        // A hint whose range runs past the window's edge: the kernel would
+        // place it there if the pages beyond were free too. Claim them first.
+        var claimed = (below: false, above: false)
+        if start < inside.lo {
+            if claim(start, inside.lo).failed { return Kernel.mmap(addr, len, prot, flags, fd, off) }
+            claimed.below = true
+        }
+        if inside.hi < start + size {
+            if claim(inside.hi, start + size).failed {
+                if claimed.below { _ = Kernel.munmap(start, inside.lo - start) }
+                return Kernel.mmap(addr, len, prot, flags, fd, off)
+            }
+            claimed.above = true
+        }
         let windowFile = isWindowFile(state.windowIndex, flags)
         guard let (flags, fd, off) = backed(state.windowIndex, start, flags, fd, off) else { return .failure(EBADF) }
         let r = Kernel.mmap(start, size, prot, flags | MAP_FIXED, fd, off)
         if r.failed {
             // Rule 4: an unsatisfiable hint is placed elsewhere, as the kernel would.
-            Reservation.repair(start, start + size, &state)
+            if claimed.below { _ = Kernel.munmap(start, inside.lo - start) }
+            if claimed.above { _ = Kernel.munmap(inside.hi, start + size - inside.hi) }
+            Reservation.repair(inside.lo, inside.hi, &state)
             return Kernel.mmap(addr, len, prot, flags, fd, off)
         }
-        state.registry.insert(Mapping(start: start, end: start + size, prot: prot, kind: kind(ofFlags: flags, windowFile: windowFile),
-                                      offset: UInt64(bitPattern: Int64(off)), origin: state.callOrigin))
+        state.registry.insert(Mapping(start: inside.lo, end: inside.hi, prot: prot, kind: kind(ofFlags: flags, windowFile: windowFile),
+                                      offset: UInt64(bitPattern: Int64(off)) &+ (inside.lo - start), origin: state.callOrigin))
         state.calls.recorded += 1
         return r
     }
@@ -199,15 +218,30 @@ enum WindowService {
             return .failure(EINVAL) // the window's file cannot back what lies outside it
         }
         let windowFile = isWindowFile(state.windowIndex, flags)
+        // The kernel refuses an unaligned offset before anything else.
+        if flags & MAP_ANONYMOUS == 0 && UInt64(bitPattern: Int64(off)) & (state.space.pageSize - 1) != 0 {
+            return .failure(EINVAL)
+        }
+        if flags & MAP_FIXED_NOREPLACE != 0 && state.registry.overlapsAny(inside.lo, inside.hi) {
+            // The reservation is not an occupant; the program's own mappings
+            // are. The kernel checks the arguments (descriptor, offset,
+            // length) before the range: the call itself, made as it is,
+            // gives those errors, or EEXIST (the window is all mapped).
+            let probe = Kernel.mmap(addr, end - addr, prot, flags, fd, off)
+            if !probe.failed {
+                _ = Kernel.munmap(probe.address, end - addr) // a kernel before 4.17 took it as a hint
+                return .failure(EEXIST)
+            }
+            return probe
+        }
+        // MAP_SHARED_VALIDATE checks the flags of a file mapping after the
+        // range, and refuses MAP_FIXED_NOREPLACE among them.
+        if flags & MAP_FIXED_NOREPLACE != 0 && flags & 0x0F == MAP_SHARED_VALIDATE && flags & MAP_ANONYMOUS == 0 {
+            return .failure(EOPNOTSUPP)
+        }
         guard let (flags, fd, off) = backed(state.windowIndex, addr, flags, fd, off) else { return .failure(EBADF) }
         var claimed = (below: false, above: false)
         if flags & MAP_FIXED_NOREPLACE != 0 {
-            // The reservation is not an occupant; the program's own mappings are.
-            if state.registry.overlapsAny(inside.lo, inside.hi) {
-                // The kernel checks the descriptor before the address range.
-                if flags & MAP_ANONYMOUS == 0 && Kernel.isBadDescriptor(fd) { return .failure(EBADF) }
-                return .failure(EEXIST)
-            }
             // Outside the window the kernel decides: claim those parts first.
             if addr < inside.lo {
                 let p = claim(addr, inside.lo)

@@ -42,7 +42,7 @@ int main(void) {
 
     /* the two that disagreed */
     SAME(mincore(f, PAGE, kvec), raw_syscall(SYS_mincore, u, PAGE, kvec));
-    SAME(mremap(f, PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP),
+    SAME(mremap(f, PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL),
          raw_syscall(SYS_mremap, u, PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP));
 
     /* the sweep */
@@ -71,8 +71,8 @@ int main(void) {
          raw_syscall(SYS_mremap, u, PAGE, 2 * PAGE, MREMAP_FIXED, u + 16 * PAGE));
     SAME(mremap(f, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, f + 16 * PAGE + 1),
          raw_syscall(SYS_mremap, u, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, u + 16 * PAGE + 1));
-    SAME(mremap(f, PAGE, PAGE, MREMAP_DONTUNMAP), raw_syscall(SYS_mremap, u, PAGE, PAGE, MREMAP_DONTUNMAP));
-    SAME(mremap(f, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP),
+    SAME(mremap(f, PAGE, PAGE, MREMAP_DONTUNMAP, NULL), raw_syscall(SYS_mremap, u, PAGE, PAGE, MREMAP_DONTUNMAP));
+    SAME(mremap(f, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL),
          raw_syscall(SYS_mremap, u, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_DONTUNMAP));
     SAME(mremap(f, PAGE, PAGE / 2, 0), raw_syscall(SYS_mremap, u, PAGE, PAGE / 2, 0));
     SAME(munmap(f + 1, PAGE), raw_syscall(SYS_munmap, u + 1, PAGE));

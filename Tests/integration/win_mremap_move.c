@@ -91,7 +91,7 @@ int main(void) {
     char *d = map_fixed(W(0x600000), 4 * P, RW);
     fill(d, 4 * P, 4);
     CHECK_CONSISTENT(3);
-    char *m = mremap(d, 4 * P, 4 * P, MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
+    char *m = mremap(d, 4 * P, 4 * P, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
     CHECK(m != MAP_FAILED && m != d);
     CHECK(holds(m, 4 * P, 4));
     CHECK_MAPPED(d, d, 4 * P, RW);

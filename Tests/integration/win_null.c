@@ -38,10 +38,13 @@ int main(void) {
         maps[n] = NULL; lens[n++] = 0;
         free(m);
     }
-    /* a hint outside the window (just below it) is not pulled inside */
-    void *h = mmap((void *)(window_base() - 16 * PAGE), 64 * PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    CHECK(h != MAP_FAILED && !((uintptr_t)h < window_end() && (uintptr_t)h + 64 * PAGE > window_base()));
+    /* a hint just below the window whose range runs into free window pages
+     * is placed at the hint, as on unmapped memory, its window part recorded */
+    char *h = mmap((void *)(window_base() - 16 * PAGE), 64 * PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(h == (char *)(window_base() - 16 * PAGE));
+    CHECK_MAPPED(W(0), W(0), 48 * PAGE, PROT_READ);
     CHECK(munmap(h, 64 * PAGE) == 0);
+    CHECK_FREE(W(0));
 
     CHECK_WHOLE();
     for (int i = 0; i < n; i++) if (maps[i]) CHECK(munmap(maps[i], lens[i]) == 0);
