@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "mapwarden.h"
+#include "../integration/raw_syscall.h"
 
 #pragma weak mapwarden_query
 
@@ -78,10 +79,19 @@ __attribute__((noinline)) static void op_anon4k(void) {
     if (munmap(p, PAGE)) DIE("munmap 4K");
 }
 
+/* raw_*: the kernel floor, a syscall instruction of our own (libc's
+ * syscall() is interposed under the preload); sc_*: through libc's
+ * syscall(), which mapwarden serves (mmap family) or passes through. */
 __attribute__((noinline)) static void op_raw_anon4k(void) {
-    long p = syscall(SYS_mmap, 0L, PAGE, RW, ANON, -1, 0L);
+    long p = raw_syscall(SYS_mmap, 0L, PAGE, RW, ANON, -1, 0L);
     if (p == -1) DIE("raw mmap 4K");
-    if (syscall(SYS_munmap, p, PAGE)) DIE("raw munmap 4K");
+    if (raw_syscall(SYS_munmap, p, PAGE)) DIE("raw munmap 4K");
+}
+
+__attribute__((noinline)) static void op_sc_anon4k(void) {
+    long p = syscall(SYS_mmap, 0L, PAGE, RW, ANON, -1, 0L);
+    if (p == -1) DIE("syscall() mmap 4K");
+    if (syscall(SYS_munmap, p, PAGE)) DIE("syscall() munmap 4K");
 }
 
 __attribute__((noinline)) static void op_einval(void) {
@@ -90,8 +100,17 @@ __attribute__((noinline)) static void op_einval(void) {
 }
 
 __attribute__((noinline)) static void op_raw_einval(void) {
-    if (syscall(SYS_mmap, 0L, 0L, RW, ANON, -1, 0L) != -1) DIE("raw mmap len 0 succeeded");
-    if (syscall(SYS_munmap, EINVAL_ADDR, PAGE) != -1) DIE("raw unaligned munmap succeeded");
+    if (raw_syscall(SYS_mmap, 0L, 0L, RW, ANON, -1, 0L) != -1) DIE("raw mmap len 0 succeeded");
+    if (raw_syscall(SYS_munmap, EINVAL_ADDR, PAGE) != -1) DIE("raw unaligned munmap succeeded");
+}
+
+/* A number syscall() passes straight through: two getppid calls. */
+__attribute__((noinline)) static void op_sc_getppid(void) {
+    if (syscall(SYS_getppid) <= 0 || syscall(SYS_getppid) <= 0) DIE("syscall(SYS_getppid)");
+}
+
+__attribute__((noinline)) static void op_raw_getppid(void) {
+    if (raw_syscall(SYS_getppid) <= 0 || raw_syscall(SYS_getppid) <= 0) DIE("raw getppid");
 }
 
 /* In the window: MAP_FIXED one page, then give it back. With the preload the
@@ -302,7 +321,7 @@ int main(int argc, char **argv) {
     mode = preloaded ? "preload" : "native";
     if (argc < 2) {
         fprintf(stderr, "usage: bench CASE... | bench loop N CASE... | bench startup LIB RUNS\n"
-                        "cases: anon4k raw_anon4k einval raw_einval win win_named win_stack16 win_before win30k mprot_win mprot_out\n"
+                        "cases: anon4k raw_anon4k sc_anon4k einval raw_einval sc_getppid raw_getppid win win_named win_stack16 win_before win30k mprot_win mprot_out\n"
                         "(win_before is win under another name, for the process that then runs win30k)\n");
         return 2;
     }
@@ -336,6 +355,13 @@ int main(int argc, char **argv) {
             measure(c, op_einval);
         } else if (strcmp(c, "raw_einval") == 0) {
             measure(c, op_raw_einval);
+        } else if (strcmp(c, "sc_anon4k") == 0) {
+            isolate_landing_spot(PAGE);
+            measure(c, op_sc_anon4k);
+        } else if (strcmp(c, "sc_getppid") == 0) {
+            measure(c, op_sc_getppid);
+        } else if (strcmp(c, "raw_getppid") == 0) {
+            measure(c, op_raw_getppid);
         } else if (strcmp(c, "win") == 0 || strcmp(c, "win_named") == 0 || strcmp(c, "win_before") == 0) {
             window_setup();
             if (strcmp(c, "win_named") == 0) {

@@ -51,7 +51,7 @@ grep -q '^400000000000-410000000000 ' <<<"$maps" || fail "the preloaded process 
 raw="$out/raw.txt"
 log="$out/stderr.txt"
 : >"$raw"; : >"$log"
-main_cases=(anon4k raw_anon4k einval raw_einval win win_named mprot_win mprot_out)
+main_cases=(anon4k raw_anon4k sc_anon4k einval raw_einval sc_getppid raw_getppid win win_named mprot_win mprot_out)
 many_cases=(win_before win30k)
 # The cases above run with stacks off (the cost of the window alone); the
 # tracked case captures a 16-frame stack per recorded call.
@@ -94,7 +94,7 @@ syscalls_per_op() { # mode case -> "mmap 2.00 prctl 1.00"
 }
 syscall_lines=()
 if command -v strace >/dev/null 2>&1; then
-    for c in anon4k einval win win_stack16 mprot_win mprot_out; do
+    for c in anon4k sc_anon4k sc_getppid einval win win_stack16 mprot_win mprot_out; do
         label="$c"; [ "${c#mprot}" != "$c" ] && label="$c (2 mprotect calls)"
         syscall_lines+=("$(printf '  %-28s without: %-34s with: %s' "$label" "$(syscalls_per_op native "$c")" "$(syscalls_per_op preload "$c")")")
     done
@@ -144,6 +144,8 @@ END {
     p1 = b("preload", "win_before"); p30 = b("preload", "win30k")
     n1 = b("native", "win_before"); n30 = b("native", "win30k")
     printf "| %-44s | %8s | %8s | %7s | %-8s | %-4s |\n", "  30k vs 1 mapping (same process)", ratio(n30, n1), ratio(p30, p1), "", "<= 1.2x", verdict(p30, p1, 1.2)
+    row("syscall(SYS_getppid) x2, passed through", "sc_getppid", "sc_getppid", 1.10, "<= 1.10x")
+    row("syscall(SYS_mmap)+syscall(SYS_munmap), 4 KiB", "sc_anon4k", "sc_anon4k", 1.05, "<= 1.05x")
     row("mprotect RW<->R, page in a window mapping", "mprot_win", "mprot_win", 0, "info")
     row("mprotect RW<->R, page outside the window", "mprot_out", "mprot_out", 0, "info")
     if (("native", "med") in su) {
@@ -153,10 +155,11 @@ END {
             sprintf("%+.3f", d / 1000), "<= +0.5", (d / 1000 <= 0.5 ? "PASS" : "MISS")
     }
     print ""
-    print "Reference, raw syscall(SYS_mmap)/syscall(SYS_munmap) inside the preloaded process:"
+    print "Reference, a raw syscall instruction (the kernel floor) inside the preloaded process:"
     printf "  4 KiB pair: libc via mapwarden %s ns, raw %s ns (%s)\n", ns(b("preload", "anon4k")), ns(b("preload", "raw_anon4k")), ratio(b("preload", "anon4k"), b("preload", "raw_anon4k"))
     printf "  EINVAL pair: libc via mapwarden %s ns, raw %s ns (%s)\n", ns(b("preload", "einval")), ns(b("preload", "raw_einval")), ratio(b("preload", "einval"), b("preload", "raw_einval"))
-    printf "  (without the preload: libc %s / raw %s ns; EINVAL libc %s / raw %s ns)\n", ns(b("native", "anon4k")), ns(b("native", "raw_anon4k")), ns(b("native", "einval")), ns(b("native", "raw_einval"))
+    printf "  getppid x2: libc syscall() via mapwarden %s ns, raw %s ns (%s)\n", ns(b("preload", "sc_getppid")), ns(b("preload", "raw_getppid")), ratio(b("preload", "sc_getppid"), b("preload", "raw_getppid"))
+    printf "  (without the preload: libc %s / raw %s ns; EINVAL libc %s / raw %s ns; getppid x2 syscall() %s / raw %s ns)\n", ns(b("native", "anon4k")), ns(b("native", "raw_anon4k")), ns(b("native", "einval")), ns(b("native", "raw_einval")), ns(b("native", "sc_getppid")), ns(b("native", "raw_getppid"))
     print ""
     print "Detail (per-process minimum; best and median over the rounds; mprot cases per mprotect call):"
     for (i = 1; i <= nd; i++) print detail[i]
