@@ -15,8 +15,8 @@
  * test runners end this way; QEMU's user-mode emulator among them) end the
  * process at once: the report is written there too, then the process ends
  * with its status (or the leak status). Nothing of the program's runs, and
- * stdio is not flushed. The report names frames without demangling them
- * (MW_END_AT_ONCE): demangling allocates, and _exit is where signal handlers
+ * stdio is not flushed. The report names frames without demangling them:
+ * demangling allocates, and _exit is where signal handlers
  * end processes, possibly on a thread they interrupted inside malloc.
  *
  * Written once per process, and only by the process the registry belongs
@@ -48,7 +48,7 @@ static int report_once(int status, int how) {
     if (atomic_load_explicit(&mw_phase, memory_order_acquire) != MW_ACTIVE) return status;
     if (mw_sys_getpid() != registry_pid) return status; /* a vfork child */
     if (atomic_exchange_explicit(&reported, 1, memory_order_acq_rel)) return status;
-    if (how == MW_END_AT_ONCE) mw_demangle_off();
+    if (how != MW_END_EXIT) mw_demangle_off();
     int leak_status = mw_engine_exit(how);
     return leak_status > 0 ? leak_status : status;
 }
@@ -71,7 +71,7 @@ __attribute__((destructor(101))) static void mw_at_exit(void) {
  * then ends at once: the report is the first handler registered, so it
  * comes after the program's. */
 static void report_at_quick_exit(void) {
-    int status = report_once(0, MW_END_AT_ONCE);
+    int status = report_once(0, MW_END_QUICK_EXIT);
     if (status > 0) mw_sys_exit_group(status);
 }
 
@@ -79,9 +79,7 @@ __attribute__((constructor(102))) static void mw_register_quick_exit(void) {
     if (atomic_load_explicit(&mw_phase, memory_order_acquire) == MW_ACTIVE) at_quick_exit(report_at_quick_exit);
 }
 
-_Noreturn void mw_end_at_once(int status) {
-    mw_sys_exit_group(report_once(status, MW_END_AT_ONCE));
-}
+_Noreturn void mw_end_at_once(int status, int how) { mw_sys_exit_group(report_once(status, how)); }
 
-EXPORT _Noreturn void _exit(int status) { mw_end_at_once(status); }
-EXPORT _Noreturn void _Exit(int status) { mw_end_at_once(status); }
+EXPORT _Noreturn void _exit(int status) { mw_end_at_once(status, MW_END__EXIT); }
+EXPORT _Noreturn void _Exit(int status) { mw_end_at_once(status, MW_END__EXIT_C99); }

@@ -32,7 +32,7 @@ int mw_start(void) __attribute__((visibility("hidden")));
 void mw_exit_set_owner(void) __attribute__((visibility("hidden")));
 
 /* _exit: the report, then exit_group with the status (exit.c). */
-_Noreturn void mw_end_at_once(int status) __attribute__((visibility("hidden")));
+_Noreturn void mw_end_at_once(int status, int how) __attribute__((visibility("hidden")));
 
 /* Registers the registry lock's fork handlers (lock.c). */
 void mw_install_fork_handlers(void) __attribute__((visibility("hidden")));

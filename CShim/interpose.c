@@ -314,7 +314,7 @@ static __attribute__((noinline)) long memory_syscall(long n, long a, long b, lon
     case SYS_mincore:
         return do_mincore((uintptr_t)a, (size_t)b, (unsigned char *)c);
     case SYS_exit_group:
-        mw_end_at_once((int)a);
+        mw_end_at_once((int)a, MW_END_EXIT_GROUP);
     }
     return mw_syscall6(n, a, b, c, d, e, f);
 }

@@ -185,9 +185,9 @@ long mw_engine_alloc(const char *window, size_t size, size_t align, int prot, in
 void mw_engine_forked(void);
 
 /* How the process ends: exit() (after the program's exit handlers), or at
- * once (_exit, _Exit, exit_group: the report names frames without
- * demangling them, and window files are left as a crash leaves them). */
-enum mw_end { MW_END_EXIT = 0, MW_END_AT_ONCE = 1 };
+ * once (_exit, _Exit, quick_exit, exit_group: the report names frames
+ * without demangling them, and window files are left as a crash leaves them). */
+enum mw_end { MW_END_EXIT = 0, MW_END__EXIT = 1, MW_END__EXIT_C99 = 2, MW_END_QUICK_EXIT = 3, MW_END_EXIT_GROUP = 4 };
 
 /* At the end of the process: writes the report. Returns the status the
  * process must end with (MAPWARDEN_LEAK_EXITCODE when leaks remain), or 0. */

@@ -161,8 +161,8 @@ func mw_engine_forked() {
 
 @_cdecl("mw_engine_exit")
 func mw_engine_exit(_ how: Int32) -> Int32 {
-    let atOnce = how == Int32(MW_END_AT_ONCE.rawValue)
-    let status = LeakReport.writeAtExit(atOnce: atOnce)
+    let status = LeakReport.writeAtExit(endedBy: how)
+    let atOnce = how != Int32(MW_END_EXIT.rawValue)
     // _exit skips the program's exit handlers, where persistent heaps
     // finish their writes: the window files stay marked open, as after a crash.
     if atOnce { return status }

@@ -75,7 +75,7 @@ struct LeakReport {
     static let suppressionLimit = 4096
 
     /// At exit: writes the report; returns the status to exit with, or 0.
-    static func writeAtExit(atOnce: Bool) -> Int32 {
+    static func writeAtExit(endedBy: Int32) -> Int32 {
         guard let state = engine else { return 0 }
         // exit() from a signal handler that interrupted the engine: the
         // registry is mid-change; say nothing rather than something wrong.
@@ -97,7 +97,7 @@ struct LeakReport {
             return code
         }
         var settings = state.pointee.report
-        settings.endedAtOnce = atOnce
+        settings.endedBy = endedBy
         if settings.depth > 0, let why = mw_backtrace_error() { settings.stacksMissing = why }
         let events = state.pointee.events
         mw_unlock()

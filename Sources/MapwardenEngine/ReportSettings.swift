@@ -27,6 +27,16 @@ struct ReportSettings {
     var stacksMissing: UnsafePointer<CChar>? = nil
     /// The suppressions, over their file kept mapped for the process's life.
     var suppressions: SuppressionList = .none
-    /// The process ends through _exit, _Exit or exit_group rather than exit().
-    var endedAtOnce = false
+    /// How the process ends (enum mw_end): exit(), or at once.
+    var endedBy: Int32 = 0
+    /// The function or system call that ends it, as the reports name it.
+    var endedByName: StaticString {
+        switch UInt32(endedBy) {
+        case MW_END__EXIT.rawValue: "_exit"
+        case MW_END__EXIT_C99.rawValue: "_Exit"
+        case MW_END_QUICK_EXIT.rawValue: "quick_exit"
+        case MW_END_EXIT_GROUP.rawValue: "exit_group"
+        default: "exit"
+        }
+    }
 }

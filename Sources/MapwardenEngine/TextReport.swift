@@ -33,7 +33,9 @@ enum TextReport {
         out.text.append(count: r.leaked.mappings, "leaked mapping", "leaked mappings")
         out.text.append(" (")
         out.text.append(unsigned: r.leaked.bytes)
-        out.text.append(c.settings.endedAtOnce ? " bytes) at _exit of " : " bytes) at exit of ")
+        out.text.append(" bytes) at ")
+        out.text.append(c.settings.endedByName)
+        out.text.append(" of ")
         Process.withExecutable { exe in
             out.text.append(exe.count > 0 ? baseName(exe) : Bytes.empty)
         }

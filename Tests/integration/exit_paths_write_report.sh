@@ -3,7 +3,8 @@
 # exit(), _exit(), _Exit(), quick_exit() and syscall(SYS_exit_group) (how
 # QEMU's user-mode emulator ends). The program's status is kept (the leak
 # status replaces it when MAPWARDEN_LEAK_EXITCODE is set and there are
-# leaks); the JSON says how it ended ("ended_by": "exit" or "_exit"); an
+# leaks); the JSON says how it ended ("ended_by": "exit", "_exit", "_Exit",
+# "quick_exit" or "exit_group", and so does the text report's header); an
 # ending at once does not flush stdio, exactly as without mapwarden. A vfork
 # child that calls _exit shares its parent's memory: it writes no report and
 # leaves its parent's alone (the parent still reports at its exit). An
@@ -64,7 +65,7 @@ PY
 }
 
 for how in exit _exit _Exit quick_exit exit_group; do
-    ended=_exit; [ "$how" = exit ] && ended=exit
+    ended=$how
     run "$how" MAPWARDEN_REPORT="$tmp/r.%p.json" MAPWARDEN_REPORT_FORMAT=json
     [ "$status" -eq 5 ] || { fail "$how: status $status, expected the program's 5"; show; }
     [ "$(ls "$tmp" | grep -c '^r\.')" -eq 1 ] && [ -f "$tmp/r.$pid.json" ] ||
