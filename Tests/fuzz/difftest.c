@@ -21,7 +21,9 @@
  *                                    the registry and /proc/self/smaps
  * Options: --lib PATH (default build/libmapwarden.so), --out DIR (where found
  * cases go), --libc-only (never call through syscall()), --count N, --ops N,
- * --stop-after N (stop fuzzing after N distinct failures), --verbose.
+ * --stop-after N (stop fuzzing after N distinct failures), --min-time S
+ * (time to minimise each failure, 0: not at all), --verbose, --self (both
+ * runs without mapwarden: any difference is the tester's own nondeterminism).
  *
  * The case file format (one op a line, '#' comments), e.g.
  *     window 0x500000000000:1G      MAPWARDEN_WINDOW for the mapwarden run
@@ -516,8 +518,15 @@ static void case_text(const Case *c, const int *keep, Buf *out) {
 typedef int (*query_fn)(const void *, struct mapwarden_info *);
 static query_fn mw_query;
 static int mem_fd = -1;
-static int file_fd = -1, filero_fd = -1, memfd_fd = -1, inject_fd = -1;
-static ino_t file_ino, memfd_ino, inject_ino;
+/* Each thread has its own files (threads work on disjoint ranges; shared
+ * files would make their contents race). */
+static int file_fd[8], filero_fd[8], memfd_fd[8], inject_fd[8];
+static ino_t file_ino[8], memfd_ino[8], inject_ino[8];
+static int nfiles;
+static int ino_is(unsigned long ino, const ino_t *set) {
+    for (int i = 0; i < nfiles; i++) if (set[i] == ino) return 1;
+    return 0;
+}
 static const Case *XC;             /* the case being executed */
 
 typedef struct {
@@ -593,6 +602,10 @@ static int vma_anon(const Vma *v) { return v->ino == 0; }
 static int vma_shmem_anon(const Vma *v) {
     return !strncmp(v->path, "/dev/zero", 9) || !strncmp(v->path, "[anon_shmem", 11) || !strncmp(v->path, "/SYSV", 5);
 }
+/* Anonymous as the program asked for it: private or shared, hugetlb too. */
+static int vma_anon_request(const Vma *v) {
+    return v->ino == 0 || vma_shmem_anon(v) || !strncmp(v->path, "/anon_hugepage", 14);
+}
 
 /* The reservation: ---p, anonymous, none of the flags a program's calls add. */
 static int reservation_like(const Vma *v) {
@@ -611,9 +624,9 @@ static void backing(const Vma *v, uint64_t page, char *out, size_t n) {
     if (vma_anon(v)) { snprintf(out, n, "anon"); return; }
     const char *what;
     char other[160];
-    if (v->ino == file_ino) what = "file";
-    else if (v->ino == memfd_ino) what = "memfd";
-    else if (v->ino == inject_ino) what = "inject";
+    if (ino_is(v->ino, file_ino)) what = "file";
+    else if (ino_is(v->ino, memfd_ino)) what = "memfd";
+    else if (ino_is(v->ino, inject_ino)) what = "inject";
     else if (vma_shmem_anon(v)) what = "shm";
     else if (!strncmp(v->path, "/anon_hugepage", 14)) what = "hugeanon";
     else { const char *slash = strrchr(v->path, '/'); snprintf(other, sizeof other, "other:%s", slash ? slash + 1 : v->path); what = other; }
@@ -771,7 +784,7 @@ static void registry_walk(Ctx *x, const Smaps *sm, const char *label, uint64_t l
                     if (rshared != kshared)
                         xmsg(x, label, count, "shared [%s,%s): the registry says %s, the kernel has %s", r1, r2, rshared ? "shared" : "private", v->perms);
                     int ranon = (q.flags & MAP_ANONYMOUS) != 0;
-                    int kanon = vma_anon(v) || vma_shmem_anon(v);
+                    int kanon = vma_anon_request(v);
                     if (ranon != kanon && !(q.kind & MAPWARDEN_KIND_WINDOW_FILE)) {
                         char back[200];
                         backing(v, p, back, sizeof back);
@@ -834,7 +847,7 @@ static void checkpoint(Ctx *x, const char *label, int whole_window) {
     free(sm.v);
 }
 
-static __thread sigjmp_buf *fault_jmp;
+static __thread sigjmp_buf *volatile fault_jmp;
 static void on_fault(int sig, siginfo_t *si, void *uc) {
     (void)si; (void)uc;
     if (fault_jmp) siglongjmp(*fault_jmp, sig);
@@ -842,12 +855,12 @@ static void on_fault(int sig, siginfo_t *si, void *uc) {
     raise(sig);
 }
 
-static int op_fd(const Op *o) {
+static int op_fd(const Op *o, int t) {
     switch (o->fd) {
-    case FD_FILE: return file_fd;
-    case FD_FILERO: return filero_fd;
-    case FD_MEMFD: return memfd_fd;
-    case FD_INJECT: return inject_fd;
+    case FD_FILE: return file_fd[t];
+    case FD_FILERO: return filero_fd[t];
+    case FD_MEMFD: return memfd_fd[t];
+    case FD_INJECT: return inject_fd[t];
     case FD_LITERAL: return (int)o->a[4];
     default: return -1;
     }
@@ -891,7 +904,7 @@ static void do_op(Ctx *x, const Op *o, int index, char *res, size_t resn) {
     errno = 0;
     switch (o->kind) {
     case OP_MMAP: {
-        int fd = op_fd(o);
+        int fd = op_fd(o, x->tid < 0 ? 0 : x->tid);
         ptr = 1;
         if (o->via == VIA_LIBC) r = kres((long)mmap((void *)a[0], a[1], (int)a[2], (int)a[3], fd, (off_t)a[5]), 1);
         else r = sys_or_raw(o->via, SYS_mmap, (long)a[0], (long)a[1], (long)a[2], (long)a[3], fd, (long)a[5]);
@@ -973,7 +986,9 @@ static void do_op(Ctx *x, const Op *o, int index, char *res, size_t resn) {
         int sig = sigsetjmp(jb, 1);
         if (sig == 0) {
             fault_jmp = &jb;
+            __asm__ volatile("" ::: "memory");
             *(volatile unsigned char *)a[0] = (unsigned char)a[1];
+            __asm__ volatile("" ::: "memory");
             fault_jmp = NULL;
             snprintf(res, resn, "ok");
         } else {
@@ -1027,20 +1042,20 @@ static void *thread_main(void *arg) {
         bprintf(&x->out, "R %sop%d %s\n", x->prefix, i + 1, res);
         snprintf(label, sizeof label, "op%d", i + 1);
         checkpoint(x, label, x->tid < 0);
-        if (x->tid < 0 && x->out.n > (1u << 16)) { write_all(1, x->out.p, x->out.n); x->out.n = 0; }
+        if (x->tid < 0) { write_all(1, x->out.p, x->out.n); x->out.n = 0; } /* a crash keeps what came before */
     }
     return NULL;
 }
 
-static int make_file(const char *what, char tag, int pages) {
+static int make_file(const char *what, char tag, int pages, int *ro_fd) {
     int fd;
     if (!strcmp(what, "file")) {
         char path[256];
         const char *dir = getenv("TMPDIR");
-        snprintf(path, sizeof path, "%s/difftest.%d.file", dir && *dir ? dir : "/tmp", (int)getpid());
+        snprintf(path, sizeof path, "%s/difftest.%d.%d.file", dir && *dir ? dir : "/tmp", (int)getpid(), nfiles);
         fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd < 0) { perror(path); exit(96); }
-        filero_fd = open(path, O_RDONLY | O_CLOEXEC);
+        *ro_fd = open(path, O_RDONLY | O_CLOEXEC);
         unlink(path);
     } else {
         fd = memfd_create(what, MFD_CLOEXEC);
@@ -1063,13 +1078,16 @@ static int exec_case(const Case *c) {
     mw_query = (query_fn)dlsym(RTLD_DEFAULT, "mapwarden_query");
     mem_fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
     if (mem_fd < 0) { perror("/proc/self/mem"); return 96; }
-    file_fd = make_file("file", 'F', FILE_PAGES);
-    memfd_fd = make_file("difftest", 'M', FILE_PAGES);
-    inject_fd = make_file("difftest-inject", 'I', INJECT_PAGES);
-    struct stat st;
-    fstat(file_fd, &st); file_ino = st.st_ino;
-    fstat(memfd_fd, &st); memfd_ino = st.st_ino;
-    fstat(inject_fd, &st); inject_ino = st.st_ino;
+    for (int t = 0; t < c->threads; t++) {
+        struct stat st;
+        file_fd[t] = make_file("file", 'F', FILE_PAGES, &filero_fd[t]);
+        memfd_fd[t] = make_file("difftest", 'M', FILE_PAGES, NULL);
+        inject_fd[t] = make_file("difftest-inject", 'I', INJECT_PAGES, NULL);
+        fstat(file_fd[t], &st); file_ino[t] = st.st_ino;
+        fstat(memfd_fd[t], &st); memfd_ino[t] = st.st_ino;
+        fstat(inject_fd[t], &st); inject_ino[t] = st.st_ino;
+        nfiles = t + 1;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_fault;
@@ -1131,6 +1149,7 @@ static int exec_case(const Case *c) {
 
 static const char *opt_lib;
 static int opt_verbose;
+static int opt_self;            /* --self: both runs without mapwarden (the tester's own determinism) */
 
 typedef struct { Buf out, err; int status; } RunOut;
 
@@ -1153,7 +1172,7 @@ static void run_pair(const char *casefile, const Case *c, RunOut ro[2]) {
             for (char **e = environ; *e; e++)
                 if (strncmp(*e, "LD_PRELOAD=", 11) && strncmp(*e, "MAPWARDEN_", 10)) env[k++] = *e;
             char pre[4200], win[200];
-            if (m == 1) {
+            if (m == 1 && !opt_self) {
                 snprintf(pre, sizeof pre, "LD_PRELOAD=%s", opt_lib);
                 snprintf(win, sizeof win, "MAPWARDEN_WINDOW=%s", c->window);
                 env[k++] = pre;
@@ -1365,7 +1384,7 @@ static void compare(const Case *c, RunOut ro[2], Verdict *v) {
     for (int m = 0; m < 2; m++)
         for (int i = 0; i < t[m].n; i++)
             if (t[m].e[i].type == 'I') { info[m] = t[m].e[i].text; break; }
-    int setup_bad = strcmp(info[0], "mapwarden=absent") || strcmp(info[1], "mapwarden=active");
+    int setup_bad = strcmp(info[0], "mapwarden=absent") || strcmp(info[1], opt_self ? "mapwarden=absent" : "mapwarden=active");
     int xfirst = t[1].nx ? t[1].xat[0] : -1;
     if (setup_bad) {
         v->failed = 1;
@@ -1580,6 +1599,7 @@ typedef struct {
     int plo, phi;               /* page range for addresses, relative to b */
     int live_lo[64], live_hi[64], nlive;
     int marker;
+    int growsdown;              /* a MAP_GROWSDOWN mapping was asked for: no more stores */
     int threads;
     int libc_only;
     int for_inject;
@@ -1661,7 +1681,10 @@ static void gen_op(Gen *g, Buf *out) {
         if (chance(&g->r, 5)) strcat(flags, "|LOCKED");
         if (chance(&g->r, 10)) strcat(flags, "|NORESERVE");
         if (chance(&g->r, 8)) strcat(flags, "|POPULATE");
-        if (chance(&g->r, 2)) strcat(flags, "|GROWSDOWN");
+        /* MAP_GROWSDOWN only fixed, and no store after it: the README documents
+         * that such a mapping never grows in the window (the reservation sits
+         * below it) and that a hint with it is left to the kernel. */
+        if (fixed && g->threads == 1 && chance(&g->r, 2)) { strcat(flags, "|GROWSDOWN"); g->growsdown = 1; }
         if (chance(&g->r, 1)) strcat(flags, "|0x40000000");
         if (g->threads == 1 && chance(&g->r, 2)) { /* a hugetlb mapping at a 2 MiB boundary near the window */
             snprintf(a, sizeof a, "%s", chance(&g->r, 70) ? "0x500000000000" : "0x500000200000");
@@ -1678,7 +1701,7 @@ static void gen_op(Gen *g, Buf *out) {
         }
         bprintf(out, "%smmap %s %s %s %s %s%s\n", via, a, l, gen_prot(g), flags, fd, off);
         if (fixed || where < 95) add_live(g, page, page + (pages ? pages : 1));
-        if (chance(&g->r, 40) && pages) { /* mark the new pages */
+        if (chance(&g->r, 40) && pages && !g->growsdown) { /* mark the new pages */
             int p = page + rn(&g->r, pages);
             addr_expr(a, sizeof a, p, rn(&g->r, 4096));
             bprintf(out, "write %s %d\n", a, 1 + (g->marker++ % 255));
@@ -1751,6 +1774,9 @@ static void gen_op(Gen *g, Buf *out) {
         bprintf(out, "%smincore %s %s\n", via, a, l);
     } else if (r < 85 && g->threads == 1) {
         bprintf(out, "fork\n");
+    } else if (g->growsdown) {
+        gen_addr(g, a, sizeof a, &page);
+        bprintf(out, "%smsync %s 1p ASYNC\n", via, a);
     } else {
         page = pick_page(g);
         addr_expr(a, sizeof a, page, rn(&g->r, 4096));
@@ -1785,6 +1811,7 @@ static void gen_case(uint64_t seed, int max_ops, int libc_only, Buf *out) {
 /* ============================================================ the modes */
 
 static const char *opt_out = "difftest-found";
+static double opt_min_time = 90;
 
 static void slug(const char *sig, char *out, size_t n) {
     size_t k = 0;
@@ -1842,7 +1869,7 @@ static int fuzz(uint64_t seed, double seconds, long count, int max_ops, int libc
                 int same = again.failed == 1 && !strcmp(again.sig, v.sig);
                 buf_free(&again.report);
                 if (!same) printf("  (not reproduced on a second run: kept unminimised)\n");
-                else minimise(&c, v.sig, 90);
+                else if (opt_min_time > 0) minimise(&c, v.sig, opt_min_time);
                 Buf min = {0}, final = {0};
                 case_text(&c, NULL, &min);
                 Verdict fv;
@@ -2019,7 +2046,9 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--out") && i + 1 < argc) opt_out = argv[++i];
         else if (!strcmp(a, "--stop-after") && i + 1 < argc) stop_after = atoi(argv[++i]);
         else if (!strcmp(a, "--libc-only")) libc_only = 1;
+        else if (!strcmp(a, "--min-time") && i + 1 < argc) opt_min_time = atof(argv[++i]);
         else if (!strcmp(a, "--verbose")) opt_verbose = 1;
+        else if (!strcmp(a, "--self")) opt_self = 1;
         else if (!strcmp(a, "--gen") && i + 1 < argc) { /* print one generated case */
             Buf t = {0};
             gen_case(strtoull(argv[++i], NULL, 0), max_ops, libc_only, &t);
