@@ -1862,6 +1862,7 @@ static int fuzz(uint64_t seed, double seconds, long count, int max_ops, int libc
             else {
                 if (nsig < 64) { snprintf(sigs[nsig], sizeof sigs[nsig], "%s", v.sig); hits[nsig++] = 1; }
                 printf("\nFAIL sequence %ld (seed-case %" PRIu64 ") [%s], %d ops; minimising...\n", n, cs, v.sig, c.nops);
+                int original_ops = c.nops;
                 fflush(stdout);
                 /* Reproducible? */
                 Verdict again;
@@ -1877,7 +1878,7 @@ static int fuzz(uint64_t seed, double seconds, long count, int max_ops, int libc
                 char sl[120], path[400];
                 slug(v.sig, sl, sizeof sl);
                 snprintf(path, sizeof path, "%s/%s.seed%" PRIu64 ".case", opt_out, sl, cs);
-                bprintf(&final, "# found by: difftest --seed %" PRIu64 " (sequence %ld), minimised from %d ops\n# difference: %s\n", seed, n, 0, fv.failed == 1 ? fv.sig : v.sig);
+                bprintf(&final, "# found by: difftest --seed %" PRIu64 " (sequence %ld), minimised from %d ops\n# difference: %s\n", seed, n, original_ops, fv.failed == 1 ? fv.sig : v.sig);
                 const char *body = min.p;
                 if (!strncmp(body, "# difftest", 10)) body = strchr(body, '\n') + 1;
                 buf_add(&final, body, strlen(body));

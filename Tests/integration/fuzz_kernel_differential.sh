@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Differential test with the kernel as the oracle (Tests/fuzz/difftest.c):
+# sequences of mmap-family calls on window addresses run once in a plain
+# process (the addresses left unmapped: what Linux does is right) and once
+# under the library with the window configured; free window pages must
+# behave as unmapped memory, so results, page states and contents must
+# agree, and the registry must match /proc/self/smaps.
+#   1. every case in Tests/fuzz/cases/ is replayed;
+#   2. random sequences for FUZZ_SECONDS (20) from FUZZ_SEED (printed; a
+#      failure is minimised and printed as a case file to replay);
+#   3. fault injection: raw syscall instructions behind mapwarden's back
+#      (munmap of a window mapping, MAP_FIXED over a free page...) must be
+#      caught by the registry check.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+out="$BUILD/fuzz"
+mkdir -p "$out"
+tester="$out/difftest"
+$CC -std=gnu11 -O1 -g -Wall -Wextra -pthread -I "$root/CShim/include" -o "$tester" "$root/Tests/fuzz/difftest.c" -ldl ||
+    { echo "fuzz_kernel_differential: cannot build difftest.c"; exit 1; }
+seed=${FUZZ_SEED:-$(date +%s)}
+seconds=${FUZZ_SECONDS:-20}
+status=0
+
+echo "== replay: Tests/fuzz/cases/"
+"$tester" --lib "$LIB" --replay "$root"/Tests/fuzz/cases/*.case || status=1
+
+echo
+echo "== fuzz: --seed $seed --time $seconds (replay with: FUZZ_SEED=$seed, or difftest --seed $seed --time $seconds)"
+rm -rf "$out/found"
+"$tester" --lib "$LIB" --seed "$seed" --time "$seconds" --stop-after 1 --min-time 30 --out "$out/found" || status=1
+
+echo
+echo "== fault injection"
+"$tester" --lib "$LIB" --inject --seed "$seed" --count 20 || status=1
+exit $status
