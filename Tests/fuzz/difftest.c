@@ -649,16 +649,23 @@ static void content(uint64_t page, char *out, size_t n) {
     else snprintf(out, n, "c=%08x/%d:%02x", h, first, buf[first]);
 }
 
-/* The kernel's view of one page: "-" or "PERMS BACKING FLAGS CONTENT". */
+/* The kernel's view of one page: "-" or "PERMS BACKING FLAGS RESIDENT CONTENT".
+ * Residency (a raw mincore, before the content is read, which faults the
+ * page in) shows MAP_POPULATE, MADV_DONTNEED and the like on pages never
+ * written. */
 static void kernel_state(const Smaps *sm, uint64_t page, char *out, size_t n, int with_content) {
     const Vma *v = vma_at(sm, page);
     if (!v) { snprintf(out, n, "-"); return; }
-    char back[160], cont[64] = "", flags[160];
+    char back[160], cont[64] = "", flags[160], res[16];
     backing(v, page, back, sizeof back);
     if (v->pkey) snprintf(flags, sizeof flags, "%s,pkey%d", v->flags, v->pkey);
     else snprintf(flags, sizeof flags, "%s", v->flags);
+    unsigned char vec = 0;
+    long r = raw6(SYS_mincore, (long)page, (long)PAGE, (long)&vec, 0, 0, 0);
+    if (r == 0) snprintf(res, sizeof res, "res=%d", vec & 1);
+    else snprintf(res, sizeof res, "res=%s", errname((int)-r));
     if (with_content) content(page, cont, sizeof cont);
-    snprintf(out, n, "%s %s %s %s", v->perms, back, flags, with_content ? cont : "c=?");
+    snprintf(out, n, "%s %s %s %s %s", v->perms, back, flags, res, with_content ? cont : "c=?");
 }
 
 typedef struct {
@@ -672,21 +679,18 @@ typedef struct {
 
 static uint64_t ctx_b(const Ctx *x) { return x->c->b + x->shift; }
 
-/* An address as the case would write it: relative to this thread's b. */
+/* An address as the case would write it: relative to this thread's b
+ * (b+3p, b-2p+883, b+17), or in hex when far from it. */
 static void fmt_rel(const Ctx *x, uint64_t a, char *out, size_t n) {
     uint64_t b = ctx_b(x);
     int64_t d = (int64_t)(a - b);
-    if (d > -(int64_t)(4ULL << 30) && d < (int64_t)(4ULL << 30)) {
-        uint64_t m = d < 0 ? (uint64_t)-d : (uint64_t)d;
-        char tail[32] = "";
-        if (m % PAGE) snprintf(tail, sizeof tail, "+%" PRIu64, m % PAGE);
-        if (m / PAGE == 0 && m % PAGE) snprintf(out, n, "b%s%" PRIu64, d < 0 ? "-" : "+", m);
-        else if (m == 0) snprintf(out, n, "b");
-        else if (d < 0 && m % PAGE) snprintf(out, n, "b-%" PRIu64, m);
-        else snprintf(out, n, "b%s%" PRIu64 "p%s", d < 0 ? "-" : "+", m / PAGE, tail);
-    } else {
-        snprintf(out, n, "0x%" PRIx64, a);
-    }
+    if (d <= -(int64_t)(4ULL << 30) || d >= (int64_t)(4ULL << 30)) { snprintf(out, n, "0x%" PRIx64, a); return; }
+    int64_t pages = d >= 0 ? d / (int64_t)PAGE : -((-d + (int64_t)PAGE - 1) / (int64_t)PAGE);
+    int64_t rest = d - pages * (int64_t)PAGE; /* 0 .. PAGE-1 */
+    char head[32] = "b", tail[24] = "";
+    if (pages) snprintf(head, sizeof head, "b%+" PRId64 "p", pages);
+    if (rest) snprintf(tail, sizeof tail, "+%" PRId64, rest);
+    snprintf(out, n, "%s%s", head, tail);
 }
 
 static int in_window(const Case *c, uint64_t a) { return a >= c->wbase && a - c->wbase < c->wsize; }
@@ -1323,16 +1327,16 @@ static void fmt_page(int64_t idx, char *out, size_t n) {
     else snprintf(out, n, "b%s%" PRId64 "p", idx < 0 ? "-" : "+", idx < 0 ? -idx : idx);
 }
 
-/* Which field of two page states differs first: mapped, perms, backing, flags, content. */
+/* Which field of two page states differs first: mapped, perms, backing, flags, resident, content. */
 static const char *state_field(const char *k, const char *m) {
     if ((k[0] == '-' && !k[1]) != (m[0] == '-' && !m[1])) return "mapped";
-    static const char *names[] = {"perms", "backing", "flags", "content"};
+    static const char *names[] = {"perms", "backing", "flags", "resident", "content"};
     char a[400], b[400];
     snprintf(a, sizeof a, "%s", k);
     snprintf(b, sizeof b, "%s", m);
     char *sa = NULL, *sb = NULL;
     char *ta = strtok_r(a, " ", &sa), *tb = strtok_r(b, " ", &sb);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         if (!ta || !tb) return "state";
         if (strcmp(ta, tb)) return names[i];
         ta = strtok_r(NULL, " ", &sa);

@@ -5,6 +5,8 @@
 # under the library with the window configured; free window pages must
 # behave as unmapped memory, so results, page states and contents must
 # agree, and the registry must match /proc/self/smaps.
+#   0. the tester runs against itself (no library either side) for 3 s: a
+#      difference there is the tester's, and stops the test;
 #   1. every case in Tests/fuzz/cases/ is replayed;
 #   2. random sequences for FUZZ_SECONDS (20) from FUZZ_SEED (printed; a
 #      failure is minimised and printed as a case file to replay);
@@ -23,6 +25,11 @@ seed=${FUZZ_SEED:-$(date +%s)}
 seconds=${FUZZ_SECONDS:-20}
 status=0
 
+echo "== the tester against itself (both runs without the library: must never differ)"
+"$tester" --lib "$LIB" --self --seed "$seed" --time 3 --min-time 0 --out "$out/self" ||
+    { echo "fuzz_kernel_differential: the tester is not deterministic here; its findings cannot be trusted"; exit 1; }
+
+echo
 echo "== replay: Tests/fuzz/cases/"
 "$tester" --lib "$LIB" --replay "$root"/Tests/fuzz/cases/*.case || status=1
 
