@@ -29,6 +29,8 @@
  *     window 0x500000000000:1G      MAPWARDEN_WINDOW for the mapwarden run
  *     base w+16p                    b, the region's base (default w+16p)
  *     threads 2                     optional: each thread runs the ops at b + k*256p
+ *     accounting strict             optional: also compare VM_ACCOUNT ("ac") and a
+ *                                   forked child's page residency (see smaps_read)
  *     mmap b 8p RW PRIVATE|ANON|FIXED
  *     mprotect b 4p RX
  *     sys mremap b 8p 8p MAYMOVE|FIXED b+32p      (sys: through syscall())
@@ -261,6 +263,7 @@ typedef struct {
     char window[96];          /* as written, for MAPWARDEN_WINDOW */
     uint64_t wbase, wsize, b;
     int threads;
+    int accounting;           /* "accounting strict": also compare VM_ACCOUNT and a forked child's residency */
     Buf header;               /* the header lines, to write the case back */
     Op *ops;
     int nops;
@@ -484,12 +487,13 @@ static int case_parse(const char *text, const char *name, Case *c, Buf *err) {
             size_t len = strlen(s);
             while (len && isspace((unsigned char)s[len - 1])) s[--len] = 0;
             if (!*s) continue;
-            if (!strncmp(s, "window ", 7) || !strncmp(s, "base ", 5) || !strncmp(s, "threads ", 8)) {
+            if (!strncmp(s, "window ", 7) || !strncmp(s, "base ", 5) || !strncmp(s, "threads ", 8) || !strncmp(s, "accounting ", 11)) {
                 if (pass == 1) continue;
                 char *v = strchr(s, ' ') + 1;
                 while (*v == ' ') v++;
                 if (s[0] == 'w') snprintf(c->window, sizeof c->window, "%s", v);
                 else if (s[0] == 'b') { snprintf(base_expr, sizeof base_expr, "%s", v); have_base = 1; }
+                else if (s[0] == 'a') { if (strcmp(v, "strict") && strcmp(v, "loose")) { bprintf(err, "%s:%d: accounting strict|loose\n", name, lineno); return -1; } c->accounting = !strcmp(v, "strict"); }
                 else { c->threads = atoi(v); if (c->threads < 1 || c->threads > 8) { bprintf(err, "%s:%d: threads 1..8\n", name, lineno); return -1; } }
                 bprintf(&c->header, "%s\n", s);
                 continue;
@@ -528,13 +532,15 @@ static int ino_is(unsigned long ino, const ino_t *set) {
     return 0;
 }
 static const Case *XC;             /* the case being executed */
+static int in_child;               /* in a forked child (op fork) */
 
 typedef struct {
     uint64_t s, e, off;
     char perms[8];
     unsigned long ino;
     char path[128];
-    char flags[128];
+    char flags[128];           /* compared: VmFlags without rd wr ex sh sd (and ac unless accounting strict) */
+    char allflags[128];        /* every VmFlag, for the reservation check */
     int pkey;
 } Vma;
 
@@ -566,18 +572,25 @@ static void smaps_read(Smaps *sm) {
         } else if (sm->n && !strncmp(p, "VmFlags:", 8)) {
             Vma *v = &sm->v[sm->n - 1];
             const char *f = p + 8;
-            char out[128] = "";
+            char out[128] = "", all[128] = "";
             char tok[8];
             int used = 0;
             while (sscanf(f, " %7s%n", tok, &used) == 1) {
                 f += used;
-                /* rd wr ex sh repeat the permissions; sd (soft-dirty) is bookkeeping */
+                if (all[0]) strcat(all, ",");
+                if (strlen(all) + strlen(tok) < sizeof all - 1) strcat(all, tok);
+                /* rd wr ex sh repeat the permissions; sd (soft-dirty) is bookkeeping;
+                 * ac (VM_ACCOUNT) depends on whether the VMA has an anon_vma, which
+                 * mapwarden's moves (a DONTUNMAP copy) always give it: compared only
+                 * under "accounting strict" (Tests/fuzz/documented/) */
                 if (!strcmp(tok, "rd") || !strcmp(tok, "wr") || !strcmp(tok, "ex") || !strcmp(tok, "sh") || !strcmp(tok, "sd"))
                     continue;
+                if (!strcmp(tok, "ac") && !(XC && XC->accounting)) continue;
                 if (out[0]) strcat(out, ",");
                 if (strlen(out) + strlen(tok) < sizeof out - 1) strcat(out, tok);
             }
             snprintf(v->flags, sizeof v->flags, "%s", out[0] ? out : "none");
+            snprintf(v->allflags, sizeof v->allflags, "%s", all[0] ? all : "none");
         } else if (sm->n && !strncmp(p, "ProtectionKey:", 14)) {
             sm->v[sm->n - 1].pkey = atoi(p + 14);
         }
@@ -612,10 +625,10 @@ static int reservation_like(const Vma *v) {
     if (strcmp(v->perms, "---p") || !vma_anon(v)) return 0;
     if (v->path[0] && strcmp(v->path, "[anon:mapwarden]")) return 0;
     char f[128];
-    snprintf(f, sizeof f, "%s", v->flags);
+    snprintf(f, sizeof f, "%s", v->allflags);
     char *save = NULL;
     for (char *t = strtok_r(f, ",", &save); t; t = strtok_r(NULL, ",", &save))
-        if (strcmp(t, "mr") && strcmp(t, "mw") && strcmp(t, "me") && strcmp(t, "nr") && strcmp(t, "none")) return 0;
+        if (strcmp(t, "mr") && strcmp(t, "mw") && strcmp(t, "me") && strcmp(t, "nr") && strcmp(t, "sd") && strcmp(t, "none")) return 0;
     return 1;
 }
 
@@ -662,7 +675,11 @@ static void kernel_state(const Smaps *sm, uint64_t page, char *out, size_t n, in
     else snprintf(flags, sizeof flags, "%s", v->flags);
     unsigned char vec = 0;
     long r = raw6(SYS_mincore, (long)page, (long)PAGE, (long)&vec, 0, 0, 0);
-    if (r == 0) snprintf(res, sizeof res, "res=%d", vec & 1);
+    /* A forked child's never-written anonymous pages are resident when fork
+     * copied the page tables, which it does when the VMA has an anon_vma:
+     * the same internal detail as VM_ACCOUNT above. */
+    if (in_child && !(XC && XC->accounting)) snprintf(res, sizeof res, "res=?");
+    else if (r == 0) snprintf(res, sizeof res, "res=%d", vec & 1);
     else snprintf(res, sizeof res, "res=%s", errname((int)-r));
     if (with_content) content(page, cont, sizeof cont);
     snprintf(out, n, "%s %s %s %s %s", v->perms, back, flags, res, with_content ? cont : "c=?");
@@ -1023,6 +1040,7 @@ static void do_op(Ctx *x, const Op *o, int index, char *res, size_t resn) {
 /* A forked child: its own state, then a marker in every writable page (so
  * the parent's next checkpoint shows what it shares with the child). */
 static void do_checkpoints_child(Ctx *x, const char *label) {
+    in_child = 1;
     close(mem_fd);
     mem_fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC); /* the parent's fd reads the parent */
     checkpoint(x, label, 1);
@@ -2021,7 +2039,7 @@ static void usage(void) {
             "       difftest --seed N --time S [--count N] [--ops N] [--out DIR] [--stop-after N] [--libc-only]\n"
             "       difftest --inject [--seed N] [--count N]\n"
             "       difftest --exec FILE                (internal: run one case, print its trace)\n"
-            "       common: --lib PATH (default build/libmapwarden.so), --verbose\n");
+            "       common: --lib PATH (default $LIB, build/libmapwarden.so, or ../libmapwarden.so beside difftest), --verbose\n");
     exit(2);
 }
 
@@ -2062,6 +2080,16 @@ int main(int argc, char **argv) {
         } else usage();
     }
     if (max_ops < 6) max_ops = 6;
+    static char beside[4200];
+    if (!getenv("LIB") && access(opt_lib, R_OK)) { /* build/fuzz/difftest: the library is build/libmapwarden.so */
+        char self[4096];
+        ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (k > 0) {
+            self[k] = 0;
+            char *slash = strrchr(self, '/');
+            if (slash) { *slash = 0; snprintf(beside, sizeof beside, "%s/../libmapwarden.so", self); opt_lib = beside; }
+        }
+    }
     if (access(opt_lib, R_OK)) { fprintf(stderr, "difftest: cannot read the library %s (--lib)\n", opt_lib); return 2; }
     char *abs = realpath(opt_lib, NULL);
     if (abs) opt_lib = abs;
