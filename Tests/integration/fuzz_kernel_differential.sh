@@ -10,6 +10,7 @@
 #   1. every case in Tests/fuzz/cases/ is replayed;
 #   2. random sequences for FUZZ_SECONDS (20) from FUZZ_SEED (printed; a
 #      failure is minimised and printed as a case file to replay);
+#      FUZZ_FLAGS adds difftest options to 1 and 2;
 #   3. fault injection: raw syscall instructions behind mapwarden's back
 #      (munmap of a window mapping, MAP_FIXED over a free page...) must be
 #      caught by the registry check.
@@ -23,6 +24,7 @@ $CC -std=gnu11 -O1 -g -Wall -Wextra -pthread -I "$root/CShim/include" -o "$teste
     { echo "fuzz_kernel_differential: cannot build difftest.c"; exit 1; }
 seed=${FUZZ_SEED:-$(date +%s)}
 seconds=${FUZZ_SECONDS:-20}
+flags=${FUZZ_FLAGS:-}   # e.g. --libc-only, --readme-partial (see difftest.c)
 status=0
 
 echo "== the tester against itself (both runs without the library: must never differ)"
@@ -31,12 +33,14 @@ echo "== the tester against itself (both runs without the library: must never di
 
 echo
 echo "== replay: Tests/fuzz/cases/"
-"$tester" --lib "$LIB" --replay "$root"/Tests/fuzz/cases/*.case || status=1
+# shellcheck disable=SC2086
+"$tester" --lib "$LIB" --replay "$root"/Tests/fuzz/cases/*.case $flags || status=1
 
 echo
 echo "== fuzz: --seed $seed --time $seconds (replay with: FUZZ_SEED=$seed, or difftest --seed $seed --time $seconds)"
 rm -rf "$out/found"
-"$tester" --lib "$LIB" --seed "$seed" --time "$seconds" --stop-after 1 --min-time 30 --out "$out/found" || status=1
+# shellcheck disable=SC2086
+"$tester" --lib "$LIB" --seed "$seed" --time "$seconds" --stop-after 1 --min-time 30 --out "$out/found" $flags || status=1
 
 echo
 echo "== fault injection"
