@@ -616,6 +616,12 @@ static const Vma *vma_at(const Smaps *sm, uint64_t a) {
 }
 
 static int vma_anon(const Vma *v) { return v->ino == 0; }
+static int vma_has_flag_in(const char *flags, const char *f) {
+    char tmp[140], want[16];
+    snprintf(tmp, sizeof tmp, ",%s,", flags);
+    snprintf(want, sizeof want, ",%s,", f);
+    return strstr(tmp, want) != NULL;
+}
 static int vma_shmem_anon(const Vma *v) {
     return !strncmp(v->path, "/dev/zero", 9) || !strncmp(v->path, "[anon_shmem", 11) || !strncmp(v->path, "/SYSV", 5);
 }
@@ -624,10 +630,19 @@ static int vma_anon_request(const Vma *v) {
     return v->ino == 0 || vma_shmem_anon(v) || !strncmp(v->path, "/anon_hugepage", 14);
 }
 
-/* The reservation: ---p, anonymous, none of the flags a program's calls add. */
+/* The reservation: ---p, anonymous, none of the flags a program's calls
+ * add, and MAP_NORESERVE ("nr"; the kernel ignores that flag, and shows no
+ * "nr", under vm.overcommit_memory=2). */
+static int strict_overcommit = -1;
 static int reservation_like(const Vma *v) {
     if (strcmp(v->perms, "---p") || !vma_anon(v)) return 0;
     if (v->path[0] && strcmp(v->path, "[anon:mapwarden]")) return 0;
+    if (strict_overcommit < 0) {
+        Buf b = {0};
+        strict_overcommit = read_file("/proc/sys/vm/overcommit_memory", &b) == 0 && b.p[0] == '2';
+        buf_free(&b);
+    }
+    if (!strict_overcommit && !vma_has_flag_in(v->allflags, "nr")) return 0;
     char f[128];
     snprintf(f, sizeof f, "%s", v->allflags);
     char *save = NULL;

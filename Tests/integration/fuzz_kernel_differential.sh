@@ -25,7 +25,6 @@ $CC -std=gnu11 -O1 -g -Wall -Wextra -pthread -I "$root/CShim/include" -o "$teste
 seed=${FUZZ_SEED:-$(date +%s)}
 seconds=${FUZZ_SECONDS:-20}
 flags=${FUZZ_FLAGS:-}   # e.g. --libc-only, --readme-partial (see difftest.c)
-status=0
 
 echo "== the tester against itself (both runs without the library: must never differ)"
 "$tester" --lib "$LIB" --self --seed "$seed" --time 3 --min-time 0 --out "$out/self" ||
@@ -34,15 +33,30 @@ echo "== the tester against itself (both runs without the library: must never di
 echo
 echo "== replay: Tests/fuzz/cases/"
 # shellcheck disable=SC2086
-"$tester" --lib "$LIB" --replay "$root"/Tests/fuzz/cases/*.case $flags || status=1
+"$tester" --lib "$LIB" --replay "$root"/Tests/fuzz/cases/*.case $flags | tee "$out/replay.txt"
+replay_status=${PIPESTATUS[0]}
 
 echo
 echo "== fuzz: --seed $seed --time $seconds (replay with: FUZZ_SEED=$seed, or difftest --seed $seed --time $seconds)"
 rm -rf "$out/found"
 # shellcheck disable=SC2086
-"$tester" --lib "$LIB" --seed "$seed" --time "$seconds" --stop-after 1 --min-time 30 --out "$out/found" $flags || status=1
+"$tester" --lib "$LIB" --seed "$seed" --time "$seconds" --stop-after 1 --min-time 30 --out "$out/found" $flags | tee "$out/fuzz.txt"
+fuzz_status=${PIPESTATUS[0]}
 
 echo
 echo "== fault injection"
-"$tester" --lib "$LIB" --inject --seed "$seed" --count 20 || status=1
-exit $status
+"$tester" --lib "$LIB" --inject --seed "$seed" --count 20 | tee "$out/inject.txt"
+inject_status=${PIPESTATUS[0]}
+
+# The summary comes last (run.sh shows the end of a failing test's log).
+echo
+echo "== summary (seed $seed)"
+failing=$(sed -n 's|^FAIL [^ ]*/\([^/ ]*\)\.case .*|\1|p' "$out/replay.txt")
+echo "replay:    $(grep '^replay:' "$out/replay.txt")"
+[ -n "$failing" ] && echo "$failing" | head -n 12 | sed 's/^/  failing: /'
+[ "$(echo "$failing" | grep -c .)" -gt 12 ] && echo "  ... (all in $out/replay.txt)"
+found=$(ls "$out/found" 2>/dev/null | head -n 1)
+if [ "$fuzz_status" -eq 0 ]; then echo "fuzz:      no difference in ${seconds} s"
+else echo "fuzz:      a difference, minimised: $out/found/$found"; sed -n '/^minimised case/,/^difftest:/p' "$out/fuzz.txt" | grep -v '^difftest:' | head -n 16 | sed 's/^/  /'; fi
+echo "injection: $(grep 'injection:' "$out/inject.txt")"
+[ "$replay_status" -eq 0 ] && [ "$fuzz_status" -eq 0 ] && [ "$inject_status" -eq 0 ]
