@@ -463,7 +463,6 @@ static int case_parse(const char *text, const char *name, Case *c, Buf *err) {
     c->threads = 1;
     snprintf(c->window, sizeof c->window, "0x500000000000:1G");
     char base_expr[128] = "w+16p";
-    int have_base = 0;
     c->ops = calloc(MAX_OPS, sizeof(Op));
     const char *p = text;
     int lineno = 0;
@@ -496,7 +495,7 @@ static int case_parse(const char *text, const char *name, Case *c, Buf *err) {
                 char *v = strchr(s, ' ') + 1;
                 while (*v == ' ') v++;
                 if (s[0] == 'w') snprintf(c->window, sizeof c->window, "%s", v);
-                else if (s[0] == 'b') { snprintf(base_expr, sizeof base_expr, "%s", v); have_base = 1; }
+                else if (s[0] == 'b') snprintf(base_expr, sizeof base_expr, "%s", v);
                 else if (s[0] == 'a') { if (strcmp(v, "strict") && strcmp(v, "loose")) { bprintf(err, "%s:%d: accounting strict|loose\n", name, lineno); return -1; } c->accounting = !strcmp(v, "strict"); }
                 else { c->threads = atoi(v); if (c->threads < 1 || c->threads > 8) { bprintf(err, "%s:%d: threads 1..8\n", name, lineno); return -1; } }
                 bprintf(&c->header, "%s\n", s);
@@ -510,7 +509,6 @@ static int case_parse(const char *text, const char *name, Case *c, Buf *err) {
             c->nops++;
         }
     }
-    (void)have_base;
     if (!c->header.p) buf_add(&c->header, "", 0);
     return 0;
 }
@@ -688,7 +686,7 @@ static void content(uint64_t page, char *out, size_t n) {
 static void kernel_state(const Smaps *sm, uint64_t page, char *out, size_t n, int with_content) {
     const Vma *v = vma_at(sm, page);
     if (!v) { snprintf(out, n, "-"); return; }
-    char back[160], cont[64] = "", flags[160], res[16];
+    char back[160], cont[64] = "", flags[160], res[40];
     backing(v, page, back, sizeof back);
     if (v->pkey) snprintf(flags, sizeof flags, "%s,pkey%d", v->flags, v->pkey);
     else snprintf(flags, sizeof flags, "%s", v->flags);
@@ -2037,7 +2035,6 @@ static const char *inject_fixed[] = {
 };
 
 static int inject_one(const char *text, int raw_op, Buf *why) {
-    Verdict v;
     Case c;
     Buf err = {0};
     if (case_parse(text, "inject", &c, &err)) { bprintf(why, "%s", err.p); buf_free(&err); return -1; }
@@ -2060,7 +2057,6 @@ static int inject_one(const char *text, int raw_op, Buf *why) {
         caught = 1;
     }
     trace_free(&t);
-    (void)v;
     for (int m = 0; m < 2; m++) { buf_free(&ro[m].out); buf_free(&ro[m].err); }
     case_free(&c);
     if (early) return -2;
@@ -2108,10 +2104,8 @@ static int inject_mode(uint64_t seed, long count) {
         }
         char a[48];
         addr_expr(a, sizeof a, rn(&g.r, 64), 0);
-        const char *what;
-        if (chance(&g.r, 50)) { bprintf(&text, "raw munmap %s 1p\n", a); what = "munmap"; }
-        else { bprintf(&text, "raw mmap %s 1p RW SHARED|FIXED inject 1000p\n", a); what = "mmap"; }
-        (void)what;
+        if (chance(&g.r, 50)) bprintf(&text, "raw munmap %s 1p\n", a);
+        else bprintf(&text, "raw mmap %s 1p RW SHARED|FIXED inject 1000p\n", a); /* an offset no other op uses */
         Buf why = {0};
         int res = inject_one(text.p, n + 1, &why);
         if (res == -2) { buf_free(&text); buf_free(&why); continue; } /* a prefix that mismatches on its own */
