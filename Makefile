@@ -3,6 +3,7 @@
 #   make          build/libmapwarden.so (the preload library) and build/mapwarden (the command)
 #   make test     unit tests (swift test), integration tests under LD_PRELOAD, the command's tests
 #   make bench    the benchmark (ratios against the raw syscall, one run)
+#   make fuzz     differential fuzzing against the kernel (FUZZ_SECONDS=300)
 #   make demo     a bundled program under the default window
 #   make install  PREFIX=/usr/local DESTDIR=: command, library, header, pkg-config, configs, man page
 #   make uninstall, make man, make clean
@@ -74,6 +75,12 @@ unit-test:
 
 integration-test: $(LIB) $(CLI)
 	Tests/integration/run.sh
+
+# ---- differential fuzzing against the kernel (longer than make test's 20 s)
+FUZZ_SECONDS ?= 300
+.PHONY: fuzz
+fuzz: $(LIB)
+	Tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 # ---- benchmark ---------------------------------------------------------
 bench: $(LIB)

@@ -87,7 +87,9 @@ extension WindowService {
                 if case .none = change { return call(addr, len) }
                 guard state.ensureSpare(MappingRegistry.nodesPerChange * Windows.count) else { return noMemory }
                 let r = call(addr, len)
-                for i in touched { record(change, r, Windows.ranges[i].clip(range.lo, range.hi), range, &state) }
+                // madvise skips holes outside the windows and does the rest.
+                let done = holes == .skip && r.failed && r.errno == ENOMEM ? KernelResult.success : r
+                for i in touched { record(change, done, Windows.ranges[i].clip(range.lo, range.hi), range, &state) }
                 return r
             }
             if let e = argumentError() { return .failure(e) }
@@ -99,7 +101,20 @@ extension WindowService {
             guard state.ensureSpare(MappingRegistry.nodesPerChange * (Windows.count + 2)) else { return noMemory }
             switch holes {
             case .stop:
-                if hole == range.lo { return noMemory }
+                if hole == range.lo {
+                    // mprotect with PROT_GROWSDOWN starts at the first VMA of
+                    // the range, and refuses one that does not grow down.
+                    guard case .protection(let prot) = change, prot & PROT_GROWSDOWN != 0 else { return noMemory }
+                    var first: UInt64? = nil
+                    forEachRun(range.lo, range.hi, state) { lo, _, free in
+                        if !free { first = lo }
+                        return free
+                    }
+                    guard let first else { return noMemory }
+                    let r = call(first, range.hi - first)
+                    for i in touched { record(change, r, Windows.ranges[i].clip(first, range.hi), (first, range.hi), &state) }
+                    return r
+                }
                 let part = (lo: range.lo, hi: hole)
                 let r = call(addr, hole - addr)
                 for i in touched { record(change, r, Windows.ranges[i].clip(part.lo, part.hi), part, &state) }
@@ -109,7 +124,10 @@ extension WindowService {
                 forEachRun(range.lo, range.hi, state) { lo, hi, free in
                     if free { return true }
                     let r = call(lo, hi - lo)
-                    for i in Windows.ranges.touching(lo, hi) { record(change, r, Windows.ranges[i].clip(lo, hi), (lo, hi), &state) }
+                    // (ENOMEM here is a hole outside the windows: the mapped
+                    // parts were done all the same.)
+                    let done = r.failed && r.errno == ENOMEM ? KernelResult.success : r
+                    for i in Windows.ranges.touching(lo, hi) { record(change, done, Windows.ranges[i].clip(lo, hi), (lo, hi), &state) }
                     if r.failed && r.errno != ENOMEM {
                         result = r
                         return false

@@ -48,7 +48,10 @@ func mw_engine_mremap(_ old: UInt, _ oldLen: Int, _ newLen: Int, _ flags: Int32,
 func mw_engine_madvise(_ addr: UInt, _ len: Int, _ advice: Int32, _ frames: UnsafePointer<UInt64>?, _ depth: Int32) -> Int {
     let stack = CallStack(frames, depth, call: "madvise")
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
-    return WindowService.onMappings(a, n, stack, holes: .skip, change: WindowService.change(ofAdvice: advice),
+    // MADV_POPULATE_READ/WRITE stop at the first unmapped page; the others
+    // go on past holes.
+    let populate = advice == 22 || advice == 23
+    return WindowService.onMappings(a, n, stack, holes: populate ? .stop : .skip, change: WindowService.change(ofAdvice: advice),
                                     argumentError: { Kernel.madvise(a, 0, advice).failure }) {
         Kernel.madvise($0, $1, advice)
     }.raw

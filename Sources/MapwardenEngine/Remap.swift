@@ -47,12 +47,29 @@ extension WindowService {
                   !old.addingReportingOverflow(Swift.max(oldSize, newSize)).overflow,
                   !newAddr.addingReportingOverflow(newSize).overflow, newSize <= space.userEnd,
                   !fixed || withinUserSpace(newAddr, newAddr + newSize, space),
-                  !fixed || !(newAddr < old + oldSize && old < newAddr + newSize) // overlap: EINVAL
+                  !fixed || !(newAddr < old + oldSize && old < newAddr + newSize), // overlap: EINVAL
+                  // MREMAP_DONTUNMAP without MREMAP_FIXED takes new_addr as a
+                  // hint, checked as a destination is (aligned, no overlap)
+                  fixed || flags & MREMAP_DONTUNMAP == 0 || newAddr == 0
+                      || (space.isPageAligned(newAddr) && !(newAddr < old + oldSize && old < newAddr &+ newSize))
             else {
                 // The kernel should refuse this. Should it not, make the
                 // registry agree with whatever it did.
                 let r = Kernel.mremap(old, oldLen, newLen, flags, newAddr)
-                if !r.failed { reconcileUnexpected(source: old, r.address, size: newSize, &state) }
+                if !r.failed {
+                    reconcileUnexpected(source: old, r.address, size: newSize, &state)
+                } else if fixed {
+                    // MREMAP_FIXED unmaps its destination before it checks
+                    // the source: what it unmapped in a window is reserved
+                    // again and forgotten.
+                    let (end, overflow) = newAddr.addingReportingOverflow(newSize)
+                    let hi = overflow ? UInt64.max : end
+                    for i in Windows.ranges.touching(newAddr, hi) {
+                        state.focus(i)
+                        let part = Windows.ranges[i].clip(newAddr, hi)
+                        Reservation.repair(part.lo, part.hi, &state)
+                    }
+                }
                 return r
             }
             guard state.ensureSpare(8) else { return noMemory }
@@ -207,6 +224,14 @@ extension WindowService {
             }
             return KernelResult(Int(bitPattern: UInt(old)))
         }
+        var oldSize = oldSize
+        if fixed && newSize < oldSize {
+            // Shrinking and moving: the kernel unmaps the tail first, then
+            // moves what is left.
+            let r = release(old + newSize, old + oldSize, &state)
+            if r.failed { return r }
+            oldSize = newSize
+        }
         if fixed && newSize == oldSize && !isOneVMA(old, old + oldSize, state) {
             // Linux 6.17 and later move a range of several VMAs, holes
             // included, VMA by VMA (older kernels refuse it with EFAULT).
@@ -229,9 +254,19 @@ extension WindowService {
             return r
         }
         if flags & MREMAP_DONTUNMAP != 0 {
-            // Moves a copy outside the window and keeps the source mapped.
-            // new_addr is a hint here, which the kernel checks (EINVAL when
-            // unaligned or overlapping the source).
+            // Moves a copy and keeps the source mapped. new_addr is a hint
+            // here: taken, as the kernel takes it, when its range is free in
+            // the window; otherwise the kernel places the copy (outside).
+            if newAddr != 0, state.window.encloses(newAddr, newAddr + newSize),
+               !state.registry.overlapsAny(newAddr, newAddr + newSize) {
+                let r = Kernel.mremap(old, oldSize, newSize, flags | MREMAP_FIXED, newAddr)
+                if r.failed {
+                    Reservation.repair(newAddr, newAddr + newSize, &state)
+                    return r
+                }
+                record(copyOf: old, oldSize: oldSize, at: newAddr, size: newSize, &state)
+                return r
+            }
             return Kernel.mremap(old, oldSize, newSize, flags, newAddr)
         }
         // Grow: in place when the tail is free, in the window (the registry)
@@ -340,9 +375,10 @@ extension WindowService {
         guard let holder = placeholder(oldSize, clearOf: dst.map { ($0, $0 + newSize) }) else { return noMemory }
         // MREMAP_DONTUNMAP unlocks the whole source VMA (VM_LOCKED cleared
         // on the pages that stay, too). MADV_COLD refuses locked VMAs (and
-        // hugetlb and PFN maps, which DONTUNMAP refuses anyway) with EINVAL
-        // and otherwise only ages one page: such a mapping moves plainly.
-        let locked = Kernel.madvise(old, Swift.min(oldSize, pageSize), 20 /* MADV_COLD */).errno == EINVAL
+        // hugetlb and PFN maps, which DONTUNMAP refuses anyway) with EINVAL,
+        // and otherwise only ages the pages about to move: a locked mapping
+        // moves plainly.
+        let locked = Kernel.madvise(old, oldSize, 20 /* MADV_COLD */).errno == EINVAL
         var copy = locked ? KernelResult.failure(EINVAL)
                           : Kernel.mremap(old, oldSize, oldSize, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, holder)
         let sourceKept = !copy.failed
