@@ -30,10 +30,22 @@ public struct TextBuffer {
         for i in 0..<b.count { append(byte: b[i]) }
     }
 
-    /// Appends bytes with control characters escaped, for echoing user input.
-    public mutating func appendQuoted(_ b: Bytes) {
+    /// How many bytes of a value a message echoes (appendQuoted): a message
+    /// is one line of at most 1 KiB, and must still say what is wrong.
+    public static let quotedLimit = 160
+
+    /// Appends bytes in double quotes with control characters escaped, for
+    /// echoing user input. A value longer than `limit` bytes is cut there
+    /// (at a UTF-8 character's start) and its length follows:
+    /// `"/tmp/aaaa"... (6000 bytes)`.
+    public mutating func appendQuoted(_ b: Bytes, limit: Int = TextBuffer.quotedLimit) {
+        var shown = b.count
+        if shown > limit {
+            shown = limit
+            while shown > 0 && b[shown] & 0xC0 == 0x80 { shown -= 1 } // not inside a character
+        }
         append(byte: 0x22)
-        for i in 0..<b.count {
+        for i in 0..<shown {
             let c = b[i]
             if c < 0x20 || c == 0x7F || c == 0x22 || c == 0x5C {
                 append(byte: 0x5C)
@@ -50,6 +62,11 @@ public struct TextBuffer {
             }
         }
         append(byte: 0x22)
+        if shown < b.count {
+            append("... (")
+            append(unsigned: UInt64(b.count))
+            append(" bytes)")
+        }
     }
 
     public mutating func append(decimal value: Int) {
