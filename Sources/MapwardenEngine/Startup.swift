@@ -139,12 +139,12 @@ enum Startup {
             }
         }
         let window = ranges[0]
-        guard let arena = MetadataArena.create(), let depotArena = MetadataArena.create(size: 256 << 20),
-              let reportArena = MetadataArena.create(size: 1 << 30) else {
+        let tracksOutside = settings.track == .all || settings.clobber != .allow
+        guard let arenas = Arenas.create(ranges, settings, tracksOutside: tracksOutside) else {
             release(ranges, upTo: ranges.count, details)
-            Output.line { out in out.append("mapwarden: cannot map memory for the registry (ENOMEM)") }
             return giveUp(settings, status: ExitStatus.reservationFailed, because: "mapwarden has no memory for its registry")
         }
+        let arena = arenas.registry, depotArena = arenas.depot, reportArena = arenas.report
         var report = ReportSettings()
         // The suppressions file stays mapped for the process's life.
         if let suppressions {
@@ -157,7 +157,7 @@ enum Startup {
         let stateMemory = arena.pointer
         let nodes = stateMemory + Int(EngineState.nodesOffset)
         let capacity = EngineState.registryCapacity(arena)
-        Probe.page = arena.base + MetadataArena.reservedBytes - settings.space.pageSize
+        Probe.page = arena.base + arena.size - settings.space.pageSize
         // The kept text stays where it is: static memory of the library.
         let text = kept.storage
         if let reportPath {
@@ -177,13 +177,12 @@ enum Startup {
             mw_backtrace_configure(library, Int32(settings.backtraceDepth), settings.log >= .info && Output.stderr >= 0 ? 1 : 0)
             Tracking.depth = Int32(settings.backtraceDepth)
         }
-        let tracksOutside = settings.track == .all || settings.clobber != .allow
         let state = stateMemory.bindMemory(to: EngineState.self, capacity: 1)
         state.initialize(to: EngineState(
             window: window, space: settings.space, log: settings.log, arena: arena,
             registry: MappingRegistry(storage: nodes, capacity: capacity),
             depotArena: depotArena, depot: StackDepot(storage: depotArena.pointer, capacity: Int(depotArena.committed)),
-            report: report, outside: tracksOutside ? OutsideMappings.create() : nil,
+            report: report, outside: arenas.outside, unwindZone: arenas.unwindZone,
             events: settings.clobber != .allow ? EventLog.create() : EventLog(), reportArena: reportArena))
         engine = state
         Windows.publish(ranges, details)
