@@ -265,7 +265,7 @@ struct BackingFile {
             out.append("mapwarden: window \"")
             out.append(name: name)
             out.append("\": ")
-            out.append(Bytes(cString: UnsafeRawPointer(path).assumingMemoryBound(to: UInt8.self)))
+            out.append(Bytes(cString: UnsafeRawPointer(path).assumingMemoryBound(to: UInt8.self)), limit: TextBuffer.quotedLimit)
             out.append(fatal ? ": " : " ")
             why(&out)
         }

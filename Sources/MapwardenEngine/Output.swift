@@ -24,13 +24,14 @@ enum Output {
         }
     }
 
-    /// Builds one message in a stack buffer and writes it with a newline.
+    /// Builds one message in a stack buffer and writes it with a newline
+    /// (also when the text filled the buffer: the next message starts a line).
     static func line(_ build: (inout TextBuffer) -> Void) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { storage in
             var text = TextBuffer(storage.baseAddress!, capacity: storage.count - 1)
             build(&text)
-            text.append(byte: 0x0A)
-            write(text.bytes)
+            storage[text.count] = 0x0A
+            write(Bytes(UnsafePointer(storage.baseAddress!), count: text.count + 1))
         }
     }
 }

@@ -49,20 +49,20 @@ enum Startup {
             let reportPath = kept.reportPath(settings.report)
             if kept.failed, let report = settings.report {
                 pathErrors += 1
-                if configErrors == 0 && settings.saysFailures { kept.sayFailure(key: Bytes(SettingKey.report.name), value: report) }
+                if settings.saysFailures { kept.sayFailure(key: Bytes(SettingKey.report.name), value: report) }
             }
             let suppressionsPath = kept.cString(settings.suppressions)
             if kept.failed, let value = settings.suppressions {
                 pathErrors += 1
-                if configErrors == 0 && settings.saysFailures { kept.sayFailure(key: Bytes(SettingKey.suppressions.name), value: value) }
+                if settings.saysFailures { kept.sayFailure(key: Bytes(SettingKey.suppressions.name), value: value) }
             }
             let libunwindPath = kept.cString(settings.libunwind)
             if kept.failed, let value = settings.libunwind {
                 pathErrors += 1
-                if configErrors == 0 && settings.saysFailures { kept.sayFailure(key: Bytes(SettingKey.libunwind.name), value: value) }
+                if settings.saysFailures { kept.sayFailure(key: Bytes(SettingKey.libunwind.name), value: value) }
             }
             let (ranges, details) = windows(settings.windows, &kept, errors: &pathErrors,
-                                            saying: configErrors == 0 && settings.saysFailures)
+                                            saying: settings.saysFailures)
             file?.release()
             mw_release_initial_environment()
             if configErrors > 0 || pathErrors > 0 {

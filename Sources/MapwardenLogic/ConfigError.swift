@@ -99,7 +99,7 @@ public struct ConfigError: Error, Equatable {
         out.append("mapwarden: ")
         switch origin {
         case .file(let line):
-            out.append(fileName)
+            out.append(fileName, limit: TextBuffer.quotedLimit)
             out.append(byte: 0x3A)
             out.append(decimal: line)
             out.append(": ")
@@ -116,7 +116,7 @@ public struct ConfigError: Error, Equatable {
             out.appendQuoted(value)
             out.append(": ")
         default:
-            out.append(key)
+            out.append(key, limit: TextBuffer.quotedLimit)
             out.append(byte: 0x3D)
             out.appendQuoted(value)
             out.append(": ")

@@ -76,3 +76,19 @@ import Testing
         #expect(FileType.regular == 0o100000)
     }
 }
+
+/// Keys and file names in messages are cut too: the explanation after them
+/// must fit in the one line a message is.
+@Suite struct LongNamesInMessagesTests {
+    @Test func longKeysAndFileNamesAreCut() {
+        let key = "MAPWARDEN_WINDOW_" + String(repeating: "A", count: 3000)
+        let text = describe(.windowBadName, .environment, key: key, value: "0x500000000000:1G")
+        #expect(text == "mapwarden: environment: " + String(key.prefix(160)) + "... (3017 bytes)=\"0x500000000000:1G\": "
+                + "the window name after MAPWARDEN_WINDOW_ must be 1 to 31 letters, digits or _")
+        let file = "/" + String(repeating: "f", count: 3999)
+        let inFile = describe(.unknownKey, .file(line: 2), key: "MAPWARDEN_TYPO", value: "1", file: file)
+        #expect(inFile.hasPrefix("mapwarden: " + String(file.prefix(160)) + "... (4000 bytes):2: MAPWARDEN_TYPO=\"1\": unknown key (known: "))
+        #expect(inFile.hasSuffix("MAPWARDEN_LIBUNWIND)"))
+        #expect(inFile.utf8.count < 1000)
+    }
+}

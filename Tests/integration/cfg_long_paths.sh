@@ -50,6 +50,15 @@ run 78 MAPWARDEN_CONFIG="$tmp/cfg.env"
 says "mapwarden: $tmp/cfg.env:1: MAPWARDEN_REPORT=\"${v:0:160}\"... (${#v} bytes): the path is longer than 4095 bytes (PATH_MAX)"
 ok "from the config file"
 
+# A long key (a window's name) is cut as well: the explanation still fits
+# the line, and the next message starts a line of its own.
+key="MAPWARDEN_WINDOW_$(long 3000 A)"
+run 78 "$key=0x500000000000:1G"
+says "mapwarden: environment: ${key:0:160}... (3017 bytes)=\"0x500000000000:1G\": the window name after MAPWARDEN_WINDOW_ must be 1 to 31 letters, digits or _"
+grep -qx "mapwarden: the configuration is invalid; exiting with status 78 (MAPWARDEN_ON_RESERVE_FAILURE=abort)" "$tmp/err" ||
+    { fail "the next message does not start a line"; show; }
+ok "a key of ${#key} bytes: named, cut"
+
 # Relative paths that are too long only once made absolute.
 deep="$tmp"
 while [ ${#deep} -lt 3900 ]; do deep="$deep/$(long 200 d)"; done
