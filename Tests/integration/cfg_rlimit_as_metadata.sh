@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # RLIMIT_AS (ulimit -v) that leaves room for the window but not for
 # mapwarden's metadata at its full size (about 1.8 GiB of address space;
-# 2.4 GiB with the clobber guard): the arenas are made smaller, within half
+# 2.3 GiB with the clobber guard): the arenas are made smaller, within half
 # of what the limit leaves, and the program runs and uses the window. When
 # even the smallest arenas do not fit, the program stops before main with
 # status 71 and a message naming RLIMIT_AS, its value, what the windows and
