@@ -176,6 +176,9 @@ test_fifo_and_huge_files_refused() {
     timeout 20 "$CLI" check --config "$WORK/fifo" > "$WORK/check.fifo" 2>&1
     expect_status 78 $? "check of a FIFO config" || { cat "$WORK/check.fifo"; return 1; }
     contains "$WORK/check.fifo" "mapwarden: MAPWARDEN_CONFIG=\"$WORK/fifo\": cannot read the config file: not a regular file (a FIFO)" || return 1
+    timeout 20 "$CLI" check --named-window heap=0x500000000000:1G:persist="$WORK/fifo" > "$WORK/check.wfifo" 2>&1
+    expect_status 71 $? "check of a window whose file is a FIFO" || { cat "$WORK/check.wfifo"; return 1; }
+    contains "$WORK/check.wfifo" "window \"heap\": $WORK/fifo: cannot open it: not a regular file (a FIFO)" || return 1
     timeout 20 "$CLI" report "$WORK/huge.json" > "$WORK/rep.huge" 2>&1
     expect_status 65 $? "report of a 5 GiB file" || { cat "$WORK/rep.huge"; return 1; }
     contains "$WORK/rep.huge" "huge.json: cannot read: File too large" || return 1

@@ -3,7 +3,8 @@
 # directory, or a device) given as MAPWARDEN_CONFIG or MAPWARDEN_SUPPRESSIONS
 # stops the program before main with status 78 (under warn: it runs without
 # a window), as MAPWARDEN_LIBUNWIND it only costs the stacks; as
-# MAPWARDEN_REPORT the report goes to standard error at exit. Never a hang
+# MAPWARDEN_REPORT the report goes to standard error at exit; as a
+# persistent window's file, the window cannot be used (71). Never a hang
 # (opening a FIFO waits for its other end), and every message names the key
 # and the value. A huge (sparse, 5 GiB) config or suppressions file is
 # refused at once as larger than 1 MiB.
@@ -58,6 +59,14 @@ PY
 ok "MAPWARDEN_LIBUNWIND=FIFO: runs without stacks"
 run 0 MAPWARDEN_LIBUNWIND="$tmp/fifo" MAPWARDEN_ON_RESERVE_FAILURE=warn
 ok "MAPWARDEN_LIBUNWIND=FIFO under warn"
+
+# a persistent window's file: the window cannot be used (71), never opened
+for target in "$tmp/fifo" /dev/zero; do
+    kind="a FIFO"; [ "$target" = /dev/zero ] && kind="a character device"
+    run 71 MAPWARDEN_WINDOW_HEAP="0x500000000000:1G:persist=$target"
+    says "mapwarden: window \"heap\": $target: cannot open it: not a regular file ($kind)"
+    ok "a persistent window's file that is $kind: 71"
+done
 
 # the report: at exit, to standard error instead, with the reason
 for target in "$tmp/fifo" "$tmp" /dev/null; do
