@@ -60,6 +60,60 @@ void mw_backtrace_configure(const char *library, int depth, int verbose) {
 }
 
 
+/* Why stacks are missing, when MAPWARDEN_LIBUNWIND names the library:
+ * `MAPWARDEN_LIBUNWIND="VALUE" ...`, the value cut to a prefix as the
+ * engine's messages cut it. */
+static char unwind_message[1024];
+
+static size_t put(size_t at, const char *text, size_t n) {
+    for (size_t i = 0; i < n && at < sizeof unwind_message - 1; i++) unwind_message[at++] = text[i];
+    unwind_message[at] = 0;
+    return at;
+}
+
+static const char *configured_error(const char *why, const char *detail) {
+    static const char hex[] = "0123456789abcdef";
+    size_t at = put(0, "MAPWARDEN_LIBUNWIND=\"", 21);
+    size_t n = strlen(unwind_path), shown = n > 160 ? 160 : n;
+    while (shown > 0 && shown < n && ((unsigned char)unwind_path[shown] & 0xC0) == 0x80) shown--;
+    for (size_t i = 0; i < shown; i++) {
+        unsigned char c = (unsigned char)unwind_path[i];
+        if (c == '"' || c == '\\') {
+            char e[2] = { '\\', (char)c };
+            at = put(at, e, 2);
+        } else if (c < 0x20 || c == 0x7f) {
+            char e[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
+            at = put(at, e, 4);
+        } else {
+            at = put(at, (const char *)&c, 1);
+        }
+    }
+    at = put(at, "\"", 1);
+    if (shown < n) {
+        char count[24];
+        int digits = 0;
+        for (size_t v = n; v; v /= 10) count[sizeof count - 1 - digits++] = (char)('0' + v % 10);
+        at = put(at, "... (", 5);
+        at = put(at, count + sizeof count - digits, (size_t)digits);
+        at = put(at, " bytes)", 7);
+    }
+    at = put(at, why, strlen(why));
+    if (detail) at = put(at, detail, strlen(detail));
+    return unwind_message;
+}
+
+/* What a file that is not a regular one is (S_IFMT bits). */
+static const char *file_type(long type) {
+    switch (type) {
+    case S_IFIFO: return "a FIFO";
+    case S_IFCHR: return "a character device";
+    case S_IFDIR: return "a directory";
+    case S_IFBLK: return "a block device";
+    case S_IFSOCK: return "a socket";
+    default: return "not a file";
+    }
+}
+
 static int load(void) {
     if (!self_hi) dl_iterate_phdr(find_self, (void *)(uintptr_t)&mw_backtrace);
     /* Under ThreadSanitizer, libunwind's per-thread cache destructor locks a
@@ -68,14 +122,28 @@ static int load(void) {
         unwind_error = "stacks are off under ThreadSanitizer (libunwind's thread-exit clean-up crashes it)";
         return 0;
     }
+    /* A path (not a name the loader searches for) must be a regular file:
+     * dlopen would open a FIFO and wait for a writer, before main. */
+    if (unwind_path && strchr(unwind_path, '/')) {
+        long type = mw_sys_path_type(unwind_path, 0, NULL);
+        if (type >= 0 && type != S_IFREG) {
+            char why[64] = ": not a regular file (";
+            strcat(why, file_type(type));
+            strcat(why, ")");
+            unwind_error = configured_error(why, NULL);
+            return 0;
+        }
+    }
     void *handle = dlopen(unwind_path ? unwind_path : "libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
-        unwind_error = "libunwind.so.8 could not be loaded (install libunwind8, or set MAPWARDEN_LIBUNWIND)";
+        unwind_error = unwind_path ? configured_error(" could not be loaded: ", dlerror())
+                                   : "libunwind.so.8 could not be loaded (install libunwind8, or set MAPWARDEN_LIBUNWIND)";
         return 0;
     }
     unw_backtrace_fn = (__typeof__(unw_backtrace) *)dlsym(handle, "unw_backtrace");
     if (!unw_backtrace_fn) {
-        unwind_error = "the libunwind loaded has no unw_backtrace";
+        unwind_error = unwind_path ? configured_error(": the library loaded has no unw_backtrace", NULL)
+                                   : "the libunwind loaded has no unw_backtrace";
         return 0;
     }
     return 1;

@@ -110,7 +110,9 @@ void mw_stop_following_children(void);
 /* Static scratch buffers for start-up and exit: 0-3 are
  * MW_STATIC_BUFFER_SIZE bytes, 4 is MW_STARTUP_TEXT_SIZE. */
 #define MW_STATIC_BUFFER_SIZE 8192
-#define MW_STARTUP_TEXT_SIZE 12288
+/* The report's template (16 KiB at most: its directory's % signs doubled), and
+ * PATH_MAX for each of 11 more paths. */
+#define MW_STARTUP_TEXT_SIZE 57344
 unsigned char *mw_static_buffer(int index);
 
 /* The libunwind to load (NULL: libunwind.so.8), MAPWARDEN_BACKTRACE_DEPTH,

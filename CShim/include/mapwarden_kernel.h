@@ -130,6 +130,24 @@ static inline unsigned long mw_sys_file_identity(int fd) {
     if (mw_syscall6(SYS_fstat, fd, (long)&st, 0, 0, 0, 0) != 0) return 0;
     return ((unsigned long)st.st_dev << 40) ^ (unsigned long)st.st_ino ^ 1;
 }
+/* The type bits (S_IFMT) of a path (following symbolic links unless
+ * `nofollow`) or of an open descriptor, with its size; -errno on error.
+ * Files named by the configuration are looked at before they are opened:
+ * opening a FIFO blocks until a writer (or reader) comes. */
+static inline long mw_sys_path_type(const char *path, int nofollow, long *size) {
+    struct stat st;
+    long r = mw_syscall6(SYS_newfstatat, AT_FDCWD, (long)path, (long)&st, nofollow ? AT_SYMLINK_NOFOLLOW : 0, 0, 0);
+    if (r != 0) return r;
+    if (size) *size = (long)st.st_size;
+    return (long)(st.st_mode & S_IFMT);
+}
+static inline long mw_sys_fd_type(int fd, long *size) {
+    struct stat st;
+    long r = mw_syscall6(SYS_fstat, fd, (long)&st, 0, 0, 0, 0);
+    if (r != 0) return r;
+    if (size) *size = (long)st.st_size;
+    return (long)(st.st_mode & S_IFMT);
+}
 /* Backing files of shared and persistent windows. */
 static inline long mw_sys_pread(int fd, void *buf, size_t len, long off) {
     return mw_syscall6(SYS_pread64, fd, (long)buf, (long)len, off, 0, 0);

@@ -42,8 +42,9 @@ struct BackingCheck {
             return
         }
         exists = true
-        if (st.st_mode & S_IFMT) == S_IFDIR {
-            problem = "cannot open it: " + ConfigCheck.errnoText(EISDIR)
+        // As the library: a FIFO (whose opening waits), a device or a directory is refused.
+        if let refused = Paths.refusal(st, limit: Int.max) {
+            problem = "cannot open it: " + refused.description
             return
         }
         if access(path, R_OK | W_OK) != 0 {

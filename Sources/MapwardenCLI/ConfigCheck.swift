@@ -232,8 +232,8 @@ struct ConfigCheck {
         switch Paths.read(path, limit: 1 << 20) {
         case .success(let d): data = d
         case .failure(let e):
-            var line = "mapwarden: MAPWARDEN_CONFIG=\"\(path)\": cannot read the config file: "
-            line += e.code == EFBIG ? "it is larger than 1 MiB" : ConfigCheck.errnoText(e.code)
+            var line = "mapwarden: MAPWARDEN_CONFIG=" + ConfigCheck.quoted(path) + ": cannot read the config file: "
+            line += e.notRegular != 0 ? e.description : e.code == EFBIG ? "it is larger than 1 MiB" : ConfigCheck.errnoText(e.code)
             problems.append(line)
             return
         }
@@ -283,11 +283,22 @@ struct ConfigCheck {
 
     /// `ErrnoText.describe`, into a String: "ENOENT (no such file or directory)".
     static func errnoText(_ code: Int32) -> String {
-        let capacity = 256
+        text { ErrnoText.describe(code, into: &$0) }
+    }
+
+    /// A value in double quotes as the library's messages echo it (escaped,
+    /// a long one cut to its first bytes and its length).
+    static func quoted(_ value: String) -> String {
+        Array(value.utf8).withUnsafeBufferPointer { b in text { $0.appendQuoted(Bytes(b)) } }
+    }
+
+    /// What body writes into a TextBuffer.
+    static func text(_ body: (inout TextBuffer) -> Void) -> String {
+        let capacity = 1024
         let storage = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
         defer { storage.deallocate() }
         var out = TextBuffer(storage, capacity: capacity)
-        ErrnoText.describe(code, into: &out)
+        body(&out)
         return String(decoding: UnsafeBufferPointer(start: storage, count: out.count), as: UTF8.self)
     }
 

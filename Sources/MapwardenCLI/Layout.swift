@@ -263,9 +263,12 @@ struct SystemLimits {
                 lines.append(("RLIMIT_AS (ulimit -v): unlimited", false))
             } else {
                 let limit = UInt64(rl.rlim_cur)
-                let need = processSize + total
+                // mapwarden's metadata (with stacks, without the clobber guard): cut to fit, down to its minimum.
+                let wanted = MetadataBudget.wanted(windowBytes: total, pageSize: UInt64(getpagesize()), tracksOutside: false, stacks: true)
+                let least = MetadataBudget.minimum(wanted).total
+                let need = processSize + total + least
                 let ok = limit >= need
-                lines.append(("RLIMIT_AS (ulimit -v): \(Fmt.bytes(limit)); \(what) \(Fmt.bytes(total)) on top of the program's own address space (a small process: \(Fmt.bytes(processSize)))"
+                lines.append(("RLIMIT_AS (ulimit -v): \(Fmt.bytes(limit)); \(what) \(Fmt.bytes(total)) on top of the program's own address space (a small process: \(Fmt.bytes(processSize))), and mapwarden's metadata \(Fmt.bytes(wanted.total)) (cut to fit in half of what is left, down to \(Fmt.bytes(least)))"
                               + (ok ? "" : ": TOO SMALL, raise it with ulimit -v unlimited"), !ok))
             }
         }

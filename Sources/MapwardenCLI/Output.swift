@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import MapwardenLogic
 
 /// Writing to the terminal: stdout through `print`, stderr unbuffered.
 enum Out {
@@ -146,11 +147,19 @@ enum Paths {
         return path
     }
 
-    /// The whole file, or the errno that prevented reading it.
+    /// The whole file, or the errno that prevented reading it: EFBIG when it
+    /// is larger than limit, and a FIFO, a device or a directory is refused
+    /// without being opened (opening a FIFO waits for a writer).
     static func read(_ path: String, limit: Int = 64 << 20) -> Result<[UInt8], Errno> {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        var st = stat()
+        if stat(path, &st) != 0 { return .failure(Errno(errno)) }
+        if let refused = refusal(st, limit: limit) { return .failure(refused) }
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 { return .failure(Errno(errno)) }
         defer { close(fd) }
+        // It may have been replaced since it was looked at.
+        if fstat(fd, &st) != 0 { return .failure(Errno(errno)) }
+        if let refused = refusal(st, limit: limit) { return .failure(refused) }
         var data: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -161,6 +170,14 @@ enum Paths {
             if data.count > limit { return .failure(Errno(EFBIG)) }
         }
         return .success(data)
+    }
+
+    /// Why a file so described is not read: not a regular file, or larger
+    /// than limit (procfs files say 0 bytes: only a size given is trusted).
+    static func refusal(_ st: stat, limit: Int) -> Errno? {
+        if st.st_mode & S_IFMT != S_IFREG { return Errno(notRegular: UInt32(st.st_mode)) }
+        if st.st_size > limit { return Errno(EFBIG) }
+        return nil
     }
 
     static func readText(_ path: String) -> String? {
@@ -187,11 +204,23 @@ enum Paths {
     }
 }
 
-/// An errno value with its text.
+/// An errno value with its text; or, for a file the command will not
+/// read, what it is instead of a regular file.
 struct Errno: Error, CustomStringConvertible {
     var code: Int32
+    /// The S_IFMT bits of a file that is not a regular one, else 0.
+    var notRegular: UInt32 = 0
     init(_ code: Int32) { self.code = code }
-    var description: String { String(cString: strerror(code)) }
+    init(notRegular mode: UInt32) {
+        code = 0
+        notRegular = mode
+    }
+    var description: String {
+        if notRegular != 0 {
+            return ConfigCheck.text { FileType.describeNotRegular(notRegular, into: &$0) }
+        }
+        return String(cString: strerror(code))
+    }
 }
 
 /// A failure explained in one line.

@@ -87,6 +87,14 @@ struct RunSummary {
     var outcome: Launch.Outcome
     var since: timespec
 
+    /// What a report path names when it is there but not a regular file
+    /// (the library refuses such a file), else nil.
+    static func notRegular(_ path: String) -> String? {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return nil }
+        return Paths.refusal(st, limit: Int.max).map { $0.description }
+    }
+
     func print() {
         let name = Paths.basename(program)
         Out.note("\(name) (pid \(pid)) \(outcome.description)")
@@ -108,6 +116,8 @@ struct RunSummary {
                 Out.note("no report was written; if the library stopped the program before main (its messages above), `mapwarden check` with the same --config/--window explains why")
             } else if case .signaled = outcome {
                 Out.note("no report was written: reports are written when a program exits, not when a signal kills it")
+            } else if let refused = RunSummary.notRegular(plan.report) {
+                Out.note("no report was written to \(plan.report): \(refused); the library wrote it to standard error")
             } else {
                 Out.note("no report was written to \(plan.report) (was the library active? statically linked and setuid programs run without it; so does a program that ends with _exit)")
             }

@@ -51,6 +51,10 @@ struct BackingFile {
     /// `usedBefore` tells whether an earlier window has the file (by identity).
     mutating func open(name: WindowName, window: Window, pageSize: UInt64, usedBefore: (UInt) -> Bool) -> Bool {
         guard let path else { return false }
+        // A FIFO or a device is never opened (nor mapped): looked at first,
+        // and again once open.
+        let type = mw_sys_path_type(path, 0, nil)
+        if type >= 0 && UInt32(type) != FileType.regular { return notRegular(name, path, UInt32(type)) }
         let opened = Kernel.create(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         if opened.failed {
             say(name, path) { out in
@@ -58,6 +62,11 @@ struct BackingFile {
                 ErrnoText.describe(opened.errno, into: &out)
             }
             return false
+        }
+        let openedType = mw_sys_fd_type(Int32(opened.raw), nil)
+        if openedType >= 0 && UInt32(openedType) != FileType.regular {
+            Kernel.close(Int32(opened.raw))
+            return notRegular(name, path, UInt32(openedType))
         }
         fd = Descriptors.high(Int32(opened.raw))
         identity = mw_sys_file_identity(fd)
@@ -260,12 +269,20 @@ struct BackingFile {
     }
 
     /// `mapwarden: window "NAME": PATH: …`
+    func notRegular(_ name: WindowName, _ path: UnsafePointer<CChar>, _ type: UInt32) -> Bool {
+        say(name, path) { out in
+            out.append("cannot open it: ")
+            FileType.describeNotRegular(type, into: &out)
+        }
+        return false
+    }
+
     func say(_ name: WindowName, _ path: UnsafePointer<CChar>, fatal: Bool = true, _ why: (inout TextBuffer) -> Void) {
         Output.line { out in
             out.append("mapwarden: window \"")
             out.append(name: name)
             out.append("\": ")
-            out.append(Bytes(cString: UnsafeRawPointer(path).assumingMemoryBound(to: UInt8.self)))
+            out.append(Bytes(cString: UnsafeRawPointer(path).assumingMemoryBound(to: UInt8.self)), limit: TextBuffer.quotedLimit)
             out.append(fatal ? ": " : " ")
             why(&out)
         }

@@ -33,6 +33,8 @@ struct EngineState {
     /// The program's own mappings outside the window (MAPWARDEN_TRACK=all
     /// or the clobber guard), in their own arena; nil otherwise.
     var outside: OutsideMappings?
+    /// Where libunwind's own mappings go (with `outside`).
+    var unwindZone: UnwindZone
     /// Clobbers and misuse seen (MAPWARDEN_CLOBBER=report|deny).
     var events: EventLog
     /// Memory for the exit report, reserved at start-up (see LeakReport).

@@ -348,38 +348,82 @@ struct LeakReport {
 
     /// The descriptor to write to: the copy of standard error made at
     /// start-up (if it still is what it was), or the report file, created
-    /// without following a symlink.
+    /// without following a symbolic link; -1 for none. A file that cannot
+    /// be written is said so, naming MAPWARDEN_REPORT, and the report goes
+    /// to standard error instead: it is never lost without a word (unless
+    /// the process started without a standard error: then there is none).
     static func open(_ settings: ReportSettings) -> Int32 {
         switch settings.destination {
         case .none:
             return -1
         case .standardError:
-            let fd = settings.standardError
-            if fd != 2 && mw_sys_file_identity(fd) != settings.standardErrorIdentity { return 2 }
-            return fd
+            return standardError(settings)
         case .file(let template):
-            do {
-                let buffer = StaticBuffer.reportPath
-                var path = TextBuffer(buffer.base, capacity: buffer.size - 1)
-                let name = Bytes(cString: UnsafeRawPointer(template).assumingMemoryBound(to: UInt8.self))
-                let ok = Process.withExecutable { ReportPath.expand(name, pid: Process.id, executable: $0, into: &path) }
-                if !ok { return -1 }
-                path.append(byte: 0)
-                let cPath = UnsafeRawPointer(buffer.base).assumingMemoryBound(to: CChar.self)
-                let fd = Kernel.create(cPath, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
-                if fd.failed {
-                    Output.line { out in
-                        out.append("mapwarden: cannot write the report to ")
-                        out.appendQuoted(Bytes(cString: buffer.base))
-                        out.append(": ")
-                        ErrnoText.describe(fd.errno, into: &out)
-                        out.append(fd.errno == ELOOP ? " (the path is a symbolic link); writing it to standard error"
-                                                     : "; writing it to standard error")
-                    }
-                    return settings.standardError
+            let buffer = StaticBuffer.reportPath
+            var path = TextBuffer(buffer.base, capacity: buffer.size - 1)
+            let name = Bytes(cString: UnsafeRawPointer(template).assumingMemoryBound(to: UInt8.self))
+            let expanded = Process.withExecutable { ReportPath.expand(name, pid: Process.id, executable: $0, into: &path) }
+            if !expanded || path.count > Settings.maximumPathLength {
+                cannotWrite(name, path: .empty) { out in
+                    out.append("the path is longer than ")
+                    out.append(decimal: Settings.maximumPathLength)
+                    out.append(" bytes (PATH_MAX) once %p and %e are expanded")
                 }
-                return Int32(fd.raw)
+                return standardError(settings)
             }
+            path.append(byte: 0)
+            let cPath = UnsafeRawPointer(buffer.base).assumingMemoryBound(to: CChar.self)
+            let shown = Bytes(cString: buffer.base)
+            // A FIFO (or a device) is never opened: opening one to write
+            // blocks until a reader comes. Looked at first, then opened
+            // without blocking and looked at again.
+            let type = mw_sys_path_type(cPath, 1, nil)
+            if type >= 0 && UInt32(type) != FileType.regular && UInt32(type) != 0o120000 { // a symlink: ELOOP below
+                cannotWrite(name, path: shown) { FileType.describeNotRegular(UInt32(type), into: &$0) }
+                return standardError(settings)
+            }
+            let fd = Kernel.create(cPath, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0o644)
+            if fd.failed {
+                cannotWrite(name, path: shown) { out in
+                    ErrnoText.describe(fd.errno, into: &out)
+                    if fd.errno == ELOOP { out.append(" (the path is a symbolic link)") }
+                }
+                return standardError(settings)
+            }
+            let opened = mw_sys_fd_type(Int32(fd.raw), nil)
+            if opened >= 0 && UInt32(opened) != FileType.regular {
+                Kernel.close(Int32(fd.raw))
+                cannotWrite(name, path: shown) { FileType.describeNotRegular(UInt32(opened), into: &$0) }
+                return standardError(settings)
+            }
+            return Int32(fd.raw)
+        }
+    }
+
+    /// The copy of standard error made at start-up, if it still is the file
+    /// it was (else fd 2); -1 when the process started without one.
+    static func standardError(_ settings: ReportSettings) -> Int32 {
+        let fd = settings.standardError
+        if fd < 0 { return -1 }
+        if fd != 2 && mw_sys_file_identity(fd) != settings.standardErrorIdentity { return 2 }
+        return fd
+    }
+
+    /// `mapwarden: MAPWARDEN_REPORT="TEMPLATE": cannot write the report to "PATH": why; writing it to standard error`.
+    static func cannotWrite(_ template: Bytes, path: Bytes, _ why: (inout TextBuffer) -> Void) {
+        Output.line { out in
+            out.append("mapwarden: MAPWARDEN_REPORT=")
+            out.appendQuoted(template)
+            out.append(": cannot write the report ")
+            if path.count == 0 || path == template {
+                out.append("there")
+            } else {
+                out.append("to ")
+                out.appendQuoted(path)
+            }
+            out.append(": ")
+            why(&out)
+            out.append("; writing it to standard error")
         }
     }
 }

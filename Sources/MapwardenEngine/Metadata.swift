@@ -4,23 +4,26 @@ import MapwardenLogic
 /// The engine's own memory: one PROT_NONE reservation outside every window,
 /// committed in steps as the registry grows. It holds the engine state and
 /// the registry's nodes, so metadata never lives in the program's payload
-/// and the hook path never calls malloc.
+/// and the hook path never calls malloc. Sizes: MetadataBudget. The last
+/// page is never committed (the registry's arena lends it to Probe).
 struct MetadataArena {
-    static let reservedBytes: UInt64 = 512 << 20 // ~9 M registry nodes
-    static let commitStep: UInt64 = 256 << 10
+    static let commitStep: UInt64 = MetadataBudget.step
 
     let base: UInt64
     var committed: UInt64
     let size: UInt64
 
+    /// What may be committed: all but the last page.
+    var usable: UInt64 { size - UInt64(mw_page_size()) }
+
     /// Maps an arena of `size` bytes and commits its first step. nil when
     /// the kernel refuses.
-    static func create(size: UInt64 = reservedBytes) -> MetadataArena? {
+    static func create(size: UInt64) -> MetadataArena? {
         let r = Kernel.mmap(0, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
         if r.failed { return nil }
         if Reservation.namesWork { _ = Kernel.nameAnonymous(r.address, size, "mapwarden-metadata") }
         var arena = MetadataArena(base: r.address, committed: 0, size: size)
-        if !arena.commit(upTo: commitStep) {
+        if !arena.commit(upTo: Swift.min(commitStep, arena.usable)) {
             _ = Kernel.munmap(r.address, size)
             return nil
         }
@@ -32,8 +35,9 @@ struct MetadataArena {
     /// Makes [base, base+bytes) usable. False when the kernel refuses (ENOMEM).
     mutating func commit(upTo bytes: UInt64) -> Bool {
         if bytes <= committed { return true }
-        guard bytes <= size else { return false }
-        let target = (bytes + MetadataArena.commitStep - 1) / MetadataArena.commitStep * MetadataArena.commitStep
+        guard bytes <= usable else { return false }
+        let target = Swift.min((bytes + MetadataArena.commitStep - 1) / MetadataArena.commitStep * MetadataArena.commitStep,
+                               usable)
         let r = Kernel.mprotect(base + committed, target - committed, PROT_READ | PROT_WRITE)
         if r.failed { return false }
         committed = target
@@ -52,9 +56,85 @@ extension MetadataArena {
     /// (the caller then fails its request with ENOMEM, changing nothing).
     mutating func ensureSpare(_ n: Int, in registry: inout MappingRegistry, nodesAt offset: UInt64) -> Bool {
         if registry.spare >= n { return true }
-        let wanted = MappingRegistry.bytesNeeded(capacity: registry.capacity + Swift.max(n, 4096))
-        guard commit(upTo: offset + UInt64(wanted)) else { return false }
+        // 4096 more nodes at a time, or as many as the arena still has.
+        let wanted = offset + UInt64(MappingRegistry.bytesNeeded(capacity: registry.capacity + Swift.max(n, 4096)))
+        guard commit(upTo: Swift.min(wanted, usable)) else { return false }
         registry.storageGrew(to: registryCapacity(nodesAt: offset))
         return registry.spare >= n
+    }
+}
+
+/// Every arena of the engine's metadata, sized by MetadataBudget from the
+/// windows and RLIMIT_AS, made together at start-up.
+struct Arenas {
+    var registry: MetadataArena
+    var depot: MetadataArena
+    var report: MetadataArena
+    var outside: OutsideMappings?
+    var unwindZone: UnwindZone
+
+    /// nil (having said why, naming RLIMIT_AS when it is the limit) when
+    /// the kernel refuses even the smallest arenas. The windows are
+    /// reserved already: what the process uses then includes them.
+    static func create(_ windows: WindowRanges, _ settings: Settings, tracksOutside: Bool) -> Arenas? {
+        var windowBytes: UInt64 = 0
+        for i in 0..<windows.count { windowBytes += windows[i].size }
+        let wanted = MetadataBudget.wanted(windowBytes: windowBytes, pageSize: settings.space.pageSize,
+                                           tracksOutside: tracksOutside, stacks: settings.backtraceDepth > 0)
+        var limit = Kernel.limit(Int32(RLIMIT_AS.rawValue))?.soft
+        if limit == UInt64.max { limit = nil } // RLIM_INFINITY
+        var inUse: UInt64? = nil
+        var headroom: UInt64? = nil
+        if let limit {
+            inUse = Process.addressSpaceInUse()
+            let used = inUse ?? windowBytes
+            headroom = limit > used ? limit - used : 0
+        }
+        let least = MetadataBudget.minimum(wanted)
+        guard let sizes = MetadataBudget.fit(wanted, headroom: headroom) else {
+            sayNoMemory(least.total, limit: limit, inUse: inUse, windowBytes: windowBytes)
+            return nil
+        }
+        let registry = MetadataArena.create(size: sizes.registry)
+        let depot = registry == nil ? nil : MetadataArena.create(size: sizes.depot)
+        let report = depot == nil ? nil : MetadataArena.create(size: sizes.report)
+        let outside = report == nil || sizes.outside == 0 ? nil : OutsideMappings.create(size: sizes.outside)
+        guard let registry, let depot, let report, sizes.outside == 0 || outside != nil else {
+            func release(_ arena: MetadataArena?) { if let arena { _ = Kernel.munmap(arena.base, arena.size) } }
+            release(registry)
+            release(depot)
+            release(report)
+            release(outside?.arena)
+            sayNoMemory(sizes.total, limit: limit, inUse: inUse, windowBytes: windowBytes)
+            return nil
+        }
+        // Not needed to run: without it libunwind's mappings are the kernel's to place.
+        let zone = UnwindZone(chunk: sizes.unwind)
+        return Arenas(registry: registry, depot: depot, report: report, outside: outside, unwindZone: zone)
+    }
+
+    /// `mapwarden: cannot map memory for the registry: ...`, naming
+    /// RLIMIT_AS and what uses it when there is a limit.
+    static func sayNoMemory(_ needed: UInt64, limit: UInt64?, inUse: UInt64?, windowBytes: UInt64) {
+        Output.line { out in
+            out.append("mapwarden: cannot map memory for the registry (ENOMEM): ")
+            guard let limit else {
+                out.append("the kernel refused ")
+                out.append(unsigned: needed)
+                out.append(" bytes of address space (vm.max_map_count or vm.overcommit_memory)")
+                return
+            }
+            out.append("RLIMIT_AS (ulimit -v) allows ")
+            out.append(unsigned: limit)
+            out.append(" bytes of address space; the windows take ")
+            out.append(unsigned: windowBytes)
+            if let inUse, inUse >= windowBytes {
+                out.append(", the rest of the process ")
+                out.append(unsigned: inUse - windowBytes)
+            }
+            out.append(", and mapwarden's metadata needs at least ")
+            out.append(unsigned: needed)
+            out.append(" more")
+        }
     }
 }

@@ -9,8 +9,8 @@ struct OutsideMappings {
     var arena: MetadataArena
     var registry: MappingRegistry
 
-    static func create() -> OutsideMappings? {
-        guard let arena = MetadataArena.create() else { return nil }
+    static func create(size: UInt64) -> OutsideMappings? {
+        guard let arena = MetadataArena.create(size: size) else { return nil }
         return OutsideMappings(arena: arena,
                                registry: MappingRegistry(storage: arena.pointer, capacity: arena.registryCapacity(nodesAt: 0)))
     }
@@ -23,12 +23,19 @@ struct OutsideMappings {
 /// Calls outside the window when they are recorded (MAPWARDEN_TRACK=all or
 /// the clobber guard). Calls libunwind makes while capturing a stack, and
 /// calls from a signal handler that interrupted the engine, go straight to
-/// the kernel unrecorded.
+/// the kernel unrecorded; libunwind's new mappings are placed in the
+/// UnwindZone, never in a hole of the program's own memory.
 extension WindowService {
     @inline(never)
     static func mmapOutside(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,
                             _ stack: CallStack) -> KernelResult {
-        if mw_capturing() != 0 { return Kernel.mmap(addr, len, prot, flags, fd, off) }
+        if mw_capturing() != 0 {
+            // Stacks are captured before the lock is taken (and never by a
+            // handler that interrupted the engine): the lock is free to take.
+            return locked({ Kernel.mmap(addr, len, prot, flags, fd, off) }) { state in
+                state.unwindZone.map(addr, len, prot, flags, fd, off, state.space)
+            }
+        }
         let replaces = flags & MAP_FIXED != 0 && flags & MAP_FIXED_NOREPLACE == 0
         let tracked = engine!.pointee.report.track == .all
         if stack.missing && (tracked || (replaces && Clobber.on)) { return .needsStack }

@@ -13,6 +13,24 @@ enum Process {
                                   UnsafeMutableRawPointer(buffer.base).assumingMemoryBound(to: CChar.self), buffer.size)
         return body(n > 0 ? Bytes(UnsafePointer(buffer.base), count: n) : .empty)
     }
+
+    /// The address space the process uses now, in bytes (what RLIMIT_AS
+    /// counts: /proc/self/statm's first field), or nil.
+    static func addressSpaceInUse() -> UInt64? {
+        let fd = Kernel.open(cString("/proc/self/statm"), O_RDONLY | O_CLOEXEC)
+        if fd.failed { return nil }
+        defer { Kernel.close(Int32(fd.raw)) }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { buffer -> UInt64? in
+            let r = Kernel.read(Int32(fd.raw), buffer.baseAddress!, buffer.count)
+            if r.failed { return nil }
+            var pages: UInt64 = 0, digits = 0
+            while digits < r.raw, buffer[digits] >= 0x30, buffer[digits] <= 0x39 {
+                pages = pages * 10 + UInt64(buffer[digits] - 0x30)
+                digits += 1
+            }
+            return digits > 0 ? pages * UInt64(mw_page_size()) : nil
+        }
+    }
 }
 
 /// Scratch buffers for start-up and exit (static memory in the library's

@@ -21,6 +21,8 @@ enum Startup {
     static func run() -> Bool {
         // setuid/setgid programs: trust nothing from the environment.
         if mw_at_secure() != 0 { return false }
+        // Started with fd 2 closed: there is no standard error to write to.
+        if Kernel.isBadDescriptor(2) { Output.stderr = -1 }
 
         let space = detectAddressSpace()
         var settings = Settings(space: space)
@@ -41,16 +43,29 @@ enum Startup {
         do {
             let text = StaticBuffer.startupText
             var kept = KeptText(text.base, capacity: text.size)
+            // Each path must still be one the kernel takes once made
+            // absolute; a problem names its key and value.
+            var pathErrors = 0
             let reportPath = kept.reportPath(settings.report)
+            if kept.failed, let report = settings.report {
+                pathErrors += 1
+                if settings.saysFailures { kept.sayFailure(key: Bytes(SettingKey.report.name), value: report) }
+            }
             let suppressionsPath = kept.cString(settings.suppressions)
+            if kept.failed, let value = settings.suppressions {
+                pathErrors += 1
+                if settings.saysFailures { kept.sayFailure(key: Bytes(SettingKey.suppressions.name), value: value) }
+            }
             let libunwindPath = kept.cString(settings.libunwind)
-            let (ranges, details) = windows(settings.windows, &kept)
+            if kept.failed, let value = settings.libunwind {
+                pathErrors += 1
+                if settings.saysFailures { kept.sayFailure(key: Bytes(SettingKey.libunwind.name), value: value) }
+            }
+            let (ranges, details) = windows(settings.windows, &kept, errors: &pathErrors,
+                                            saying: settings.saysFailures)
             file?.release()
             mw_release_initial_environment()
-            if configErrors > 0 || kept.overflowed {
-                if kept.overflowed && configErrors == 0 {
-                    Output.line { $0.append("mapwarden: a path in the configuration is too long") }
-                }
+            if configErrors > 0 || pathErrors > 0 {
                 return giveUp(settings, status: ExitStatus.badConfig, because: "the configuration is invalid")
             }
             return start(settings, kept, ranges, details, reportPath: reportPath, suppressions: suppressionsPath,
@@ -60,7 +75,8 @@ enum Startup {
 
     /// The windows in address order, with their names, backings and the
     /// paths of their files (kept).
-    static func windows(_ table: WindowTable, _ kept: inout KeptText) -> (WindowRanges, Windows.Details) {
+    static func windows(_ table: WindowTable, _ kept: inout KeptText, errors: inout Int,
+                        saying: Bool) -> (WindowRanges, Windows.Details) {
         let ranges = WindowRanges(table)
         var details = Windows.Details()
         let cwd = StaticBuffer.workingDirectory
@@ -75,7 +91,13 @@ enum Startup {
                     if mw_sys_getcwd(p, cwd.size) <= 0 { cwd.base[0] = 0 }
                     haveCwd = true
                 }
-                let path = kept.append { BackingHeader.appendPath(of: spec, cwd: Bytes(cString: cwd.base), into: &$0) }
+                let path = kept.append(maximum: Settings.maximumPathLength) {
+                    BackingHeader.appendPath(of: spec, cwd: Bytes(cString: cwd.base), into: &$0)
+                }
+                if kept.failed {
+                    errors += 1
+                    if saying { kept.sayFailure(key: spec.key, value: spec.value) }
+                }
                 detail.file.path = path.map { kept.pointer($0) }
                 detail.file.persistent = spec.backing == .persistent
             }
@@ -117,12 +139,12 @@ enum Startup {
             }
         }
         let window = ranges[0]
-        guard let arena = MetadataArena.create(), let depotArena = MetadataArena.create(size: 256 << 20),
-              let reportArena = MetadataArena.create(size: 1 << 30) else {
+        let tracksOutside = settings.track == .all || settings.clobber != .allow
+        guard let arenas = Arenas.create(ranges, settings, tracksOutside: tracksOutside) else {
             release(ranges, upTo: ranges.count, details)
-            Output.line { out in out.append("mapwarden: cannot map memory for the registry (ENOMEM)") }
             return giveUp(settings, status: ExitStatus.reservationFailed, because: "mapwarden has no memory for its registry")
         }
+        let arena = arenas.registry, depotArena = arenas.depot, reportArena = arenas.report
         var report = ReportSettings()
         // The suppressions file stays mapped for the process's life.
         if let suppressions {
@@ -135,7 +157,7 @@ enum Startup {
         let stateMemory = arena.pointer
         let nodes = stateMemory + Int(EngineState.nodesOffset)
         let capacity = EngineState.registryCapacity(arena)
-        Probe.page = arena.base + MetadataArena.reservedBytes - settings.space.pageSize
+        Probe.page = arena.base + arena.size - settings.space.pageSize
         // The kept text stays where it is: static memory of the library.
         let text = kept.storage
         if let reportPath {
@@ -152,16 +174,15 @@ enum Startup {
         keepStandardError(&report)
         if settings.backtraceDepth > 0 {
             let library = libunwind.map { UnsafePointer(UnsafeRawPointer(text + $0).assumingMemoryBound(to: CChar.self)) }
-            mw_backtrace_configure(library, Int32(settings.backtraceDepth), settings.log >= .info ? 1 : 0)
+            mw_backtrace_configure(library, Int32(settings.backtraceDepth), settings.log >= .info && Output.stderr >= 0 ? 1 : 0)
             Tracking.depth = Int32(settings.backtraceDepth)
         }
-        let tracksOutside = settings.track == .all || settings.clobber != .allow
         let state = stateMemory.bindMemory(to: EngineState.self, capacity: 1)
         state.initialize(to: EngineState(
             window: window, space: settings.space, log: settings.log, arena: arena,
             registry: MappingRegistry(storage: nodes, capacity: capacity),
             depotArena: depotArena, depot: StackDepot(storage: depotArena.pointer, capacity: Int(depotArena.committed)),
-            report: report, outside: tracksOutside ? OutsideMappings.create() : nil,
+            report: report, outside: arenas.outside, unwindZone: arenas.unwindZone,
             events: settings.clobber != .allow ? EventLog.create() : EventLog(), reportArena: reportArena))
         engine = state
         Windows.publish(ranges, details)
@@ -203,6 +224,10 @@ enum Startup {
     /// A copy of standard error for the report, numbered high so that the
     /// program's own descriptors keep the numbers it expects.
     static func keepStandardError(_ report: inout ReportSettings) {
+        if Output.stderr < 0 {
+            report.standardError = -1
+            return
+        }
         let fd = Descriptors.high(2, keepOriginal: true)
         if fd != 2 {
             report.standardError = Int32(fd)
@@ -313,7 +338,9 @@ enum Startup {
             out.append(": cannot read ")
             out.append(what)
             out.append(": ")
-            if file.buffer != nil && file.errno == 0 {
+            if file.notRegular != 0 {
+                FileType.describeNotRegular(file.notRegular, into: &out)
+            } else if file.errno == EFBIG || (file.buffer != nil && file.errno == 0) {
                 out.append("it is larger than 1 MiB")
             } else {
                 ErrnoText.describe(file.errno, into: &out)
@@ -359,12 +386,18 @@ extension SettingKey {
 }
 
 /// Text from the configuration that must outlive it (paths), copied into
-/// a buffer as NUL-terminated strings named by their offsets.
+/// a buffer as NUL-terminated strings named by their offsets. The buffer
+/// (MW_STARTUP_TEXT_SIZE) holds every path at its longest: the report's
+/// template (whose directory's % signs are doubled) and PATH_MAX for each
+/// other path.
 struct KeptText {
     let storage: UnsafeMutablePointer<UInt8>
     let capacity: Int
     var count = 0
-    var overflowed = false
+    /// Set by the last copy that failed: the path was too long once made
+    /// absolute (`tooLong`), or the buffer was full.
+    var failed = false
+    var tooLong = false
 
     init(_ storage: UnsafeMutablePointer<UInt8>, capacity: Int) {
         self.storage = storage
@@ -377,16 +410,35 @@ struct KeptText {
 
     /// Copies b (if any) as a C string; its offset.
     mutating func cString(_ b: Bytes?) -> Int? {
+        failed = false
         guard let b else { return nil }
-        return append { $0.append(b) }
+        return append(maximum: Settings.maximumPathLength) { $0.append(b) }
     }
 
     /// The report path template, made absolute against the current
     /// directory (the program may change directory before it exits).
     mutating func reportPath(_ b: Bytes?) -> Int? {
+        failed = false
         guard let b, b.count > 0 else { return nil }
-        if b[0] == 0x2F { return cString(b) }
-        return append { out in
+        let at: Int?
+        if b[0] == 0x2F {
+            at = append { $0.append(b) }
+        } else {
+            at = appendAbsoluteReportPath(b)
+        }
+        // Its shortest expansion must fit in PATH_MAX; a longer one is
+        // caught when the report is written.
+        if let at {
+            if ReportPath.minimumLength(Bytes(cString: storage + at)) > Settings.maximumPathLength {
+                (failed, tooLong) = (true, true)
+                return nil
+            }
+        }
+        return at
+    }
+
+    private mutating func appendAbsoluteReportPath(_ b: Bytes) -> Int? {
+        append { out in
             let cwd = StaticBuffer.workingDirectory
             if mw_sys_getcwd(UnsafeMutableRawPointer(cwd.base).assumingMemoryBound(to: CChar.self), cwd.size) > 0 {
                 // The directory's own % signs are not template sequences.
@@ -402,16 +454,40 @@ struct KeptText {
         }
     }
 
-    mutating func append(_ build: (inout TextBuffer) -> Void) -> Int? {
+    /// Copies what build writes as a C string; its offset, or nil (and
+    /// `failed`) when it is longer than `maximum` bytes or the buffer is full.
+    mutating func append(maximum: Int = Int.max, _ build: (inout TextBuffer) -> Void) -> Int? {
+        (failed, tooLong) = (false, false)
         let start = count
-        var t = TextBuffer(storage + start, capacity: capacity - start)
+        let room = capacity - start
+        let bounded = maximum < room // else the buffer's end is the bound
+        let limit = bounded ? maximum + 1 : room
+        var t = TextBuffer(storage + start, capacity: limit)
         build(&t)
-        guard t.count < capacity - start else {
-            overflowed = true
+        guard t.count < limit else {
+            (failed, tooLong) = (true, bounded)
             return nil
         }
         storage[start + t.count] = 0
         count = start + t.count + 1
         return start
+    }
+
+    /// Says why the copy of key's value failed, naming both.
+    func sayFailure(key: Bytes, value: Bytes) {
+        Output.line { out in
+            out.append("mapwarden: ")
+            out.append(key)
+            out.append("=")
+            out.appendQuoted(value)
+            out.append(": ")
+            if tooLong {
+                out.append("the path is longer than ")
+                out.append(decimal: Settings.maximumPathLength)
+                out.append(" bytes (PATH_MAX) once made absolute, more than the kernel takes")
+            } else {
+                out.append("the paths in the configuration are too long together")
+            }
+        }
     }
 }

@@ -38,6 +38,9 @@ public struct ConfigError: Error, Equatable {
         case suppressionEmptyPattern
         // MAPWARDEN_REPORT: a % other than %p, %e or %%.
         case reportPathBadPercent
+        // A path (MAPWARDEN_REPORT, _SUPPRESSIONS, _LIBUNWIND, a window's
+        // file) longer than the kernel takes (PATH_MAX, less its NUL).
+        case pathTooLong(maximum: UInt64)
 
         public static func == (a: Problem, b: Problem) -> Bool {
             switch (a, b) {
@@ -63,7 +66,8 @@ public struct ConfigError: Error, Equatable {
                  let (.windowSizeUnaligned(x), .windowSizeUnaligned(y)),
                  let (.windowBeyondUserSpace(x), .windowBeyondUserSpace(y)),
                  let (.notACount(x), .notACount(y)),
-                 let (.tooManyWindows(x), .tooManyWindows(y)):
+                 let (.tooManyWindows(x), .tooManyWindows(y)),
+                 let (.pathTooLong(x), .pathTooLong(y)):
                 return x == y
             case let (.notOneOf(x), .notOneOf(y)):
                 return x.utf8Start == y.utf8Start
@@ -95,7 +99,7 @@ public struct ConfigError: Error, Equatable {
         out.append("mapwarden: ")
         switch origin {
         case .file(let line):
-            out.append(fileName)
+            out.append(fileName, limit: TextBuffer.quotedLimit)
             out.append(byte: 0x3A)
             out.append(decimal: line)
             out.append(": ")
@@ -112,7 +116,7 @@ public struct ConfigError: Error, Equatable {
             out.appendQuoted(value)
             out.append(": ")
         default:
-            out.append(key)
+            out.append(key, limit: TextBuffer.quotedLimit)
             out.append(byte: 0x3D)
             out.appendQuoted(value)
             out.append(": ")
@@ -201,6 +205,10 @@ public struct ConfigError: Error, Equatable {
             out.append("the pattern is empty (expected leak:PATTERN)")
         case .reportPathBadPercent:
             out.append("unknown % sequence; use %p (pid), %e (executable name) or %%")
+        case .pathTooLong(let maximum):
+            out.append("the path is longer than ")
+            out.append(unsigned: maximum)
+            out.append(" bytes (PATH_MAX), more than the kernel takes")
         }
     }
 }

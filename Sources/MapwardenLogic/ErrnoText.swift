@@ -41,3 +41,40 @@ public enum ErrnoText {
         }
     }
 }
+
+/// What a file that is not a regular one is, for messages about files the
+/// configuration names (which must be regular files: a FIFO would block).
+public enum FileType {
+    /// The S_IFMT bits of a regular file.
+    public static let regular: UInt32 = 0o100000
+
+    /// Writes e.g. `not a regular file (a FIFO)` for the S_IFMT bits of mode.
+    public static func describeNotRegular(_ mode: UInt32, into out: inout TextBuffer) {
+        out.append("not a regular file (")
+        switch mode & 0o170000 {
+        case 0o010000: out.append("a FIFO")
+        case 0o020000: out.append("a character device")
+        case 0o040000: out.append("a directory")
+        case 0o060000: out.append("a block device")
+        case 0o120000: out.append("a symbolic link")
+        case 0o140000: out.append("a socket")
+        default:
+            out.append("file type 0o")
+            var digits = 0
+            var m = mode & 0o170000
+            var octal: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0)
+            withUnsafeMutableBytes(of: &octal) { raw in
+                repeat {
+                    raw[digits] = UInt8(truncatingIfNeeded: 0x30 + m % 8)
+                    m /= 8
+                    digits += 1
+                } while m != 0
+                while digits > 0 {
+                    digits -= 1
+                    out.append(byte: raw[digits])
+                }
+            }
+        }
+        out.append(")")
+    }
+}

@@ -64,6 +64,20 @@ public enum ReportPath {
         return expected > start && out.count == expected
     }
 
+    /// The length of the shortest path the template can expand to: `%%` is
+    /// one byte, `%p` and `%e` at least one each. (A template longer than a
+    /// path may be once expanded is an error at start-up; a longer
+    /// expansion is found at exit.)
+    public static func minimumLength(_ template: Bytes) -> Int {
+        var n = 0
+        var i = 0
+        while i < template.count {
+            i += template[i] == 0x25 && i + 1 < template.count ? 2 : 1 // '%'
+            n += 1
+        }
+        return n
+    }
+
     /// The bytes after the last `/` (all of them when there is none).
     public static func basename(_ path: Bytes) -> Bytes {
         var i = path.count

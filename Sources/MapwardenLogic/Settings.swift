@@ -127,6 +127,17 @@ public struct Settings: Equatable {
     /// The largest MAPWARDEN_BACKTRACE_DEPTH.
     public static let maximumBacktraceDepth = 128
 
+    /// The longest path the kernel takes: PATH_MAX (4096) less its NUL.
+    /// Longer paths in the configuration are errors (they could never be
+    /// opened), also once made absolute at start-up.
+    public static let maximumPathLength = 4095
+
+    static func checkPath(_ path: Bytes, key: Bytes, value: Bytes, origin: ConfigError.Origin) throws(ConfigError) {
+        if path.count > maximumPathLength {
+            throw ConfigError(.pathTooLong(maximum: UInt64(maximumPathLength)), origin: origin, key: key, value: value)
+        }
+    }
+
     public let space: AddressSpace
 
     public init(space: AddressSpace) {
@@ -203,6 +214,8 @@ public struct Settings: Equatable {
                                   origin: origin, key: key, value: value)
             } else if !ReportPath.validate(v) {
                 throw ConfigError(.reportPathBadPercent, origin: origin, key: key, value: value)
+            } else if ReportPath.minimumLength(v) > Settings.maximumPathLength {
+                throw ConfigError(.pathTooLong(maximum: UInt64(Settings.maximumPathLength)), origin: origin, key: key, value: value)
             } else {
                 report = v
             }
@@ -221,6 +234,7 @@ public struct Settings: Equatable {
             leakExitCode = Int32(n)
         case .suppressions:
             let v = value.trimmingSpaces()
+            try Settings.checkPath(v, key: key, value: value, origin: origin)
             suppressions = v.count == 0 ? nil : v
         case .clobber:
             if value.equals("allow") {
@@ -242,6 +256,7 @@ public struct Settings: Equatable {
             }
         case .libunwind:
             let v = value.trimmingSpaces()
+            try Settings.checkPath(v, key: key, value: value, origin: origin)
             libunwind = v.count == 0 ? nil : v
         }
     }
@@ -333,6 +348,7 @@ public struct Settings: Equatable {
                 throw .windowUnknownOption(option)
             }
             if let path, path.count == 0 { throw .windowOptionNeedsPath(option) }
+            if let path, path.count > maximumPathLength { throw .pathTooLong(maximum: UInt64(maximumPathLength)) }
             if backing == .persistent && path == nil { throw .windowOptionNeedsPath(option) }
             if chosen { throw .windowConflictingOptions }
             chosen = true

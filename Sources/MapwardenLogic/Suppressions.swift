@@ -11,9 +11,12 @@ public struct Suppression: Equatable {
 
 /// Reads a suppressions file in LeakSanitizer syntax: `leak:PATTERN` lines,
 /// `#` comments and blank lines; spaces around a line and around the pattern
-/// are ignored, and so is a `\r` before the newline. Any other line is an
-/// error naming its line: one without a colon, another LSan type
-/// (`called_from_lib:`, `malloc:`...), or `leak:` with no pattern.
+/// are ignored, and so is a `\r` before the newline. A `#` after a space or
+/// tab starts a comment that runs to the end of the line
+/// (`leak:foo   # why`), so a pattern never holds ` #`; a `#` with no space
+/// before it is part of the pattern. Any other line is an error naming its
+/// line: one without a colon, another LSan type (`called_from_lib:`,
+/// `malloc:`...), or `leak:` with no pattern.
 public struct SuppressionReader {
     let text: Bytes
     var position = 0
@@ -50,11 +53,25 @@ public struct SuppressionReader {
         return nil
     }
 
+    /// The next line, trimmed, without its trailing comment.
     mutating func nextLine() -> Bytes {
         let lineEnd = text.firstIndex(of: 0x0A, from: position) ?? text.count
-        let line = text.slice(position, lineEnd).trimmingSpaces()
+        let line = SuppressionReader.withoutTrailingComment(text.slice(position, lineEnd).trimmingSpaces())
         position = lineEnd + 1
         lineNumber += 1
+        return line
+    }
+
+    /// A trimmed line up to a `#` that follows a space or tab, trimmed
+    /// again. (A `#` that starts the line is a comment line: left whole.)
+    static func withoutTrailingComment(_ line: Bytes) -> Bytes {
+        var i = 1
+        while i < line.count {
+            if line[i] == 0x23 && (line[i - 1] == 0x20 || line[i - 1] == 0x09) { // '#' after a space or tab
+                return line.slice(0, i).trimmingSpaces()
+            }
+            i += 1
+        }
         return line
     }
 

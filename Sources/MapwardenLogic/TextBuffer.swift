@@ -30,10 +30,40 @@ public struct TextBuffer {
         for i in 0..<b.count { append(byte: b[i]) }
     }
 
-    /// Appends bytes with control characters escaped, for echoing user input.
-    public mutating func appendQuoted(_ b: Bytes) {
+    /// Appends at most `limit` bytes of b (cut at a UTF-8 character's
+    /// start), then `... (N bytes)` when b is longer: for keys and file
+    /// names echoed in a message, which must stay one line.
+    public mutating func append(_ b: Bytes, limit: Int) {
+        let shown = TextBuffer.shownLength(b, limit: limit)
+        append(b.slice(0, shown))
+        if shown < b.count {
+            append("... (")
+            append(unsigned: UInt64(b.count))
+            append(" bytes)")
+        }
+    }
+
+    static func shownLength(_ b: Bytes, limit: Int) -> Int {
+        var shown = b.count
+        if shown > limit {
+            shown = Swift.max(limit, 0)
+            while shown > 0 && b[shown] & 0xC0 == 0x80 { shown -= 1 } // not inside a character
+        }
+        return shown
+    }
+
+    /// How many bytes of a value a message echoes (appendQuoted): a message
+    /// is one line of at most 1 KiB, and must still say what is wrong.
+    public static let quotedLimit = 160
+
+    /// Appends bytes in double quotes with control characters escaped, for
+    /// echoing user input. A value longer than `limit` bytes is cut there
+    /// (at a UTF-8 character's start) and its length follows:
+    /// `"/tmp/aaaa"... (6000 bytes)`.
+    public mutating func appendQuoted(_ b: Bytes, limit: Int = TextBuffer.quotedLimit) {
+        let shown = TextBuffer.shownLength(b, limit: limit)
         append(byte: 0x22)
-        for i in 0..<b.count {
+        for i in 0..<shown {
             let c = b[i]
             if c < 0x20 || c == 0x7F || c == 0x22 || c == 0x5C {
                 append(byte: 0x5C)
@@ -50,6 +80,11 @@ public struct TextBuffer {
             }
         }
         append(byte: 0x22)
+        if shown < b.count {
+            append("... (")
+            append(unsigned: UInt64(b.count))
+            append(" bytes)")
+        }
     }
 
     public mutating func append(decimal value: Int) {

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import MapwardenLogic
 
@@ -249,7 +250,8 @@ func suppressionError(_ text: String, file: String = "supp.txt") -> String? {
         Leak:foo
         leak :foo
         leak:   
-        leak:fine # not a comment
+        leak:fine # a trailing comment
+        leak:  # only a comment
         """
         #expect(readSuppressions(text) == [
             .rule(line: 1, pattern: "ok", rule: "leak:ok"),
@@ -260,8 +262,63 @@ func suppressionError(_ text: String, file: String = "supp.txt") -> String? {
             .error(SeenError(.suppressionNotLeak, .file(line: 7), key: "", value: "Leak:foo")),
             .error(SeenError(.suppressionNotLeak, .file(line: 8), key: "", value: "leak :foo")),
             .error(SeenError(.suppressionEmptyPattern, .file(line: 9), key: "", value: "leak:")),
-            .rule(line: 10, pattern: "fine # not a comment", rule: "leak:fine # not a comment"),
+            .rule(line: 10, pattern: "fine", rule: "leak:fine"),
+            .error(SeenError(.suppressionEmptyPattern, .file(line: 11), key: "", value: "leak:")),
         ])
+    }
+
+    /// A `#` after a space or tab starts a comment; one without is part of
+    /// the pattern. The rule (as the report shows it) has no comment.
+    @Test func trailingComments() {
+        let text = "leak:known_cache_init          # any frame's function containing this\n"
+            + "leak:^third_party::\t# after a tab\n"
+            + "leak:a#b\n"
+            + "leak:c# d # e\n"
+            + "leak:spaced pattern  #  two # signs\r\n"
+            + "#leak:commented_out # too\n"
+            + "leak:x #\n"
+        #expect(readSuppressions(text) == [
+            .rule(line: 1, pattern: "known_cache_init", rule: "leak:known_cache_init"),
+            .rule(line: 2, pattern: "^third_party::", rule: "leak:^third_party::"),
+            .rule(line: 3, pattern: "a#b", rule: "leak:a#b"),
+            .rule(line: 4, pattern: "c# d", rule: "leak:c# d"),
+            .rule(line: 5, pattern: "spaced pattern", rule: "leak:spaced pattern"),
+            .rule(line: 7, pattern: "x", rule: "leak:x"),
+        ])
+        #expect(suppressionError("leak: # nothing left\n")
+                == #"mapwarden: supp.txt:1: bad suppression "leak:": the pattern is empty (expected leak:PATTERN)"#)
+    }
+
+    /// The example file in README.md ("suppress a known leak"), read from
+    /// the README itself so that the two cannot drift apart: every line is
+    /// a rule, and each does what its comment says.
+    @Test func readmeExampleFile() throws {
+        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../README.md").standardized
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        let blocks = text.components(separatedBy: "```")
+        let example = try #require(blocks.first { $0.hasPrefix("\n# mapwarden.supp\n") },
+                                   "README.md has no ``` block starting with \"# mapwarden.supp\"")
+        // (Line 1 is the rest of the fence's line, 2 the "# mapwarden.supp" comment.)
+        #expect(readSuppressions(example) == [
+            .rule(line: 3, pattern: "known_cache_init", rule: "leak:known_cache_init"),
+            .rule(line: 4, pattern: "^third_party::", rule: "leak:^third_party::"),
+            .rule(line: 5, pattern: "libvendor.so", rule: "leak:libvendor.so"),
+        ])
+        withBytes(example) { bytes -> Void in
+            guard let list = try? SuppressionList(bytes) else {
+                Issue.record("the example does not parse")
+                return
+            }
+            func first(_ function: String, _ module: String) -> Int? {
+                withBytes(function, module) { list.firstMatch(function: $0, module: $1) }
+            }
+            #expect(first("my_known_cache_init_step", "/opt/app/bin/app") == 0)     // any frame's function containing it
+            #expect(first("third_party::Cache::fill(int)", "/opt/app/bin/app") == 1) // ^ anchors at the start
+            #expect(first("ours::third_party::fill", "/opt/app/bin/app") == nil)
+            #expect(first("vendor_init", "/opt/vendor/lib/libvendor.so") == 2)       // or the module's path
+            #expect(first("main", "/opt/app/bin/app") == nil)
+        }
     }
 
     @Test func describeNamesFileAndLine() {

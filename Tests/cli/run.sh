@@ -166,6 +166,27 @@ test_check_bad_config() {
     done
 }
 
+test_fifo_and_huge_files_refused() {
+    # A FIFO is never opened (that would wait for a writer); a huge file is
+    # refused by its size, not read.
+    mkfifo "$WORK/fifo" && truncate -s 5G "$WORK/huge.json" || { fail "cannot make the files"; return 1; }
+    timeout 20 "$CLI" report "$WORK/fifo" > "$WORK/rep.fifo" 2>&1
+    expect_status 65 $? "report of a FIFO" || { cat "$WORK/rep.fifo"; return 1; }
+    contains "$WORK/rep.fifo" "fifo: cannot read: not a regular file (a FIFO)" || return 1
+    timeout 20 "$CLI" check --config "$WORK/fifo" > "$WORK/check.fifo" 2>&1
+    expect_status 78 $? "check of a FIFO config" || { cat "$WORK/check.fifo"; return 1; }
+    contains "$WORK/check.fifo" "mapwarden: MAPWARDEN_CONFIG=\"$WORK/fifo\": cannot read the config file: not a regular file (a FIFO)" || return 1
+    timeout 20 "$CLI" check --named-window heap=0x500000000000:1G:persist="$WORK/fifo" > "$WORK/check.wfifo" 2>&1
+    expect_status 71 $? "check of a window whose file is a FIFO" || { cat "$WORK/check.wfifo"; return 1; }
+    contains "$WORK/check.wfifo" "window \"heap\": $WORK/fifo: cannot open it: not a regular file (a FIFO)" || return 1
+    timeout 20 "$CLI" report "$WORK/huge.json" > "$WORK/rep.huge" 2>&1
+    expect_status 65 $? "report of a 5 GiB file" || { cat "$WORK/rep.huge"; return 1; }
+    contains "$WORK/rep.huge" "huge.json: cannot read: File too large" || return 1
+    timeout 20 "$CLI" run -q --report "$WORK/fifo" -- "$CHILD" exit 0 > "$WORK/run.fifo" 2>&1
+    expect_status 0 $? "run with a FIFO as the report" || { cat "$WORK/run.fifo"; return 1; }
+    contains "$WORK/run.fifo" "cannot write the report there: not a regular file (a FIFO); writing it to standard error"
+}
+
 # ---- named, shared and persistent windows ------------------------------------
 test_check_named_windows() {
     # One from the config file, one from the environment, one from the option.

@@ -1,0 +1,62 @@
+import CShim
+import MapwardenLogic
+
+/// Where libunwind's own mappings go while it captures a stack (its
+/// per-thread caches, made at a thread's first capture): an area mapwarden
+/// reserved, never where the kernel would put an mmap(NULL).
+///
+/// Placed by the kernel, such a mapping lands in the first hole it finds,
+/// and that is often a hole in the program's own memory (a page it unmapped
+/// in a reservation it keeps). The program's next MAP_FIXED over its own
+/// range would then replace libunwind's cache: the clobber guard saw a
+/// foreign mapping there (a false clobber, or EEXIST under deny), and
+/// without the guard libunwind's memory was silently overwritten.
+///
+/// The area is a PROT_NONE reservation (a `chunk`, the first one made at
+/// start-up, before the program has holes); each mapping is a MAP_FIXED
+/// over its next free part. Ranges libunwind unmaps (its thread-exit
+/// clean-up) are never used again: they are holes like any other. When a
+/// chunk is used up, the next one is placed by the kernel.
+///
+/// Used only while outside calls pass through the engine (the clobber
+/// guard, MAPWARDEN_TRACK=all); always under the registry lock.
+struct UnwindZone {
+    /// Bytes per reservation; 0: no area (the kernel places libunwind's mappings).
+    let chunk: UInt64
+    var next: UInt64 = 0
+    var end: UInt64 = 0
+
+    /// Below this an area would hold too few threads' caches to be worth it.
+    static let smallest: UInt64 = 4 << 20
+
+    init(chunk: UInt64) {
+        self.chunk = chunk >= UnwindZone.smallest ? chunk : 0
+        if self.chunk > 0 { _ = reserve() }
+    }
+
+    /// Reserves a new chunk (the rest of the current one is returned).
+    mutating func reserve() -> Bool {
+        if next < end { _ = Kernel.munmap(next, end - next) }
+        (next, end) = (0, 0)
+        let r = Kernel.mmap(0, chunk, PROT_NONE, Reservation.flags)
+        if r.failed { return false }
+        if Reservation.namesWork { _ = Kernel.nameAnonymous(r.address, chunk, "mapwarden-unwind") }
+        (next, end) = (r.address, r.address + chunk)
+        return true
+    }
+
+    /// mmap for libunwind: in the area when the request is a plain one that
+    /// fits, else as the kernel places it.
+    mutating func map(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,
+                      _ space: AddressSpace) -> KernelResult {
+        let unusual = MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_GROWSDOWN | MAP_HUGETLB | MAP_32BIT
+        guard chunk > 0, flags & unusual == 0, len > 0, let size = space.pageAlignedUp(len), size <= chunk
+        else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
+        if end - next < size && !reserve() { return Kernel.mmap(addr, len, prot, flags, fd, off) }
+        let at = next
+        next += size // never again, whatever the call does
+        let r = Kernel.mmap(at, size, prot, flags | MAP_FIXED, fd, off)
+        if r.failed { return Kernel.mmap(addr, len, prot, flags, fd, off) } // the kernel's own answer
+        return r
+    }
+}
