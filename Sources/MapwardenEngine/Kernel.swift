@@ -79,6 +79,11 @@ enum Kernel {
         KernelResult(mw_sys_openat(AT_FDCWD, path, flags, mode))
     }
 
+    /// True when fd is not an open descriptor (fcntl F_GETFD fails with EBADF).
+    static func isBadDescriptor(_ fd: Int32) -> Bool {
+        KernelResult(mw_sys_fcntl(fd, F_GETFD, 0)).errno == EBADF
+    }
+
     static func close(_ fd: Int32) {
         _ = mw_sys_close(fd)
     }
