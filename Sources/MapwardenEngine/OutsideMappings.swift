@@ -26,16 +26,20 @@ struct OutsideMappings {
 /// the kernel unrecorded; libunwind's new mappings are placed in the
 /// UnwindZone, never in a hole of the program's own memory.
 extension WindowService {
+    /// An mmap libunwind makes while it captures a stack: in the UnwindZone.
+    /// Stacks are captured before the lock is taken (and never by a handler
+    /// that interrupted the engine): the lock is free to take.
+    @inline(never)
+    static func mmapForUnwind(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int) -> KernelResult {
+        locked({ Kernel.mmap(addr, len, prot, flags, fd, off) }) { state in
+            state.unwindZone.map(addr, len, prot, flags, fd, off, state.space)
+        }
+    }
+
     @inline(never)
     static func mmapOutside(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,
                             _ stack: CallStack) -> KernelResult {
-        if mw_capturing() != 0 {
-            // Stacks are captured before the lock is taken (and never by a
-            // handler that interrupted the engine): the lock is free to take.
-            return locked({ Kernel.mmap(addr, len, prot, flags, fd, off) }) { state in
-                state.unwindZone.map(addr, len, prot, flags, fd, off, state.space)
-            }
-        }
+        if mw_capturing() != 0 { return mmapForUnwind(addr, len, prot, flags, fd, off) }
         let replaces = flags & MAP_FIXED != 0 && flags & MAP_FIXED_NOREPLACE == 0
         let tracked = engine!.pointee.report.track == .all
         if stack.missing && (tracked || (replaces && Clobber.on)) { return .needsStack }

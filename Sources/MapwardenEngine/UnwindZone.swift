@@ -18,8 +18,7 @@ import MapwardenLogic
 /// clean-up) are never used again: they are holes like any other. When a
 /// chunk is used up, the next one is placed by the kernel.
 ///
-/// Used only while outside calls pass through the engine (the clobber
-/// guard, MAPWARDEN_TRACK=all); always under the registry lock.
+/// Reserved whenever stacks are captured; always used under the registry lock.
 struct UnwindZone {
     /// Bytes per reservation; 0: no area (the kernel places libunwind's mappings).
     let chunk: UInt64

@@ -77,6 +77,10 @@ enum WindowService {
         let relevant = fixed ? touchesWindow(addr, reach(len, flags)) : addr != 0 && touchesWindow(addr, len)
         if !relevant {
             if Tracking.outside { return mmapOutside(addr, len, prot, flags, fd, off, stack) }
+            // libunwind's caches (made while it captures a stack) go to the
+            // area mapwarden reserved for them, never into a hole of the
+            // program's own memory that the program may map over later.
+            if !fixed && mw_capturing() != 0 { return mmapForUnwind(addr, len, prot, flags, fd, off) }
             return Kernel.mmap(addr, len, prot, flags, fd, off)
         }
         return mmapInWindow(addr, len, prot, flags, fd, off, stack)

@@ -47,7 +47,7 @@ public enum MetadataBudget {
                              depot: stacks ? depotMaximum : step,
                              report: Swift.min(2 * (registry + outside) + (8 << 20), reportMaximum),
                              outside: outside,
-                             unwind: tracksOutside && stacks ? unwindMaximum : 0)
+                             unwind: stacks ? unwindMaximum : 0)
     }
 
     /// The least each arena can work with: a registry of 16 K mappings,

@@ -11,7 +11,7 @@ private let T: UInt64 = 1 << 40
 @Suite struct MetadataBudgetTests {
     @Test func wantedWithoutALimit() {
         let big = MetadataBudget.wanted(windowBytes: T, pageSize: 4096, tracksOutside: false, stacks: true)
-        #expect(big == MetadataSizes(registry: 512 * M, depot: 256 * M, report: G, outside: 0, unwind: 0))
+        #expect(big == MetadataSizes(registry: 512 * M, depot: 256 * M, report: G, outside: 0, unwind: 64 * M))
         #expect(MetadataBudget.fit(big, headroom: nil) == big)
         let guarded = MetadataBudget.wanted(windowBytes: T, pageSize: 4096, tracksOutside: true, stacks: true)
         #expect(guarded == MetadataSizes(registry: 512 * M, depot: 256 * M, report: G, outside: 512 * M, unwind: 64 * M))
