@@ -101,7 +101,7 @@ extension WindowService {
             // From outside into the window. What arrives is what the kernel
             // has at the source now: its /proc/self/maps lines, read first.
             let target = state.window.clip(newAddr, newAddr + newSize)
-            let maps = ScratchFile(path: cString("/proc/self/maps"), limit: 64 << 20)
+            let maps = ScratchFile(path: cString("/proc/self/smaps"), limit: 256 << 20)
             defer { maps.release() }
             let r = Kernel.mremap(old, oldLen, newLen, flags, newAddr)
             if r.failed {
@@ -125,9 +125,10 @@ extension WindowService {
     }
 
     /// Records a mapping that arrived in a window from outside (the engine
-    /// never saw it made), as the kernel moved it: VMA by VMA, each line of
-    /// /proc/self/maps over the source (read before the move) shifted to the
-    /// destination with its protection, sharing and file offset; a grown
+    /// never saw it made), as the kernel moved it: VMA by VMA, each entry of
+    /// /proc/self/smaps over the source (read before the move) shifted to the
+    /// destination with its protection, sharing, file offset and
+    /// MADV_DONTFORK mark; a grown
     /// tail extends the last. A source with holes (Linux 6.17 and later move
     /// such a range VMA by VMA) leaves the destination's parts under the
     /// holes as they were; whatever there is neither recorded nor mapped is
@@ -144,19 +145,34 @@ extension WindowService {
         }
         // (old size 0: a duplicate of [old, old+newSize) of a shared mapping)
         let moved = oldSize == 0 ? newSize : Swift.min(oldSize, newSize)
-        var last: Mapping? = nil
+        // One VMA's piece at a time: `current` takes its VmFlags line
+        // (MADV_DONTFORK is "dc"), `last` waits so a grown tail extends it.
+        var last: Mapping? = nil, current: Mapping? = nil
         var lines = LineReader(maps.bytes)
         while let line = lines.next() {
-            guard let f = MapsLine.fields(line), f.end > old, f.start < old + moved else { continue }
-            if let last { place(last, shiftedBy: shift, &state) }
+            if line.hasPrefix("VmFlags:") {
+                if current != nil && MapsLine.hasFlag(line, "dc") { current!.kind |= MappingKind.dontFork }
+                continue
+            }
+            guard let f = MapsLine.fields(line) else { continue }
+            if let c = current {
+                if let last { place(last, shiftedBy: shift, &state) }
+                last = c
+                current = nil
+            }
+            guard f.end > old, f.start < old + moved else { continue }
             let start = Swift.max(f.start, old), end = Swift.min(f.end, old + moved)
             var kind = MappingKind.moved
             if f.shared { kind |= MappingKind.shared }
             // Shared anonymous memory is a file of the kernel's own ("/dev/zero (deleted)").
             let zero = MapsLine.nameStart(line).map { line.dropFirst($0).hasPrefix("/dev/zero") } ?? false
             if !f.file || zero { kind |= MappingKind.anonymous }
-            last = Mapping(start: start, end: end, prot: f.prot, kind: kind,
-                           offset: f.file && !zero ? f.offset &+ (start - f.start) : 0, origin: origin)
+            current = Mapping(start: start, end: end, prot: f.prot, kind: kind,
+                              offset: f.file && !zero ? f.offset &+ (start - f.start) : 0, origin: origin)
+        }
+        if let c = current {
+            if let last { place(last, shiftedBy: shift, &state) }
+            last = c
         }
         if oldSize > 0, newSize > oldSize, last != nil, last!.end == old + oldSize { last!.end = old + newSize }
         if let last { place(last, shiftedBy: shift, &state) }
@@ -311,7 +327,7 @@ extension WindowService {
         // The part below the window must be free too: claim it.
         let below = inside.lo > tail.lo
         if below && claim(tail.lo, inside.lo).failed { return nil }
-        let maps = ScratchFile(path: cString("/proc/self/maps"), limit: 64 << 20)
+        let maps = ScratchFile(path: cString("/proc/self/smaps"), limit: 256 << 20)
         defer { maps.release() }
         let r = relocate(old, oldSize, newSize, to: old, &state)
         if r.failed {

@@ -53,6 +53,19 @@ public enum MapsLine {
         return Fields(start: r.start, end: r.end, prot: prot, shared: line[p + 3] == 0x73, offset: offset, file: file)
     }
 
+    /// Whether an smaps `VmFlags:` line holds the two-letter flag.
+    public static func hasFlag(_ line: Bytes, _ flag: StaticString) -> Bool {
+        let f = Bytes(flag)
+        guard f.count == 2, line.count >= 3 else { return false }
+        var i = 0
+        while i + 2 <= line.count {
+            if line[i] == f[0] && line[i + 1] == f[1] && (i == 0 || line[i - 1] == 0x20)
+                && (i + 2 == line.count || line[i + 2] == 0x20) { return true }
+            i += 1
+        }
+        return false
+    }
+
     /// Where the sixth field (the path, `[heap]`...) starts: after five
     /// fields and the spaces that follow them. nil when the line has none
     /// (anonymous memory).

@@ -86,6 +86,15 @@ func lines(_ text: String) -> [String] {
         #expect(name("400000000000-410000000000 ---p 00000000 00:00 0") == nil)
     }
 
+    @Test func smapsFlags() {
+        func has(_ line: String, _ flag: StaticString) -> Bool { withBytes(line) { MapsLine.hasFlag($0, flag) } }
+        #expect(has("VmFlags: rd wr mr mw me dc ac ", "dc"))
+        #expect(has("VmFlags: rd wr mr mw me dc", "dc"))
+        #expect(!has("VmFlags: rd wr mr mw me ac", "dc"))
+        #expect(!has("VmFlags: rd wr mr mw medc ac", "dc"))
+        #expect(has("VmFlags: rd wr mr mw me lo ac", "lo"))
+    }
+
     @Test func fieldsOfALine() {
         func fields(_ line: String) -> MapsLine.Fields? { withBytes(line) { MapsLine.fields($0) } }
         #expect(fields("55d4a3c00000-55d4a3c02000 r-xp 00003000 fd:01 1234  /usr/bin/cat")
