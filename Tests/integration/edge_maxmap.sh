@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# EXCLUSIVE: lowers vm.max_map_count for the machine (see ../machine_lock.bash)
 # vm.max_map_count pressure (edge 5), the whole sweep: edge_maxmap.c run
 # under the preload with vm.max_map_count lowered for the length of the run
 # (a few hundred ms), so that the fill takes ~2,000 mappings and every
