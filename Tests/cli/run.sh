@@ -451,7 +451,7 @@ for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
     [ -n "$filter" ] && [[ "$name" != *$filter* ]] && continue
     machine_lock shared
     start=$(date +%s%N)
-    ( cd "$WORK" && $t ) > "$WORK/$name.log" 2>&1 {mw_lock_ts}>&- {mw_lock_rw}>&-
+    ( cd "$WORK" && $t ) </dev/null > "$WORK/$name.log" 2>&1 {mw_lock_ts}>&- {mw_lock_rw}>&-
     st=$?
     machine_unlock
     if [ $st -eq 0 ]; then
