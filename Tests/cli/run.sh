@@ -463,12 +463,19 @@ test_install_uninstall() {
     [ -z "$left" ] || fail "left after uninstall: $left"
 }
 
+# Each test holds the machine's test lock, shared: no integration test that
+# changes a sysctl for the whole machine runs meanwhile (../machine_lock.bash).
+. "$here/../machine_lock.bash"
 cd "$WORK"
 for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
     name=${t#test_}
     [ -n "$filter" ] && [[ "$name" != *$filter* ]] && continue
+    machine_lock shared
     start=$(date +%s%N)
-    if ( cd "$WORK" && $t ) > "$WORK/$name.log" 2>&1; then
+    ( cd "$WORK" && $t ) </dev/null > "$WORK/$name.log" 2>&1 {mw_lock_ts}>&- {mw_lock_rw}>&-
+    st=$?
+    machine_unlock
+    if [ $st -eq 0 ]; then
         passed=$((passed + 1))
         printf 'PASS %-40s %6d ms\n' "$name" $(( ($(date +%s%N) - start) / 1000000 ))
     else

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# EXCLUSIVE: raises vm.mmap_rnd_bits for the machine (see ../machine_lock.bash)
 # Layout variants (edge 17): edge_layout.c (window held, a fixed-mapping
 # round, 200 mmap(NULL) and a 1 TiB sweep that must jump over the window)
 # run under the preload with

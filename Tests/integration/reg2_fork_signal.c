@@ -5,8 +5,10 @@
 // the lock word still naming the parent's thread, so the handler's mmap
 // waited for a lock nobody would release, for ever.
 // The parent signals each child in a tight loop from the moment fork
-// returns until the child exits; a child still alive after 3 s is a hang
-// (killed, test fails). Every child checks, with the signal blocked, that
+// returns until the child exits; a child that sleeps for 1 s in a row is
+// hung (its code never sleeps: asleep, it waits on the lock; killed, the
+// test fails), and so is one still alive after 60 s. A slow child on a
+// loaded machine is runnable, not asleep, and is waited for. Every child checks, with the signal blocked, that
 // the window has no hole, the registry is consistent, the DONTFORK
 // mappings are free, and the handler's mapping (when it ran) is recorded;
 // every child must exit 0.
@@ -31,6 +33,8 @@ static void on_usr1(int s) {
     else { handled_bad++; bad_errno = p == MAP_FAILED ? errno : -1; }
     errno = saved;
 }
+
+static void signal_child(pid_t c) { kill(c, SIGUSR1); }
 
 static int *early_hits; /* shared with the children: handler ran before the child's own code */
 
@@ -84,21 +88,18 @@ int main(void) {
         CHECK(c >= 0);
         if (c == 0) _exit(child());
         int st = 0;
-        pid_t w;
-        while ((w = waitpid(c, &st, WNOHANG)) == 0) {
-            kill(c, SIGUSR1);
-            if (rob_now() - t0 > 3.0) {
-                char path[64], wchan[64] = "?";
-                snprintf(path, sizeof path, "/proc/%d/wchan", (int)c);
-                FILE *f = fopen(path, "r");
-                if (f) { if (!fgets(wchan, sizeof wchan, f)) wchan[0] = 0; fclose(f); }
-                fprintf(stderr, "round %d: child %d hung (wchan %s)\n", round, (int)c, wchan);
-                kill(c, SIGKILL);
-                waitpid(c, &st, 0);
-                bad = 1;
-                break;
-            }
-            usleep(round % 2 ? 20 : 300); /* fast: fills the log; slow: entries applied */
+        const char *why = NULL;
+        pid_t w = rob_wait_unless_deadlocked(c, &st, signal_child, round % 2 ? 20 : 300, /* fast: fills the log; slow: entries applied */
+                                             1.0, 60.0, &why);
+        if (w == 0) {
+            char path[64], wchan[64] = "?";
+            snprintf(path, sizeof path, "/proc/%d/wchan", (int)c);
+            FILE *f = fopen(path, "r");
+            if (f) { if (!fgets(wchan, sizeof wchan, f)) wchan[0] = 0; fclose(f); }
+            fprintf(stderr, "round %d: child %d hung: %s after %.1f s (wchan %s)\n", round, (int)c, why, rob_now() - t0, wchan);
+            kill(c, SIGKILL);
+            waitpid(c, &st, 0);
+            bad = 1;
         }
         if (bad) break;
         CHECK(w == c);

@@ -57,9 +57,12 @@ exec {ain}>"$tmp/ain" {aout}<"$tmp/aout"
 IFS= read -r -t 10 -u $aout line && [ "$line" = LOCKED ] || { fail "the helper did not lock"; cat "$tmp/aerr"; done_all; }
 # B starts now, and waits for the lock
 start B "$WIN" -- pid map $X 0x1000 wait
+# (/proc/locks lists the whole machine's locks: look for a waiter on this
+# file's inode, not any OFD lock waiter, which another test run may be)
+ino=$(stat -c %i "$f")
 waited=0
-for _ in $(seq 100); do grep -q -- '->.*OFDLCK' /proc/locks && { waited=1; break; }; sleep 0.05; done
-[ "$waited" = 1 ] || fail "B was not seen waiting for the lock in /proc/locks"
+for _ in $(seq 600); do grep -qE -- "-> OFDLCK .* [0-9a-f]+:[0-9a-f]+:$ino " /proc/locks && { waited=1; break; }; sleep 0.05; done
+[ "$waited" = 1 ] || fail "B was not seen waiting for the lock on $f (inode $ino) in /proc/locks"
 echo go >&$ain; exec {ain}>&-; wait "$apid"
 await B READY || { fail "B did not start"; cat "$tmp/B.log" "$tmp/B.err"; done_all; }
 pidb=$(sed -n 's/^PID //p' "$tmp/B.log")

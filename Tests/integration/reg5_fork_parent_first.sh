@@ -51,10 +51,15 @@ state_of() { "$PY" -c 'import struct,sys; d=open(sys.argv[1],"rb").read(56); pri
 env "$WIN" LD_PRELOAD="$LIB" "$tmp/daemon" "$tmp/done" >"$tmp/out" 2>"$tmp/err"; status=$?
 [ "$status" -eq 0 ] || { fail "the parent: status $status"; show; }
 # wait for the child to have exited (it writes $tmp/done just before)
-for _ in $(seq 100); do [ -s "$tmp/done" ] && break; sleep 0.1; done
+for _ in $(seq 300); do [ -s "$tmp/done" ] && break; sleep 0.1; done
 [ -s "$tmp/done" ] || { fail "the child never finished"; done_all; }
 child=$(cat "$tmp/done")
-for _ in $(seq 100); do kill -0 "$child" 2>/dev/null || break; sleep 0.1; done
+# Its exit is complete (handlers run, descriptors closed) once it is a
+# zombie: whoever adopted it (pid 1, here slow to reap) need not have
+# reaped it yet.
+exited() { [ ! -e "/proc/$1" ] || [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" = Z ]; }
+for _ in $(seq 300); do exited "$child" && break; sleep 0.05; done
+exited "$child" || fail "the child (pid $child) has not exited after 15 s"
 st=$(state_of "$f")
 [ "$st" = 0 ] || fail "parent and child both exited normally, but the file's state is $st (open)"
 run "$WIN" MAPWARDEN_LOG=info -- map 0x500000000000 0x1000

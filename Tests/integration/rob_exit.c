@@ -76,8 +76,12 @@ static int child(const char *mode) {
     }
     if (!strcmp(mode, "lone")) {
         CHECK(pthread_create(&t, NULL, lone, NULL) == 0);
-        while (query_state(W(0x2000000)) != MAPWARDEN_MAPPED) sched_yield();
-        usleep(20000); /* the thread is gone by now (or about to be) */
+        /* The thread ends with a raw exit(2); the kernel still clears its
+         * tid and wakes the joiner (CLONE_CHILD_CLEARTID): once joined it is
+         * gone, and its write is seen. (A 20 ms sleep after seeing the
+         * mapping registered was not enough on a loaded machine: the thread
+         * could still be between its mmap and its write.) */
+        CHECK(pthread_join(t, NULL) == 0);
         char *p = W(0x2000000);
         CHECK(p[0] == 'L');
         CHECK(registry_consistent() == 4);

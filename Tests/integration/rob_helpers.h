@@ -100,6 +100,55 @@ static inline int rob_is_reservation(const struct rob_line *l) {
     return strcmp(l->perms, "---p") == 0 && strncmp(l->rest, "00000000 00:00 0", 16) == 0;
 }
 
+/* The state letter of /proc/PID/stat (R running or runnable, S sleeping,
+ * D, Z, ...), or 0 when it cannot be read. */
+static inline char rob_proc_state(pid_t pid) {
+    char path[64], text[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    text[n] = 0;
+    char *paren = strrchr(text, ')'); /* the command name may hold spaces */
+    return paren && paren[1] == ' ' ? paren[2] : 0;
+}
+
+/*
+ * Waits for a child whose code never sleeps while healthy (one thread, no
+ * I/O, no waits: it computes, maps and is signalled). It is deadlocked
+ * when it sleeps (S: on the registry lock's futex, which nothing in it
+ * will release) for `asleep_s` in a row; slowness on a loaded machine (R,
+ * runnable) is not a hang. Between polls, every `poll_us` microseconds,
+ * `each` (may be NULL) is called with the child's pid; the state is read
+ * every 10 ms. Returns waitpid's pid with *st set, or 0 when the child was
+ * found deadlocked or still runs at the `cap_s` backstop (*why says which;
+ * the caller kills it).
+ */
+static inline pid_t rob_wait_unless_deadlocked(pid_t c, int *st, void (*each)(pid_t), unsigned poll_us,
+                                               double asleep_s, double cap_s, const char **why) {
+    double t0 = rob_now(), looked = 0, asleep_since = -1;
+    pid_t w;
+    while ((w = waitpid(c, st, WNOHANG)) == 0) {
+        double now = rob_now();
+        if (now - looked >= 0.01) {
+            looked = now;
+            if (rob_proc_state(c) == 'S') { if (asleep_since < 0) asleep_since = now; }
+            else asleep_since = -1;
+            const char *bad = asleep_since >= 0 && now - asleep_since > asleep_s ? "asleep (deadlocked)"
+                            : now - t0 > cap_s ? "still running at the backstop" : NULL;
+            if (bad) {
+                if (why) *why = bad;
+                return 0;
+            }
+        }
+        if (each) each(c);
+        usleep(poll_us);
+    }
+    return w;
+}
+
 /* Runs fn(arg) in a forked child with an alarm; returns its wait status. */
 static inline int rob_in_child(int (*fn)(void *), void *arg, unsigned timeout_s) {
     fflush(NULL);

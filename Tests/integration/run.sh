@@ -3,7 +3,10 @@
 # LD_PRELOAD=build/libmapwarden.so (exit 0 = pass); every *.sh is run with
 # LIB, BUILD and CC set (exit 0 = pass). A C file may ask for environment
 # with lines "// ENV: KEY=VALUE" and for extra compiler flags with
-# "// CFLAGS: ...". Prints "N passed, N failed" last.
+# "// CFLAGS: ...". A test that changes a machine-wide setting (a sysctl)
+# says so with a line "# EXCLUSIVE: why" ("// EXCLUSIVE: why" in C): it
+# runs while no other test of any run on this machine does (see
+# ../machine_lock.bash). Prints "N passed, N failed" last.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -13,13 +16,21 @@ export CC="${CC:-cc}"
 mkdir -p "$BUILD"
 filter="${1:-}"
 passed=0 failed=0 failures=()
+. "$here/../machine_lock.bash"
 
-run_case() { # name, command...
-    local name=$1; shift
+# shared or exclusive: the machine lock a test file needs
+lock_mode() { if grep -qE '^(#|//) EXCLUSIVE:' "$1"; then echo exclusive; else echo shared; fi; }
+
+run_case() { # name, lock mode, command...
+    local name=$1 mode=$2; shift 2
     local log="$BUILD/$name.log"
+    machine_lock "$mode"
     local start=$(date +%s%N)
-    timeout 300 "$@" >"$log" 2>&1
+    # (stdin from /dev/null: a test that counts on the lowest free descriptor
+    # being 3 must not find 0 free because the runner had no stdin)
+    timeout 300 "$@" </dev/null >"$log" 2>&1 {mw_lock_ts}>&- {mw_lock_rw}>&-
     local status=$?
+    machine_unlock
     if [ $status -eq 0 ]; then
         passed=$((passed + 1))
         printf 'PASS %-40s %6d ms\n' "$name" $(( ($(date +%s%N) - start) / 1000000 ))
@@ -41,14 +52,14 @@ for src in "$here"/*.c; do
     fi
     envs=()
     while IFS= read -r kv; do envs+=("$kv"); done < <(sed -n 's|^// ENV: ||p' "$src")
-    run_case "$name" env "${envs[@]}" LD_PRELOAD="$LIB" "$BUILD/$name"
+    run_case "$name" "$(lock_mode "$src")" env "${envs[@]}" LD_PRELOAD="$LIB" "$BUILD/$name"
 done
 
 for script in "$here"/*.sh; do
     name=$(basename "$script" .sh)
     [ "$name" = run ] && continue
     [ -n "$filter" ] && [[ "$name" != *$filter* ]] && continue
-    run_case "$name" bash "$script"
+    run_case "$name" "$(lock_mode "$script")" bash "$script"
 done
 
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"

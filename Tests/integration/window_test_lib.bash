@@ -12,7 +12,8 @@
 #   start NAME ENV... -- ARGS...   starts wprobe in the background with its
 #                           stdin and stdout on FIFOs ($tmp/NAME.err for
 #                           stderr); pid_NAME holds its pid
-#   await NAME WORD         reads NAME's stdout until the line WORD (5 s)
+#   await NAME WORD         reads NAME's stdout until the line WORD (or its
+#                           end; 30 s without a line: a hang, on any machine)
 #   tell NAME               sends NAME one line (wakes its "wait" command)
 #   finish NAME             waits for NAME; sets status
 #   kill_finish NAME        SIGKILLs NAME, then finish
@@ -243,7 +244,7 @@ start() { # NAME ENV... -- ARGS...
 }
 await() { # NAME WORD: 0 when NAME printed the line WORD (everything it printed goes to $tmp/NAME.log)
     local fdv="out_$1" line
-    while IFS= read -r -t 5 -u "${!fdv}" line; do
+    while IFS= read -r -t 30 -u "${!fdv}" line; do
         echo "$line" >>"$tmp/$1.log"
         [ "$line" = "$2" ] && return 0
     done
