@@ -171,6 +171,12 @@ EXPORT int mincore(void *addr, size_t len, unsigned char *vec) {
     return (int)libc_result(do_mincore((uintptr_t)addr, len, vec));
 }
 
+/* mlockall and munlockall change every mapping's lock (and, with
+ * MCL_FUTURE, the next ones'): the registry follows. */
+EXPORT int mlockall(int flags) { HOOK(mw_engine_mlockall(flags), mw_sys_mlockall(flags)); }
+
+EXPORT int munlockall(void) { HOOK(mw_engine_mlockall(-1), mw_sys_munlockall()); }
+
 /*
  * Not a memory call: libunwind (1.6) validates addresses through a pipe it
  * opens on first use. Opened while it captures a stack, the pipe is moved to
@@ -275,7 +281,8 @@ static inline int fits_int(long v) { return v == (long)(int)v || v == (long)(uns
     (IN_WORD(SYS_mmap, w) | IN_WORD(SYS_munmap, w) | IN_WORD(SYS_mprotect, w) |                    \
      IN_WORD(SYS_pkey_mprotect, w) | IN_WORD(SYS_mremap, w) | IN_WORD(SYS_madvise, w) |           \
      IN_WORD(SYS_mlock, w) | IN_WORD(SYS_mlock2, w) | IN_WORD(SYS_munlock, w) |                    \
-     IN_WORD(SYS_msync, w) | IN_WORD(SYS_mincore, w) | IN_WORD(SYS_exit_group, w))
+     IN_WORD(SYS_msync, w) | IN_WORD(SYS_mincore, w) | IN_WORD(SYS_mlockall, w) |                  \
+     IN_WORD(SYS_munlockall, w) | IN_WORD(SYS_exit_group, w))
 static const unsigned long long memory_calls[8] = {WORD(0), WORD(1), WORD(2), WORD(3),
                                                    WORD(4), WORD(5), WORD(6), WORD(7)};
 
@@ -313,6 +320,10 @@ static __attribute__((noinline)) long memory_syscall(long n, long a, long b, lon
         return do_msync((uintptr_t)a, (size_t)b, (int)c);
     case SYS_mincore:
         return do_mincore((uintptr_t)a, (size_t)b, (unsigned char *)c);
+    case SYS_mlockall:
+        return SERVE(mw_engine_mlockall((int)a), mw_sys_mlockall((int)a));
+    case SYS_munlockall:
+        return SERVE(mw_engine_mlockall(-1), mw_sys_munlockall());
     case SYS_exit_group:
         mw_end_at_once((int)a, MW_END_EXIT_GROUP);
     }

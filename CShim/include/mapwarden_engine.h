@@ -174,6 +174,8 @@ long mw_engine_mlock2(uintptr_t addr, size_t len, unsigned flags MW_STACK);
 long mw_engine_munlock(uintptr_t addr, size_t len MW_STACK);
 long mw_engine_msync(uintptr_t addr, size_t len, int flags MW_STACK);
 long mw_engine_mincore(uintptr_t addr, size_t len, unsigned char *vec MW_STACK);
+/* mlockall(flags), or munlockall() when flags is -1 (no stack needed). */
+long mw_engine_mlockall(int flags);
 long mw_engine_query(uintptr_t addr, struct mapwarden_info *info);
 /* The public API beyond mapwarden_query (mapwarden.h); -errno on failure. */
 long mw_engine_windows(struct mapwarden_window *buf, size_t n);

@@ -68,6 +68,12 @@ static inline long mw_sys_mlock(uintptr_t addr, size_t len) {
 static inline long mw_sys_mlock2(uintptr_t addr, size_t len, unsigned flags) {
     return mw_syscall6(SYS_mlock2, (long)addr, (long)len, (long)flags, 0, 0, 0);
 }
+static inline long mw_sys_mlockall(int flags) {
+    return mw_syscall6(SYS_mlockall, flags, 0, 0, 0, 0, 0);
+}
+static inline long mw_sys_munlockall(void) {
+    return mw_syscall6(SYS_munlockall, 0, 0, 0, 0, 0, 0);
+}
 static inline long mw_sys_munlock(uintptr_t addr, size_t len) {
     return mw_syscall6(SYS_munlock, (long)addr, (long)len, 0, 0, 0, 0);
 }

@@ -15,6 +15,8 @@ struct EngineState {
     /// Set once some mapping may not be inherited by a forked child
     /// (MADV_DONTFORK, or a mapping moved in from outside the window).
     var needsForkCheck = false
+    /// mlockall(MCL_FUTURE) is in force: new mappings are locked.
+    var lockFuture = false
 
     /// Stacks of the calls that made mappings (their own arena).
     var depotArena: MetadataArena

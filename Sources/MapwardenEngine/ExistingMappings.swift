@@ -12,6 +12,7 @@ extension WindowService {
         case none
         case protection(Int32)
         case inheritedByFork(Bool) // MADV_DOFORK / MADV_DONTFORK
+        case locking(Bool)         // mlock, mlock2 / munlock
     }
 
     /// How the kernel treats unmapped pages inside the call's range.
@@ -176,6 +177,27 @@ extension WindowService {
         _ = body(runStart, hi, runFree)
     }
 
+    /// mlockall(flags), or munlockall() for flags -1: every recorded
+    /// mapping's lock bit follows, and MCL_FUTURE marks the next ones.
+    static func lockAll(_ flags: Int32) -> KernelResult {
+        let call = { flags < 0 ? Kernel.munlockall() : Kernel.mlockall(flags) }
+        return locked(call) { state in
+            let r = call()
+            if r.failed { return r }
+            let current = flags < 0 || flags & MCL_CURRENT != 0
+            if current {
+                for i in 0..<Windows.count {
+                    let w = Windows.ranges[i]
+                    state.registry.update(w.base, w.end) { m in
+                        m.kind = flags < 0 ? m.kind & ~MappingKind.locked : m.kind | MappingKind.locked
+                    }
+                }
+            }
+            if flags < 0 { state.lockFuture = false } else if flags & MCL_FUTURE != 0 { state.lockFuture = true }
+            return r
+        }
+    }
+
     /// What a call on existing mappings changed in the registry, for the
     /// part `inside` one window of the call's `range`.
     static func record(_ change: Change, _ r: KernelResult, _ inside: (lo: UInt64, hi: UInt64),
@@ -198,6 +220,13 @@ extension WindowService {
                 state.registry.update(inside.lo, inside.hi) { m in
                     m.kind = inherited ? m.kind & ~MappingKind.dontFork : m.kind | MappingKind.dontFork
                 }
+            }
+        case .locking(let locked):
+            if !r.failed {
+                state.registry.update(inside.lo, inside.hi) { m in
+                    m.kind = locked ? m.kind | MappingKind.locked : m.kind & ~MappingKind.locked
+                }
+                state.registry.join(inside.lo, inside.hi) // VMAs an earlier lock split merge again
             }
         case .none:
             break

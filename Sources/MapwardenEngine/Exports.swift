@@ -64,7 +64,7 @@ func mw_engine_mlock(_ addr: UInt, _ len: Int, _ frames: UnsafePointer<UInt64>?,
     // The probe starts at the page: mlock(a, 0) locks a's page when a is
     // not aligned (the kernel rounds the length up over the offset).
     let page = a & ~(UInt64(pageSize) - 1)
-    return WindowService.onMappings(a, n, stack, roundsStart: true, refusedWhenInterrupted: EAGAIN,
+    return WindowService.onMappings(a, n, stack, roundsStart: true, change: .locking(true), refusedWhenInterrupted: EAGAIN,
                                     argumentError: { Kernel.mlock(page, 0).failure }) { Kernel.mlock($0, $1) }.raw
 }
 
@@ -73,7 +73,7 @@ func mw_engine_mlock2(_ addr: UInt, _ len: Int, _ flags: UInt32, _ frames: Unsaf
     let stack = CallStack(frames, depth, call: "mlock2")
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
     let page = a & ~(UInt64(pageSize) - 1)
-    return WindowService.onMappings(a, n, stack, roundsStart: true, refusedWhenInterrupted: EAGAIN,
+    return WindowService.onMappings(a, n, stack, roundsStart: true, change: .locking(true), refusedWhenInterrupted: EAGAIN,
                                     argumentError: { Kernel.mlock2(page, 0, flags).failure }) {
         Kernel.mlock2($0, $1, flags)
     }.raw
@@ -83,7 +83,7 @@ func mw_engine_mlock2(_ addr: UInt, _ len: Int, _ flags: UInt32, _ frames: Unsaf
 func mw_engine_munlock(_ addr: UInt, _ len: Int, _ frames: UnsafePointer<UInt64>?, _ depth: Int32) -> Int {
     let stack = CallStack(frames, depth, call: "munlock")
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
-    return WindowService.onMappings(a, n, stack, roundsStart: true) { Kernel.munlock($0, $1) }.raw
+    return WindowService.onMappings(a, n, stack, roundsStart: true, change: .locking(false)) { Kernel.munlock($0, $1) }.raw
 }
 
 @_cdecl("mw_engine_msync")
@@ -105,6 +105,13 @@ func mw_engine_mincore(_ addr: UInt, _ len: Int, _ vec: UnsafeMutablePointer<UIn
     return WindowService.onMappings(a, n, stack, argumentError: { Kernel.mincore(a, 0, vec).failure }) {
         lo, len in Kernel.mincore(lo, len, vec.map { $0 + Int((lo - a) / UInt64(pageSize)) })
     }.raw
+}
+
+/// mlockall and munlockall (flags -1): the system call, then the lock bits
+/// of every recorded mapping, and whether new ones will be locked.
+@_cdecl("mw_engine_mlockall")
+func mw_engine_mlockall(_ flags: Int32) -> Int {
+    WindowService.lockAll(flags).raw
 }
 
 @_cdecl("mw_engine_query")

@@ -84,6 +84,9 @@ enum Kernel {
         KernelResult(mw_sys_fcntl(fd, F_GETFD, 0)).errno == EBADF
     }
 
+    static func mlockall(_ flags: Int32) -> KernelResult { KernelResult(mw_sys_mlockall(flags)) }
+    static func munlockall() -> KernelResult { KernelResult(mw_sys_munlockall()) }
+
     static func close(_ fd: Int32) {
         _ = mw_sys_close(fd)
     }

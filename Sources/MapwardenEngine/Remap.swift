@@ -152,6 +152,7 @@ extension WindowService {
         while let line = lines.next() {
             if line.hasPrefix("VmFlags:") {
                 if current != nil && MapsLine.hasFlag(line, "dc") { current!.kind |= MappingKind.dontFork }
+                if current != nil && MapsLine.hasFlag(line, "lo") { current!.kind |= MappingKind.locked }
                 continue
             }
             guard let f = MapsLine.fields(line) else { continue }
@@ -266,7 +267,7 @@ extension WindowService {
                 return r
             }
             record(copyOf: old, oldSize: oldSize, at: newAddr, size: newSize, &state)
-            if !keepSource { release(old, old + oldSize, &state) }
+            if keepSource { dontUnmapUnlocked(old, oldSize, &state) } else { release(old, old + oldSize, &state) }
             return r
         }
         if flags & MREMAP_DONTUNMAP != 0 {
@@ -281,9 +282,12 @@ extension WindowService {
                     return r
                 }
                 record(copyOf: old, oldSize: oldSize, at: newAddr, size: newSize, &state)
+                dontUnmapUnlocked(old, oldSize, &state)
                 return r
             }
-            return Kernel.mremap(old, oldSize, newSize, flags, newAddr)
+            let r = Kernel.mremap(old, oldSize, newSize, flags, newAddr)
+            if !r.failed { dontUnmapUnlocked(old, oldSize, &state) }
+            return r
         }
         // Grow: in place when the tail is free, in the window (the registry)
         // and past its end (claimed from the kernel first).
@@ -339,16 +343,32 @@ extension WindowService {
         return r
     }
 
+    /// After the program's own MREMAP_DONTUNMAP of [old, old+size): the
+    /// kernel clears VM_LOCKED on the whole source VMA (the pages that stay,
+    /// around the range too). The registry follows, over the records the
+    /// kernel would have merged with the source.
+    static func dontUnmapUnlocked(_ old: UInt64, _ size: UInt64, _ state: inout EngineState) {
+        guard var lo = state.registry.mapping(containing: old), lo.kind & MappingKind.locked != 0,
+              var hi = state.registry.mapping(containing: old + Swift.max(size, 1) - 1)
+        else { return }
+        while lo.start > 0, let prev = state.registry.mapping(containing: lo.start - 1), mergeable(prev, lo) { lo = prev }
+        while let next = state.registry.mapping(containing: hi.end), mergeable(hi, next) { hi = next }
+        state.registry.update(lo.start, hi.end) { $0.kind &= ~MappingKind.locked }
+    }
+
+    /// Whether the kernel would have merged b after a into one VMA.
+    static func mergeable(_ a: Mapping, _ b: Mapping) -> Bool {
+        a.end == b.start && a.prot == b.prot && a.kind & ~MappingKind.moved == b.kind & ~MappingKind.moved
+            && (a.kind & MappingKind.anonymous != 0 || b.offset == a.offset &+ a.size)
+    }
+
     /// Whether [lo, hi) would be one VMA with its pages unmapped around it:
     /// recorded throughout by mappings the kernel would have merged
     /// (adjacent, same protection and kind, file offsets contiguous).
     static func isOneVMA(_ lo: UInt64, _ hi: UInt64, _ state: EngineState) -> Bool {
         guard var m = state.registry.mapping(containing: lo) else { return false }
         while m.end < hi {
-            guard let next = state.registry.mapping(containing: m.end), next.start == m.end, next.prot == m.prot,
-                  next.kind & ~MappingKind.moved == m.kind & ~MappingKind.moved,
-                  m.kind & MappingKind.anonymous != 0 || next.offset == m.offset &+ m.size
-            else { return false }
+            guard let next = state.registry.mapping(containing: m.end), mergeable(m, next) else { return false }
             m = next
         }
         return true
@@ -371,7 +391,7 @@ extension WindowService {
                 return r
             }
             record(copyOf: lo, oldSize: hi - lo, at: to, size: hi - lo, &state)
-            if !keepSource { release(lo, hi, &state) }
+            if keepSource { dontUnmapUnlocked(lo, hi - lo, &state) } else { release(lo, hi, &state) }
             cursor = hi
         }
         return KernelResult(Int(bitPattern: UInt(dst)))
@@ -390,11 +410,9 @@ extension WindowService {
                          _ state: inout EngineState) -> KernelResult {
         guard let holder = placeholder(oldSize, clearOf: dst.map { ($0, $0 + newSize) }) else { return noMemory }
         // MREMAP_DONTUNMAP unlocks the whole source VMA (VM_LOCKED cleared
-        // on the pages that stay, too). MADV_COLD refuses locked VMAs (and
-        // hugetlb and PFN maps, which DONTUNMAP refuses anyway) with EINVAL,
-        // and otherwise only ages the pages about to move: a locked mapping
-        // moves plainly.
-        let locked = Kernel.madvise(old, oldSize, 20 /* MADV_COLD */).errno == EINVAL
+        // on the pages that stay, too): a locked mapping moves plainly.
+        var locked = false
+        state.registry.forEach(overlapping: old, old + oldSize) { if $0.kind & MappingKind.locked != 0 { locked = true } }
         var copy = locked ? KernelResult.failure(EINVAL)
                           : Kernel.mremap(old, oldSize, oldSize, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, holder)
         let sourceKept = !copy.failed

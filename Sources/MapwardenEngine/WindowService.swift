@@ -50,6 +50,7 @@ enum WindowService {
         let type = flags & 0x0F // MAP_TYPE
         if type == MAP_SHARED || type == MAP_SHARED_VALIDATE { kind |= MappingKind.shared }
         if flags & MAP_ANONYMOUS != 0 { kind |= MappingKind.anonymous }
+        if flags & MAP_LOCKED != 0 || engine?.pointee.lockFuture == true { kind |= MappingKind.locked }
         return kind
     }
 

@@ -50,6 +50,9 @@ public enum MappingKind {
     /// The pages of a shared or persistent window's file (an anonymous
     /// request there): kept, not leaked, at exit.
     public static let windowFile: UInt32 = 0x10
+    /// VM_LOCKED: mlock, mlock2, MAP_LOCKED, mlockall (a lock boundary
+    /// splits a VMA, and MREMAP_DONTUNMAP would unlock one).
+    public static let locked: UInt32 = 0x20
 }
 
 /// The registry stores its treap in blocks of 64 nodes (4 KiB): first the
@@ -294,6 +297,26 @@ public struct MappingRegistry {
         cut(at: lo)
         cut(at: hi)
         updateRange(root, lo, hi, body)
+    }
+
+    /// Joins neighbouring mappings in [lo, hi] (boundaries lo and hi
+    /// included) that differ in nothing but their extent: the kernel merges
+    /// such VMAs again, e.g. once munlock undid the split an mlock made.
+    public mutating func join(_ lo: UInt64, _ hi: UInt64) {
+        var at = lo
+        while at <= hi, at > 0 {
+            guard let b = firstOverlapping(at, hi == UInt64.max ? hi : hi + 1) else { return }
+            let boundary = Swift.max(b.start, at)
+            if boundary == b.start, boundary > 0, let a = mapping(containing: boundary - 1), a.end == boundary,
+               a.prot == b.prot, a.kind == b.kind, a.tag == b.tag, a.origin == b.origin,
+               b.offset == a.offset &+ a.size {
+                var joined = a
+                joined.end = b.end
+                insert(joined) // replaces both (and frees a node)
+            }
+            if b.end <= at { return }
+            at = b.end
+        }
     }
 
     // MARK: Treap internals

@@ -80,6 +80,30 @@ private func M(_ a: UInt64, _ b: UInt64, _ prot: Int32 = RW, _ kind: UInt32 = an
 @Suite struct MappingRegistryTests {
     // MARK: Insert and lookup
 
+    @Test func joinMergesWhatOnlyItsExtentTellsApart() {
+        let reg = Registry(capacity: 32)
+        reg.insert(M(0, 4))
+        // a lock split it, then an unlock: three identical pieces again
+        reg.change("update") { $0.update(pg(1), pg(2)) { $0.kind |= MappingKind.locked } }
+        reg.change("update") { $0.update(pg(1), pg(2)) { $0.kind &= ~MappingKind.locked } }
+        #expect(reg.all.count == 3)
+        reg.change("join") { $0.join(pg(1), pg(2)) }
+        #expect(reg.all == [M(0, 4)])
+        // not joined: other protection, a gap, non-contiguous file offsets, another tag
+        reg.insert(M(4, 6, RO))
+        reg.insert(M(7, 8))
+        reg.insert(M(8, 9, RW, fileShared, offset: 0))
+        reg.insert(M(9, 10, RW, fileShared, offset: 2 * P))
+        reg.insert(M(10, 11, RW, fileShared, offset: 3 * P, tag: 5))
+        let before = reg.all
+        reg.change("join") { $0.join(pg(0), pg(11)) }
+        #expect(reg.all == before)
+        // contiguous file offsets are joined
+        reg.insert(M(11, 12, RW, fileShared, offset: 4 * P, tag: 5))
+        reg.change("join") { $0.join(pg(11), pg(11)) }
+        #expect(reg.r.mapping(containing: pg(10)) == M(10, 12, RW, fileShared, offset: 3 * P, tag: 5))
+    }
+
     @Test func emptyRegistry() {
         let reg = Registry(capacity: 8)
         #expect(reg.r.count == 0)
