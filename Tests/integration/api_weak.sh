@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The weak pattern for all five functions of API 2 (README "With or without
+# The weak pattern for all five functions of API 2 (docs/c-api.md, "With or without
 # mapwarden"): a PIE program declaring mapwarden_query, _windows, _set_tag,
 # _get_tag and _alloc weak runs WITHOUT the preload (all five NULL, dlsym
 # finds none, its fallback mmap works) and WITH it (all five non-NULL, equal
 # to what dlsym returns, from libmapwarden.so, and each one works). Lazy and
 # immediate binding. Under MAPWARDEN_ON_RESERVE_FAILURE=warn with a bad
 # window the functions are there but answer ENODEV (mapwarden_alloc NULL
-# with ENODEV), the case the README's jit_area example falls back on.
+# with ENODEV), the case the jit_area example in docs/c-api.md falls back on.
 . "$(dirname "$0")/window_test_lib.bash" api_weak
 
 cat >"$tmp/weak.c" <<'C'
@@ -26,7 +26,7 @@ cat >"$tmp/weak.c" <<'C'
 #define FAIL(...) do { fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); return 1; } while (0)
 static const char *names[5] = { "mapwarden_query", "mapwarden_windows", "mapwarden_set_tag", "mapwarden_get_tag", "mapwarden_alloc" };
 
-/* The README's fallback: mapwarden_alloc when it is there and holds a window, else mmap. */
+/* The fallback of docs/c-api.md: mapwarden_alloc when it is there and holds a window, else mmap. */
 static void *area(size_t size) {
     if (mapwarden_alloc) {
         void *p = mapwarden_alloc(NULL, size, 0, PROT_READ | PROT_WRITE, MAP_PRIVATE);
