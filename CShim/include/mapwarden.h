@@ -5,7 +5,7 @@
  * list its windows, attach their own value to a mapping and let it place
  * memory inside a window.  Link with -lmapwarden, or declare the functions
  * weak (or look them up with dlsym(RTLD_DEFAULT, ...)) so that the program
- * still runs when the library is not preloaded: see the README, "The C API".
+ * still runs when the library is not preloaded: see docs/c-api.md.
  *
  * Every function is thread-safe, allocates nothing, and reports failure as
  * -1 (NULL for mapwarden_alloc) with errno set.  Common errno values:

@@ -2,7 +2,7 @@ import CShim
 import MapwardenLogic
 
 /// The report as one JSON object (schema "mapwarden-report", version 1,
-/// documented in README.md), then a newline.
+/// documented in docs/leak-reports.md), then a newline.
 enum JSONReport {
     static let version = 1
 

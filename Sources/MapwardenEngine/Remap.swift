@@ -74,7 +74,7 @@ extension WindowService {
             }
             guard state.ensureSpare(8) else { return noMemory }
             // The window the call works in: the source's, or the target's.
-            // A move between two windows is not supported (README, "Choices").
+            // A move between two windows is not supported (docs/choices.md).
             let targetWindow = fixed ? Windows.ranges.firstTouching(newAddr, newAddr + newSize) : nil
             // In a shared or persistent window an address's pages are the
             // file's at its offset: a mapping moved there would break that.
@@ -226,6 +226,9 @@ extension WindowService {
                     Reservation.repair(target.lo, target.hi, &state)
                 } else {
                     record(copyOf: old, oldSize: newSize, at: newAddr, size: newSize, &state)
+                    // (a duplicate is a new VMA: MADV_DONTFORK stays with the source)
+                    let copy = state.window.clip(newAddr, newAddr + newSize)
+                    state.registry.update(copy.lo, copy.hi) { $0.kind &= ~MappingKind.dontFork }
                 }
             }
             return r
@@ -241,15 +244,17 @@ extension WindowService {
             }
             return KernelResult(Int(bitPattern: UInt(old)))
         }
+        let sameSize = oldSize == newSize
         var oldSize = oldSize
         if fixed && newSize < oldSize {
-            // Shrinking and moving: the kernel unmaps the tail first, then
-            // moves what is left.
+            // Shrinking and moving: what stays must be one VMA (checked
+            // first), then the kernel unmaps the tail and moves the rest.
+            guard isOneVMA(old, old + newSize, state) else { return .failure(EFAULT) }
             let r = release(old + newSize, old + oldSize, &state)
             if r.failed { return r }
             oldSize = newSize
         }
-        if fixed && newSize == oldSize && !isOneVMA(old, old + oldSize, state) {
+        if fixed && sameSize && !isOneVMA(old, old + oldSize, state) {
             // Linux 6.17 and later move a range of several VMAs, holes
             // included, VMA by VMA (older kernels refuse it with EFAULT).
             return movePieces(old, oldSize, to: newAddr, keepSource: flags & MREMAP_DONTUNMAP != 0, &state)
@@ -328,12 +333,26 @@ extension WindowService {
         let inside = state.window.clip(tail.lo, tail.hi)
         guard inside.lo < inside.hi, !state.registry.overlapsAny(inside.lo, inside.hi), inside.hi == tail.hi
         else { return nil } // (a tail through a whole window: left to the kernel)
+        // The source must be one VMA (EFAULT), as its smaps entry tells,
+        // which also says whether it is locked.
+        let maps = ScratchFile(path: cString("/proc/self/smaps"), limit: 256 << 20)
+        defer { maps.release() }
+        var source: MapsLine.Fields? = nil, locked = false, inSource = false
+        var lines = LineReader(maps.bytes)
+        while let line = lines.next() {
+            if let f = MapsLine.fields(line) {
+                inSource = f.start <= old && old < f.end
+                if inSource { source = f }
+            } else if inSource && line.hasPrefix("VmFlags:") {
+                locked = MapsLine.hasFlag(line, "lo")
+            }
+        }
+        guard let source else { return .failure(EFAULT) }
+        if source.end < old + oldSize { return .failure(EFAULT) }
         // The part below the window must be free too: claim it.
         let below = inside.lo > tail.lo
         if below && claim(tail.lo, inside.lo).failed { return nil }
-        let maps = ScratchFile(path: cString("/proc/self/smaps"), limit: 256 << 20)
-        defer { maps.release() }
-        let r = relocate(old, oldSize, newSize, to: old, &state)
+        let r = relocate(old, oldSize, newSize, to: old, locked: locked, &state)
         if r.failed {
             if below { _ = Kernel.munmap(tail.lo, inside.lo - tail.lo) }
             Reservation.repair(inside.lo, inside.hi, &state)
@@ -406,12 +425,12 @@ extension WindowService {
     ///  3. moved on to dst with MREMAP_FIXED, which replaces atomically.
     /// On failure the data goes back to old, and the result is ENOMEM or the
     /// kernel's error with the source as it was.
-    static func relocate(_ old: UInt64, _ oldSize: UInt64, _ newSize: UInt64, to dst: UInt64?,
+    static func relocate(_ old: UInt64, _ oldSize: UInt64, _ newSize: UInt64, to dst: UInt64?, locked known: Bool = false,
                          _ state: inout EngineState) -> KernelResult {
         guard let holder = placeholder(oldSize, clearOf: dst.map { ($0, $0 + newSize) }) else { return noMemory }
         // MREMAP_DONTUNMAP unlocks the whole source VMA (VM_LOCKED cleared
         // on the pages that stay, too): a locked mapping moves plainly.
-        var locked = false
+        var locked = known
         state.registry.forEach(overlapping: old, old + oldSize) { if $0.kind & MappingKind.locked != 0 { locked = true } }
         var copy = locked ? KernelResult.failure(EINVAL)
                           : Kernel.mremap(old, oldSize, oldSize, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, holder)

@@ -120,7 +120,7 @@ enum WindowService {
             }
             guard let end = huge != 0 ? alignedUp(range.hi, to: huge) : range.hi, touchesWindow(addr, end - addr)
             else { return Kernel.mmap(addr, len, prot, flags, fd, off) } // (what `reach` feared, it does not reach)
-            // One mapping lives in one window (see README, "Choices").
+            // One mapping lives in one window (docs/choices.md).
             if Windows.count > 1 {
                 guard Windows.ranges.countTouching(addr, end) == 1, let i = Windows.ranges.firstTouching(addr, end)
                 else { return .failure(EINVAL) }
@@ -240,10 +240,10 @@ enum WindowService {
             return probe
         }
         // MAP_SHARED_VALIDATE checks the flags of a file mapping after the
-        // range, and refuses MAP_FIXED_NOREPLACE among them.
-        if flags & MAP_FIXED_NOREPLACE != 0 && flags & 0x0F == MAP_SHARED_VALIDATE && flags & MAP_ANONYMOUS == 0 {
-            return .failure(EOPNOTSUPP)
-        }
+        // range (below: once the parts outside are known free), and refuses
+        // MAP_FIXED_NOREPLACE among them.
+        let validateRefuses = flags & MAP_FIXED_NOREPLACE != 0 && flags & 0x0F == MAP_SHARED_VALIDATE
+            && flags & MAP_ANONYMOUS == 0
         guard let (flags, fd, off) = backed(state.windowIndex, addr, flags, fd, off) else { return .failure(EBADF) }
         var claimed = (below: false, above: false)
         if flags & MAP_FIXED_NOREPLACE != 0 {
@@ -260,6 +260,11 @@ enum WindowService {
                     return p
                 }
                 claimed.above = true
+            }
+            if validateRefuses {
+                if claimed.below { _ = Kernel.munmap(addr, inside.lo - addr) }
+                if claimed.above { _ = Kernel.munmap(inside.hi, end - inside.hi) }
+                return .failure(EOPNOTSUPP)
             }
         }
         let r = Kernel.mmap(addr, end - addr, prot, (flags & ~MAP_FIXED_NOREPLACE) | MAP_FIXED, fd, off)

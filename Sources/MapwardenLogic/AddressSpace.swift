@@ -16,7 +16,7 @@ public struct AddressSpace: Equatable, Sendable {
     /// aarch64 with 39-bit virtual addresses (some embedded kernels).
     public static let aarch64VA39 = AddressSpace(pageSize: 4096, userEnd: 1 << 39)
 
-    /// The window used when none is configured (see the README for the reasoning).
+    /// The window used when none is configured (docs/configuration.md gives the reasoning).
     public var defaultWindow: Window {
         if userEnd <= 1 << 39 { return Window(base: 0x10_0000_0000, size: 32 << 30) } // 64 GiB, 32 GiB
         if userEnd == 1 << 48 { return Window(base: 0x2000_0000_0000, size: 1 << 40) } // aarch64 VA48
