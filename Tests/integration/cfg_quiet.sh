@@ -18,7 +18,7 @@ __attribute__((constructor)) static void block(void) {
     raw_syscall(SYS_mmap, 0x400000000000UL, 4096UL, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 }
 C
-$CC -I "$(dirname "$0")" -shared -fPIC -o "$BUILD/quiet_blocker.so" "$BUILD/quiet_blocker.c" || fail "cannot build the blocker"
+$CC -I "$(dirname "$0")" -I "$(dirname "$0")/../../CShim/include" -shared -fPIC -o "$BUILD/quiet_blocker.so" "$BUILD/quiet_blocker.c" || fail "cannot build the blocker"
 # glibc runs the last-listed preload's constructor first: the blocker goes last.
 out=$(MAPWARDEN_LOG=quiet MAPWARDEN_ON_RESERVE_FAILURE=warn LD_PRELOAD="$LIB:$BUILD/quiet_blocker.so" /bin/echo ran 2>&1)
 [ "$out" = ran ] || fail "quiet+warn with an occupied window printed: $out"

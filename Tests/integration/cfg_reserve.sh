@@ -70,12 +70,12 @@ __attribute__((section(".preinit_array"), used)) static void (*preinit)(void) = 
 __attribute__((constructor)) static void ctor(void) { block(); }
 #endif
 C
-$CC -I "$here" -shared -fPIC -o "$tmp/blocker.so" "$tmp/blocker.c" || { echo "cannot compile the blocker"; exit 1; }
+$CC -I "$here" -I "$here/../../CShim/include" -shared -fPIC -o "$tmp/blocker.so" "$tmp/blocker.c" || { echo "cannot compile the blocker"; exit 1; }
 # The same blocking done by the program's own .preinit_array, which runs
 # before every shared library's constructor.
 cat "$tmp/blocker.c" >"$tmp/preinit.c"
 printf '#include <stdio.h>\nint main(void) { printf("MAIN REACHED\\n"); return 0; }\n' >>"$tmp/preinit.c"
-$CC -I "$here" -DPREINIT -o "$tmp/preinit" "$tmp/preinit.c" || { echo "cannot compile the preinit program"; exit 1; }
+$CC -I "$here" -I "$here/../../CShim/include" -DPREINIT -o "$tmp/preinit" "$tmp/preinit.c" || { echo "cannot compile the preinit program"; exit 1; }
 
 # glibc runs the constructors of LD_PRELOAD libraries in reverse list order
 # (the last one first), so a blocker that must run BEFORE mapwarden's

@@ -185,7 +185,7 @@ __attribute__((constructor)) static void ctor(void) {
     if (r != (long)addr) { static const char m[] = "blocker: could not map its page\n"; write(2, m, sizeof m - 1); }
 }
 C
-$CC -I "$(dirname "$0")" -shared -fPIC -o "$tmp/blocker.so" "$tmp/blocker.c" || { echo "cannot compile the blocker"; exit 1; }
+$CC -I "$(dirname "$0")" -I "$(dirname "$0")/../../CShim/include" -shared -fPIC -o "$tmp/blocker.so" "$tmp/blocker.c" || { echo "cannot compile the blocker"; exit 1; }
 blocked() { # ENV...: wprobe main query under the preload, the blocker's constructor running first
     env "$@" MAPWARDEN_REPORT=none LD_PRELOAD="$LIB:$tmp/blocker.so" "$tmp/wprobe" main query 0x400000010000 >"$tmp/out" 2>"$tmp/err"
     status=$?
