@@ -36,20 +36,47 @@
 extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso_handle);
 
 static long registry_pid;
-static _Atomic int reported;
+
+/* The report: not started, being written (by `reporter`), written. Another
+ * thread ending the process meanwhile waits for it (at most 10 s) and ends
+ * with its leak status: a second _exit must not cut the report short. */
+enum { NOT_STARTED = 0, WRITING = 1, WRITTEN = 2 };
+static _Atomic unsigned report_state;
+static _Atomic unsigned reporter;
+static _Atomic int report_status;
 
 void mw_exit_set_owner(void) {
     registry_pid = mw_sys_getpid();
-    atomic_store_explicit(&reported, 0, memory_order_relaxed);
+    atomic_store_explicit(&report_state, NOT_STARTED, memory_order_relaxed);
+    atomic_store_explicit(&report_status, 0, memory_order_relaxed);
+}
+
+static void wait_for_report(void) {
+    struct timespec slice = { 0, 100 * 1000 * 1000 };
+    for (int i = 0; i < 100 && atomic_load_explicit(&report_state, memory_order_acquire) == WRITING; i++)
+        mw_sys_futex_wait_for(&report_state, WRITING, &slice);
 }
 
 /* The status to end with: the leak status when there is one, else `status`. */
 static int report_once(int status, int how) {
     if (atomic_load_explicit(&mw_phase, memory_order_acquire) != MW_ACTIVE) return status;
     if (mw_sys_getpid() != registry_pid) return status; /* a vfork child */
-    if (atomic_exchange_explicit(&reported, 1, memory_order_acq_rel)) return status;
+    unsigned expected = NOT_STARTED;
+    if (!atomic_compare_exchange_strong_explicit(&report_state, &expected, WRITING, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        /* Another ending wrote it, or is writing it on another thread (on
+         * this one: a signal handler that interrupted it, which must not wait). */
+        if (expected == WRITING && atomic_load_explicit(&reporter, memory_order_relaxed) != mw_thread_id())
+            wait_for_report();
+        int leak_status = atomic_load_explicit(&report_status, memory_order_acquire);
+        return leak_status > 0 ? leak_status : status;
+    }
+    atomic_store_explicit(&reporter, mw_thread_id(), memory_order_relaxed);
     if (how != MW_END_EXIT) mw_demangle_off();
     int leak_status = mw_engine_exit(how);
+    atomic_store_explicit(&report_status, leak_status, memory_order_release);
+    atomic_store_explicit(&report_state, WRITTEN, memory_order_release);
+    mw_sys_futex_wake(&report_state, 0x7fffffff);
     return leak_status > 0 ? leak_status : status;
 }
 

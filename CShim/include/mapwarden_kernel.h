@@ -186,6 +186,9 @@ static inline long mw_sys_dup3(int old, int new_fd, int flags) {
 static inline long mw_sys_futex_wait(void *uaddr, unsigned expected) {
     return mw_syscall6(SYS_futex, (long)uaddr, 128 | 0, expected, 0, 0, 0);
 }
+static inline long mw_sys_futex_wait_for(void *uaddr, unsigned expected, const struct timespec *timeout) {
+    return mw_syscall6(SYS_futex, (long)uaddr, 128 | 0, expected, (long)timeout, 0, 0);
+}
 static inline long mw_sys_futex_wake(void *uaddr, int count) {
     return mw_syscall6(SYS_futex, (long)uaddr, 128 | 1, count, 0, 0, 0);
 }

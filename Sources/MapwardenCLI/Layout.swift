@@ -172,8 +172,10 @@ struct Layout {
               .adapts, "the JVM places its heap elsewhere (slower, heap-based compressed oops)")
         fixed(0x8_0000_0000, 0x8_8000_0000, "JVM CDS archive and class space (SharedBaseAddress 0x800000000)",
               .adapts, "the JVM maps the archive elsewhere and relocates it (slower start-up)")
-        fixed(0x10_0000_0000, 0x12_0000_0000, "SBCL dynamic space (0x1000000000)",
-              .breaks, "SBCL cannot map its heap")
+        fixed(0x5000_0000, 0x5ac0_0000, "SBCL immobile spaces (0x50000000, MAP_32BIT hints)",
+              .adapts, "served in place when the window covers them all (SBCL maps them with syscall(); docs/real-programs.md)")
+        fixed(0xf_f9e0_0000, 0x12_0000_0000, "SBCL read-only (0xfff9e0000) and dynamic (0x1000000000) spaces",
+              .adapts, "served in place when the window covers them (the dynamic space is --dynamic-space-size long)")
         fixed(0x42_0000_0000, 0x142_0000_0000, "GHC heap reservation (0x4200000000, 1 TiB)",
               .adapts, "GHC reserves its heap elsewhere")
         fixed(0xc0_0000_0000, 0x1c0_0000_0000, "Go heap arenas (first hint 0xc000000000, grows up)",

@@ -193,7 +193,8 @@ extension WindowService {
                     }
                 }
             }
-            if flags < 0 { state.lockFuture = false } else if flags & MCL_FUTURE != 0 { state.lockFuture = true }
+            // Every mlockall sets the default anew: MCL_FUTURE or not.
+            state.lockFuture = flags >= 0 && flags & MCL_FUTURE != 0
             return r
         }
     }

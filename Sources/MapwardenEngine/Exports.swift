@@ -102,6 +102,11 @@ func mw_engine_msync(_ addr: UInt, _ len: Int, _ flags: Int32, _ frames: UnsafeP
 func mw_engine_mincore(_ addr: UInt, _ len: Int, _ vec: UnsafeMutablePointer<UInt8>?, _ frames: UnsafePointer<UInt64>?, _ depth: Int32) -> Int {
     let stack = CallStack(frames, depth, call: "mincore")
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
+    // The kernel refuses a range past user space (ENOMEM) before it looks
+    // at any page, after the alignment (EINVAL).
+    if a & (pageSize - 1) == 0, n > 0, a.addingReportingOverflow(n).overflow || a + n > userEnd {
+        return -Int(ENOMEM)
+    }
     return WindowService.onMappings(a, n, stack, argumentError: { Kernel.mincore(a, 0, vec).failure }) {
         lo, len in Kernel.mincore(lo, len, vec.map { $0 + Int((lo - a) / UInt64(pageSize)) })
     }.raw
@@ -164,6 +169,11 @@ func mw_engine_alloc(_ window: UnsafePointer<CChar>?, _ size: Int, _ align: Int,
 func mw_engine_forked() {
     engine!.pointee.generation &+= 1
     engine!.pointee.calls = CallCounts()
+    // A child inherits no memory locks (VM_LOCKED cleared, MCL_FUTURE gone).
+    engine!.pointee.lockFuture = false
+    for i in 0..<Windows.count {
+        engine!.pointee.registry.update(Windows.ranges[i].base, Windows.ranges[i].end) { $0.kind &= ~MappingKind.locked }
+    }
     for i in 0..<Windows.count { Windows.details[i].file.ownDescriptionAfterFork(window: Windows.ranges[i]) }
     WindowService.forgetNotInherited(&engine!.pointee)
     WindowService.unlockApplyingDeferred()

@@ -8,8 +8,8 @@
  * that the kernel merged with them, and growing the merged VMA in place
  * fails with EFAULT where Linux grows it.
  */
-#include <sys/wait.h>
 #include "common.h"
+#include <sys/wait.h>
 
 static int smaps_locked(const void *p) {
     FILE *f = fopen("/proc/self/smaps", "r");

@@ -45,7 +45,7 @@ for src in "$here"/*.c; do
     name=$(basename "$src" .c)
     [ -n "$filter" ] && [[ "$name" != *$filter* ]] && continue
     cflags=$(sed -n 's|^// CFLAGS: ||p' "$src" | tr '\n' ' ')
-    if ! $CC -std=gnu11 -O1 -g -Wall -pthread -I "$here" -I "$root/CShim/include" -o "$BUILD/$name" "$src" $cflags 2>"$BUILD/$name.cc.log"; then
+    if ! $CC -std=gnu11 -O1 -g -Wall -Werror=implicit-function-declaration -Werror=int-conversion -pthread -I "$here" -I "$root/CShim/include" -o "$BUILD/$name" "$src" $cflags 2>"$BUILD/$name.cc.log"; then
         failed=$((failed + 1)); failures+=("$name")
         echo "FAIL $name (does not compile)"; sed 's/^/    | /' "$BUILD/$name.cc.log" | head -n 20
         continue
