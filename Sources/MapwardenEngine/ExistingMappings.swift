@@ -38,7 +38,7 @@ extension WindowService {
     static func onMappings(_ addr: UInt64, _ len: UInt64, _ stack: CallStack, roundsStart: Bool = false, holes: Holes = .stop,
                            change: Change = .none, refusedWhenInterrupted: Int32? = nil,
                            argumentError: () -> Int32? = { nil }, _ call: (UInt64, UInt64) -> KernelResult) -> KernelResult {
-        if !touchesWindow(addr, roundsStart && len == 0 ? 1 : len) {
+        if !touchesWindow(addr, roundsStart && (len == 0 || len > UInt64.max - 2 * pageSize) ? 1 : len) {
             if Tracking.outside, case .protection(let prot) = change { return protectOutside(addr, len, prot) { call(addr, len) } }
             return call(addr, len)
         }
@@ -75,12 +75,22 @@ extension WindowService {
             return Deferral.onMappings(addr, len, roundsStart: roundsStart, change: change) { call(addr, len) }
         }) { state in
             if case .protection = change { state.calls.mprotect += 1 } else { state.calls.other += 1 }
-            // mlock and munlock round (addr, 0) up to addr's page when addr
-            // is not aligned; the others do nothing with a zero length.
-            guard len > 0 || (roundsStart && !state.space.isPageAligned(addr)),
-                  roundsStart || state.space.isPageAligned(addr),
-                  let range = pages(addr, len, state.space), range.lo < range.hi
-            else { return call(addr, len) } // the kernel's answer: 0 for len 0, EINVAL, ENOMEM
+            // mlock and munlock round as the kernel does, wrapping: the start
+            // down to its page, the length up over the start's offset (so
+            // (addr, 0) is addr's page when addr is not aligned, and a length
+            // near 2^64 can wrap to a page or two).
+            let range: (lo: UInt64, hi: UInt64)
+            if roundsStart {
+                let mask = state.space.pageSize - 1
+                let lo = addr & ~mask, n = (len &+ (addr & mask) &+ mask) & ~mask
+                let (hi, overflow) = lo.addingReportingOverflow(n)
+                guard n > 0, !overflow else { return call(addr, len) } // the kernel's 0 or EINVAL
+                range = (lo, hi)
+            } else {
+                guard len > 0, state.space.isPageAligned(addr), let r = pages(addr, len, state.space), r.lo < r.hi
+                else { return call(addr, len) } // the kernel's answer: 0 for len 0, EINVAL, ENOMEM
+                range = r
+            }
             let touched = Windows.ranges.touching(range.lo, range.hi)
             if touched.isEmpty { return call(addr, len) }
             guard let hole = firstFree(range.lo, range.hi, state) else {

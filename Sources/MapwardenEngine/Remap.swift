@@ -9,7 +9,9 @@ extension WindowService {
                        _ stack: CallStack) -> KernelResult {
         let fixed = flags & MREMAP_FIXED != 0
         let sourceIn = touchesWindow(old, Swift.max(oldLen, 1))
-        let targetIn = fixed ? touchesWindow(newAddr, newLen) : newLen > oldLen && touchesWindow(old, newLen)
+        let targetIn = fixed ? touchesWindow(newAddr, newLen)
+            : (newLen > oldLen && touchesWindow(old, newLen))
+                || (flags & MREMAP_DONTUNMAP != 0 && newAddr != 0 && touchesWindow(newAddr, newLen)) // a hint
         if !sourceIn && !targetIn {
             if Tracking.outside { return mremapOutside(old, oldLen, newLen, flags, newAddr, stack) }
             return Kernel.mremap(old, oldLen, newLen, flags, newAddr)
@@ -36,10 +38,19 @@ extension WindowService {
             state.setCallOrigin(stack)
             let space = state.space
             let known = MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP
-            let fixed = flags & MREMAP_FIXED != 0
             // The kernel's own rounding, which wraps: a huge oldLen becomes 0,
             // the "duplicate a shared mapping" request.
             let oldSize = (oldLen &+ (space.pageSize - 1)) & ~(space.pageSize - 1)
+            var flags = flags
+            if !sourceIn && flags & (MREMAP_DONTUNMAP | MREMAP_FIXED) == MREMAP_DONTUNMAP && flags & MREMAP_MAYMOVE != 0,
+               oldSize > 0, space.isPageAligned(newAddr), !newAddr.addingReportingOverflow(oldSize).overflow,
+               let i = Windows.ranges.index(containing: newAddr), Windows.ranges[i].encloses(newAddr, newAddr + oldSize),
+               !state.registry.overlapsAny(newAddr, newAddr + oldSize) {
+                // MREMAP_DONTUNMAP's hint, free in a window: the kernel would
+                // take it, so it is the destination.
+                flags |= MREMAP_FIXED
+            }
+            let fixed = flags & MREMAP_FIXED != 0
             let newSize = (newLen &+ (space.pageSize - 1)) & ~(space.pageSize - 1)
             guard space.isPageAligned(old), newSize > 0, flags & ~known == 0,
                   !fixed || (flags & MREMAP_MAYMOVE != 0 && space.isPageAligned(newAddr)),
@@ -224,11 +235,16 @@ extension WindowService {
                 if r.failed {
                     let target = state.window.clip(newAddr, newAddr + newSize)
                     Reservation.repair(target.lo, target.hi, &state)
-                } else {
-                    record(copyOf: old, oldSize: newSize, at: newAddr, size: newSize, &state)
-                    // (a duplicate is a new VMA: MADV_DONTFORK stays with the source)
-                    let copy = state.window.clip(newAddr, newAddr + newSize)
-                    state.registry.update(copy.lo, copy.hi) { $0.kind &= ~MappingKind.dontFork }
+                } else if let from = state.registry.mapping(containing: old) {
+                    // A duplicate is one new VMA of newSize from the VMA at
+                    // old (its protection and object, past its end too);
+                    // MADV_DONTFORK and the lock stay with the source.
+                    var copy = from
+                    copy.start = old
+                    copy.end = old + newSize
+                    copy.offset = from.offset &+ (old - from.start)
+                    copy.kind &= ~(MappingKind.dontFork | MappingKind.locked)
+                    place(copy, shiftedBy: newAddr &- old, &state)
                 }
             }
             return r
@@ -378,7 +394,9 @@ extension WindowService {
     /// Whether the kernel would have merged b after a into one VMA.
     static func mergeable(_ a: Mapping, _ b: Mapping) -> Bool {
         a.end == b.start && a.prot == b.prot && a.kind & ~MappingKind.moved == b.kind & ~MappingKind.moved
-            && (a.kind & MappingKind.anonymous != 0 || b.offset == a.offset &+ a.size)
+            // (private anonymous memory merges; files and shared anonymous
+            // objects only where the offsets continue)
+            && ((a.kind & MappingKind.anonymous != 0 && a.kind & MappingKind.shared == 0) || b.offset == a.offset &+ a.size)
     }
 
     /// Whether [lo, hi) would be one VMA with its pages unmapped around it:

@@ -223,10 +223,12 @@ enum WindowService {
             return .failure(EINVAL) // the window's file cannot back what lies outside it
         }
         let windowFile = isWindowFile(state.windowIndex, flags)
-        // The kernel refuses an unaligned offset before anything else.
+        // The kernel refuses an unaligned offset before anything else, then
+        // a range past user space (ENOMEM), before it looks at the range.
         if flags & MAP_ANONYMOUS == 0 && UInt64(bitPattern: Int64(off)) & (state.space.pageSize - 1) != 0 {
             return .failure(EINVAL)
         }
+        if end > state.space.userEnd { return noMemory }
         if flags & MAP_FIXED_NOREPLACE != 0 && state.registry.overlapsAny(inside.lo, inside.hi) {
             // The reservation is not an occupant; the program's own mappings
             // are. The kernel checks the arguments (descriptor, offset,
