@@ -27,7 +27,10 @@
  * --readme-partial (README guarantee 7 instead of the kernel for calls over
  * free window pages: mapwarden fails with ENOMEM and changes nothing, where
  * the kernel changes the mapped part; the kernel's run is then compared no
- * further, the registry still is).
+ * further, the registry still is), --avoid-documented (no op of a
+ * difference the README documents: see avoided_class; with --replay, name
+ * such ops), --minimise FILE (minimise a failing case file).
+ * --count N alone runs exactly N sequences (no time limit): a fixed set.
  *
  * The case file format (one op a line, '#' comments), e.g.
  *     window 0x500000000000:1G      MAPWARDEN_WINDOW for the mapwarden run
@@ -2091,6 +2094,32 @@ static void slug(const char *sig, char *out, size_t n) {
     out[k] = 0;
 }
 
+/* --minimise FILE: a failing case, minimised against its own difference. */
+static int minimise_file(const char *path) {
+    Buf text = {0};
+    if (read_file(path, &text)) { fprintf(stderr, "difftest: cannot read %s: %s\n", path, strerror(errno)); return 2; }
+    Verdict v;
+    Case c;
+    int r = check_text(text.p, path, &v, &c);
+    if (r < 0) { printf("ERROR %s\n%s", path, v.report.p); return 2; }
+    if (r == 0) { printf("PASS %s: nothing to minimise\n", path); case_free(&c); return 0; }
+    if (avoided_before(&v)) printf("(op %d is of the avoided class %s; candidates that reach one are rejected)\n", v.avoid_op, v.avoid_class);
+    printf("minimising %s [%s], %d ops\n", path, v.sig, c.nops);
+    fflush(stdout);
+    minimise(&c, v.sig, opt_min_time);
+    Buf min = {0};
+    case_text(&c, NULL, &min);
+    Verdict fv;
+    check_text(min.p, "minimised", &fv, NULL);
+    printf("# difference: %s\n%s%s", fv.failed == 1 ? fv.sig : "(no longer fails)", min.p, fv.report.p);
+    buf_free(&min);
+    buf_free(&fv.report);
+    buf_free(&v.report);
+    case_free(&c);
+    buf_free(&text);
+    return 1;
+}
+
 static int replay(int argc, char **argv) {
     int failed = 0, total = 0;
     for (int i = 0; i < argc; i++) {
@@ -2314,6 +2343,7 @@ static void usage(void) {
             "usage: difftest --replay FILE...          replay case files (kernel vs mapwarden)\n"
             "       difftest --seed N --time S [--count N] [--ops N] [--out DIR] [--stop-after N] [--libc-only]\n"
             "       difftest --inject [--seed N] [--count N]\n"
+            "       difftest --minimise FILE [--min-time S]  a failing case, minimised\n"
             "       difftest --exec FILE                (internal: run one case, print its trace)\n"
             "       common: --lib PATH (default $LIB, build/libmapwarden.so, or ../libmapwarden.so beside difftest), --verbose\n");
     exit(2);
@@ -2332,6 +2362,7 @@ int main(int argc, char **argv) {
     uint64_t seed = (uint64_t)time(NULL);
     double seconds = 20;
     int seconds_given = 0;
+    const char *min_file = NULL;
     long count = 0;
     int max_ops = 30, libc_only = 0, stop_after = 0, mode = 0, nfiles = 1;
     for (int i = 1; i < argc; i++) {
@@ -2339,6 +2370,7 @@ int main(int argc, char **argv) {
         if (!strcmp(a, "--replay")) mode = 'r';
         else if (a[0] != '-' && mode == 'r') argv[nfiles++] = argv[i]; /* files, in place */
         else if (!strcmp(a, "--inject")) mode = 'i';
+        else if (!strcmp(a, "--minimise") && i + 1 < argc) { mode = 'm'; min_file = argv[++i]; }
         else if (!strcmp(a, "--seed") && i + 1 < argc) { seed = strtoull(argv[++i], NULL, 0); if (!mode) mode = 'f'; }
         else if (!strcmp(a, "--time") && i + 1 < argc) { seconds = atof(argv[++i]); seconds_given = 1; if (!mode) mode = 'f'; }
         else if (!strcmp(a, "--count") && i + 1 < argc) count = atol(argv[++i]);
@@ -2377,6 +2409,7 @@ int main(int argc, char **argv) {
     setup_tmpdir();
     int rc;
     if (mode == 'r') rc = replay(nfiles - 1, argv + 1);
+    else if (mode == 'm') rc = minimise_file(min_file);
     else if (mode == 'i') rc = inject_mode(seed, count > 0 ? count : 20);
     else if (mode == 'f') rc = fuzz(seed, seconds, count, max_ops, libc_only, stop_after);
     else usage(), rc = 2;
