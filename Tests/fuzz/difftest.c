@@ -1208,13 +1208,15 @@ static const char *avoided_class(Ctx *x, const Op *o, const Smaps *sm) {
              * are not whole huge pages (documented/hugetlb_mremap_*.case). */
             if (vma_hugetlb(v) && (a % HUGE_PAGE || ol % HUGE_PAGE || nl % HUGE_PAGE)) return "mremap-hugetlb";
         }
-        /* mremap-across-mlock-split: resizing a source that mlock split
-         * (the registry does not track locks) across the split: the part
-         * that must be one VMA (growing: the source; shrinking and moving:
-         * what is left) (documented/mremap_grow_across_mlock_split.case). */
-        if (nlr && olr && nlr != olr) {
-            uint64_t need = nlr > olr ? olr : (flags & MREMAP_FIXED) ? nlr : 0;
-            for (int i = vma_from(sm, a); need && i >= 0 && i + 1 < sm->n && sm->v[i].e < a + need; i++)
+        /* mremap-across-mlock-split: growing in place (no MREMAP_MAYMOVE)
+         * a source that mlock split (the registry does not track locks, so
+         * it takes the source for one VMA) while the growth is blocked: the
+         * kernel's EFAULT (not one VMA) comes first, mapwarden answers the
+         * blocked growth itself, ENOMEM (documented/mremap_grow_across_mlock_split.case). */
+        if (olr && nlr > olr && !(flags & MREMAP_MAYMOVE) && a + nlr > a && a + nlr <= TASK_END) {
+            int blocked = 0;
+            for (int i = vma_from(sm, a + olr); i >= 0 && i < sm->n && sm->v[i].s < a + nlr && !blocked; i++) blocked = 1;
+            for (int i = vma_from(sm, a); blocked && i >= 0 && i + 1 < sm->n && sm->v[i].e < a + olr; i++)
                 if (lock_split(&sm->v[i], &sm->v[i + 1])) return "mremap-across-mlock-split";
         }
         /* growsdown-guard-gap: MREMAP_DONTUNMAP without MREMAP_FIXED takes
