@@ -29,7 +29,9 @@
  * the kernel changes the mapped part; the kernel's run is then compared no
  * further, the registry still is), --avoid-documented (no op of a
  * difference the README documents: see avoided_class; with --replay, name
- * such ops), --minimise FILE (minimise a failing case file).
+ * such ops), --minimise FILE (minimise a failing case file), --all-cases
+ * (every failing sequence, not only the first of each kind, written to the
+ * --out directory as it ran: sequenceN.case).
  * --count N alone runs exactly N sequences (no time limit): a fixed set.
  *
  * The case file format (one op a line, '#' comments), e.g.
@@ -1357,6 +1359,7 @@ static int opt_verbose;
 static int opt_self;            /* --self: both runs without mapwarden (the tester's own determinism) */
 static int opt_readme_partial;  /* --readme-partial: README guarantee 7 (a call over free pages changes nothing) */
 static int opt_avoid;           /* --avoid-documented: no op of a documented class (see avoided_class) */
+static int opt_all_cases;       /* --all-cases: every failing sequence written to --out DIR, as it ran */
 
 typedef struct { Buf out, err; int status; } RunOut;
 
@@ -2180,6 +2183,18 @@ static int fuzz(uint64_t seed, double seconds, long count, int max_ops, int libc
         }
         if (r > 0) {
             failures++;
+            if (opt_all_cases) { /* every failing sequence as it ran, unminimised */
+                char path[400];
+                snprintf(path, sizeof path, "%s/sequence%05ld.case", opt_out, n);
+                Buf all = {0};
+                bprintf(&all, "# difftest --seed %" PRIu64 " (sequence %ld)%s\n# difference: %s\n", seed, n, opt_avoid ? " --avoid-documented" : "", v.sig);
+                case_text(&c, NULL, &all);
+                int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+                write_all(fd, all.p, all.n);
+                close(fd);
+                buf_free(&all);
+                printf("sequence %ld [%s]: %s\n", n, v.sig, path);
+            }
             int known = -1;
             for (int i = 0; i < nsig; i++) if (!strcmp(sigs[i], v.sig)) known = i;
             if (known >= 0) { hits[known]++; }
@@ -2386,6 +2401,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--self")) opt_self = 1;
         else if (!strcmp(a, "--readme-partial")) opt_readme_partial = 1;
         else if (!strcmp(a, "--avoid-documented")) opt_avoid = 1;
+        else if (!strcmp(a, "--all-cases")) opt_all_cases = 1;
         else if (!strcmp(a, "--gen") && i + 1 < argc) { /* print one generated case */
             Buf t = {0};
             gen_case(strtoull(argv[++i], NULL, 0), max_ops, libc_only, &t);
