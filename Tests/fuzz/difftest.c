@@ -2217,7 +2217,7 @@ static int fuzz(uint64_t seed, double seconds, long count, int max_ops, int libc
                 char sl[120], path[400];
                 slug(v.sig, sl, sizeof sl);
                 snprintf(path, sizeof path, "%s/%s.seed%" PRIu64 ".case", opt_out, sl, cs);
-                bprintf(&final, "# found by: difftest --seed %" PRIu64 " (sequence %ld), minimised from %d ops\n# difference: %s\n", seed, n, original_ops, fv.failed == 1 ? fv.sig : v.sig);
+                bprintf(&final, "# found by: difftest --seed %" PRIu64 "%s (sequence %ld), minimised from %d ops\n# difference: %s\n", seed, opt_avoid ? " --avoid-documented" : "", n, original_ops, fv.failed == 1 ? fv.sig : v.sig);
                 const char *body = min.p;
                 if (!strncmp(body, "# difftest", 10)) body = strchr(body, '\n') + 1;
                 buf_add(&final, body, strlen(body));
