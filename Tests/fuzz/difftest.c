@@ -27,7 +27,12 @@
  * --readme-partial (README guarantee 7 instead of the kernel for calls over
  * free window pages: mapwarden fails with ENOMEM and changes nothing, where
  * the kernel changes the mapped part; the kernel's run is then compared no
- * further, the registry still is).
+ * further, the registry still is), --avoid-documented (no op of a
+ * difference the README documents: see avoided_class; with --replay, name
+ * such ops), --minimise FILE (minimise a failing case file), --all-cases
+ * (every failing sequence, not only the first of each kind, written to the
+ * --out directory as it ran: sequenceN.case).
+ * --count N alone runs exactly N sequences (no time limit): a fixed set.
  *
  * The case file format (one op a line, '#' comments), e.g.
  *     window 0x500000000000:1G      MAPWARDEN_WINDOW for the mapwarden run
@@ -1095,11 +1100,150 @@ static int spans_free(Ctx *x, const Op *o) {
     return 0;
 }
 
+/* ============================================ the documented differences */
+
+/*
+ * --avoid-documented: the op shapes whose differences from the kernel the
+ * README documents ("Where Linux and mapwarden still differ"; the cases in
+ * Tests/fuzz/documented/). Whether an op has such a shape depends on the
+ * memory it meets (is the mapping at the source hugetlb? does it straddle a
+ * window edge?), which the generator does not model: the kernel's run
+ * (DIFFTEST_CLASSIFY=1 in its environment) judges each op on its own
+ * /proc/self/smaps just before running it, and prints "A opN CLASS"; the
+ * fuzzer then runs the sequence again without that op. What is compared
+ * never changes, only which ops run. The classes (named in
+ * Tests/fuzz/README.md beside their documented cases):
+ */
+#define HUGE_PAGE (2ULL << 20)     /* MAP_HUGETLB without MAP_HUGE_*: 2 MiB on x86-64 */
+#define GUARD_GAP (256 * PAGE)     /* the kernel's stack_guard_gap (default: 256 pages) */
+#define TASK_END (1ULL << 47)
+
+static int opt_classify;           /* set in the kernel's run by DIFFTEST_CLASSIFY=1 */
+
+static int vma_hugetlb(const Vma *v) { return vma_has_flag_in(v->allflags, "ht"); }
+static int vma_growsdown(const Vma *v) { return vma_has_flag_in(v->allflags, "gd"); }
+
+/* A window edge strictly inside [s, e) and [s2, e2) (pass the same range twice for one). */
+static int cuts_edge2(const Case *c, uint64_t s, uint64_t e, uint64_t s2, uint64_t e2) {
+    uint64_t w0 = c->wbase, w1 = c->wbase + c->wsize;
+    return (s < w0 && w0 < e && s2 < w0 && w0 < e2) || (s < w1 && w1 < e && s2 < w1 && w1 < e2);
+}
+static int cuts_edge(const Case *c, uint64_t s, uint64_t e) { return cuts_edge2(c, s, e, s, e); }
+
+/* The first VMA that ends above a (the kernel's find_vma), or -1. */
+static int vma_from(const Smaps *sm, uint64_t a) {
+    for (int i = 0; i < sm->n; i++) if (sm->v[i].e > a) return i;
+    return -1;
+}
+
+/* Two adjacent VMAs that would be one but for mlock: the same in every
+ * respect the registry records (and every VmFlag) but lo/lf. */
+static int lock_split(const Vma *l, const Vma *r) {
+    if (l->e != r->s || strcmp(l->perms, r->perms) || l->ino != r->ino || strcmp(l->path, r->path) || l->pkey != r->pkey) return 0;
+    if (!vma_anon(l) && r->off != l->off + (l->e - l->s)) return 0;
+    if (!strcmp(l->allflags, r->allflags)) return 0;
+    char f[2][128];
+    const Vma *v[2] = {l, r};
+    for (int k = 0; k < 2; k++) {
+        char tmp[128], *save = NULL;
+        snprintf(tmp, sizeof tmp, "%s", v[k]->allflags);
+        f[k][0] = 0;
+        for (char *t = strtok_r(tmp, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            if (!strcmp(t, "lo") || !strcmp(t, "lf")) continue;
+            if (strlen(f[k]) + strlen(t) + 2 < sizeof f[k]) { strcat(f[k], t); strcat(f[k], ","); }
+        }
+    }
+    return !strcmp(f[0], f[1]);
+}
+
+/* A hinted placement of [a, a+len) that the kernel refuses only for the
+ * guard gap below a MAP_GROWSDOWN mapping (the next VMA above the range). */
+static int in_guard_gap(const Smaps *sm, uint64_t a, uint64_t len) {
+    a &= ~(PAGE - 1);
+    len = (len + PAGE - 1) & ~(PAGE - 1);
+    if (!a || !len || a + len < a || a + len > TASK_END) return 0;
+    int i = vma_from(sm, a);
+    if (i < 0) return 0;
+    const Vma *v = &sm->v[i];
+    return vma_growsdown(v) && a + len <= v->s && a + len + GUARD_GAP > v->s;
+}
+
+static const char *avoided_class(Ctx *x, const Op *o, const Smaps *sm) {
+    const Case *c = x->c;
+    uint64_t a = o->a[0] ? o->a[0] + x->shift : 0;
+    switch (o->kind) {
+    case OP_MMAP: {
+        /* growsdown-guard-gap: a hint in the guard gap below a MAP_GROWSDOWN
+         * mapping (documented/mmap_hint_in_growsdown_guard_gap.case). */
+        int flags = (int)o->a[3];
+        if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) return NULL;
+        return in_guard_gap(sm, a, o->a[1]) ? "growsdown-guard-gap" : NULL;
+    }
+    case OP_MUNMAP: {
+        /* munmap-edge-refused: an munmap straddling a window edge whose window
+         * part the kernel refuses: it would split a hugetlb page
+         * (documented/munmap_straddling_edge_failure_changes_nothing.case). */
+        uint64_t len = (o->a[1] + PAGE - 1) & ~(PAGE - 1), e = a + len;
+        if (a % PAGE || !len || e < a || e > TASK_END || !cuts_edge(c, a, e)) return NULL;
+        uint64_t w0 = c->wbase, w1 = c->wbase + c->wsize;
+        uint64_t ends[2] = {a > w0 ? a : w0, e < w1 ? e : w1};
+        for (int k = 0; k < 2; k++) {
+            const Vma *v = vma_at(sm, ends[k]);
+            if (v && v->s < ends[k] && vma_hugetlb(v) && ends[k] % HUGE_PAGE) return "munmap-edge-refused";
+        }
+        return NULL;
+    }
+    case OP_MREMAP: {
+        uint64_t ol = o->a[1], nl = o->a[2], flags = o->a[3];
+        uint64_t olr = (ol + PAGE - 1) & ~(PAGE - 1), nlr = (nl + PAGE - 1) & ~(PAGE - 1);
+        if (a % PAGE || olr < ol || nlr < nl) return NULL;      /* the kernel's EINVAL, both runs */
+        uint64_t e = a + (olr ? olr : PAGE);
+        if (e < a || e > TASK_END) return NULL;
+        for (int i = vma_from(sm, a); i >= 0 && i < sm->n && sm->v[i].s < e; i++) {
+            const Vma *v = &sm->v[i];
+            /* mremap-straddling-edge: the source holds a mapping that
+             * straddles a window edge, and the source crosses that edge too
+             * (documented/mremap_shrink_straddling_window_edge.case,
+             * mremap_straddling_window_edge_shrink_move.case). */
+            if (cuts_edge2(c, v->s, v->e, a, e)) return "mremap-straddling-edge";
+            /* mremap-hugetlb: a hugetlb source with an address or lengths that
+             * are not whole huge pages (documented/hugetlb_mremap_*.case). */
+            if (vma_hugetlb(v) && (a % HUGE_PAGE || ol % HUGE_PAGE || nl % HUGE_PAGE)) return "mremap-hugetlb";
+        }
+        /* mremap-across-mlock-split: growing in place (no MREMAP_MAYMOVE)
+         * a source that mlock split (the registry does not track locks, so
+         * it takes the source for one VMA) while the growth is blocked: the
+         * kernel's EFAULT (not one VMA) comes first, mapwarden answers the
+         * blocked growth itself, ENOMEM (documented/mremap_grow_across_mlock_split.case). */
+        if (olr && nlr > olr && !(flags & MREMAP_MAYMOVE) && a + nlr > a && a + nlr <= TASK_END) {
+            int blocked = 0;
+            for (int i = vma_from(sm, a + olr); i >= 0 && i < sm->n && sm->v[i].s < a + nlr && !blocked; i++) blocked = 1;
+            for (int i = vma_from(sm, a); blocked && i >= 0 && i + 1 < sm->n && sm->v[i].e < a + olr; i++)
+                if (lock_split(&sm->v[i], &sm->v[i + 1])) return "mremap-across-mlock-split";
+        }
+        /* growsdown-guard-gap: MREMAP_DONTUNMAP without MREMAP_FIXED takes
+         * new_addr as a hint, as mmap does. */
+        if ((flags & MREMAP_DONTUNMAP) && !(flags & MREMAP_FIXED) && o->a[4] && in_guard_gap(sm, o->a[4] + x->shift, nl))
+            return "growsdown-guard-gap";
+        return NULL;
+    }
+    default:
+        return NULL;
+    }
+}
+
 static void *thread_main(void *arg) {
     Ctx *x = arg;
     for (int i = 0; i < x->c->nops; i++) {
         char res[600], label[32];
         int free_in_range = mw_query ? spans_free(x, &x->c->ops[i]) : 0;
+        if (opt_classify) {
+            Smaps sm = {0};
+            smaps_read(&sm);
+            const char *cls = avoided_class(x, &x->c->ops[i], &sm);
+            if (cls) bprintf(&x->out, "A %sop%d %s\n", x->prefix, i + 1, cls);
+            free(sm.v);
+        }
         do_op(x, &x->c->ops[i], i, res, sizeof res);
         bprintf(&x->out, "R %sop%d %s\n", x->prefix, i + 1, res);
         if (free_in_range) bprintf(&x->out, "F %sop%d\n", x->prefix, i + 1);
@@ -1214,6 +1358,8 @@ static const char *opt_lib;
 static int opt_verbose;
 static int opt_self;            /* --self: both runs without mapwarden (the tester's own determinism) */
 static int opt_readme_partial;  /* --readme-partial: README guarantee 7 (a call over free pages changes nothing) */
+static int opt_avoid;           /* --avoid-documented: no op of a documented class (see avoided_class) */
+static int opt_all_cases;       /* --all-cases: every failing sequence written to --out DIR, as it ran */
 
 typedef struct { Buf out, err; int status; } RunOut;
 
@@ -1234,7 +1380,8 @@ static void run_pair(const char *casefile, const Case *c, RunOut ro[2]) {
             char **env = calloc((size_t)ne + 8, sizeof(char *));
             int k = 0;
             for (char **e = environ; *e; e++)
-                if (strncmp(*e, "LD_PRELOAD=", 11) && strncmp(*e, "MAPWARDEN_", 10)) env[k++] = *e;
+                if (strncmp(*e, "LD_PRELOAD=", 11) && strncmp(*e, "MAPWARDEN_", 10) && strncmp(*e, "DIFFTEST_CLASSIFY=", 18)) env[k++] = *e;
+            if (m == 0 && opt_avoid) env[k++] = "DIFFTEST_CLASSIFY=1";
             char pre[4200], win[200];
             if (m == 1 && !opt_self) {
                 snprintf(pre, sizeof pre, "LD_PRELOAD=%s", opt_lib);
@@ -1290,7 +1437,7 @@ typedef struct {
     char **pages;
 } Event;
 
-typedef struct { Event *e; int n, cap; char **x; int *xat; int nx; char **f; int nf; } Trace;
+typedef struct { Event *e; int n, cap; char **x; int *xat; int nx; char **f; int nf; char **a; int na; } Trace;
 
 static void trace_push(Trace *t, Event ev) {
     if (t->n == t->cap) { t->cap = t->cap ? t->cap * 2 : 64; t->e = realloc(t->e, sizeof(Event) * (size_t)t->cap); }
@@ -1341,6 +1488,9 @@ static void trace_parse(const char *text, int status, Trace *t) {
         } else if (line[0] == 'F' && line[1] == ' ') {
             t->f = realloc(t->f, sizeof(char *) * (size_t)(t->nf + 1));
             t->f[t->nf++] = strdup(line + 2);
+        } else if (line[0] == 'A' && line[1] == ' ') { /* "A opN CLASS": an op of an avoided class */
+            t->a = realloc(t->a, sizeof(char *) * (size_t)(t->na + 1));
+            t->a[t->na++] = strdup(line + 2);
         } else if ((line[0] == 'I' || line[0] == 'E') && line[1] == ' ') {
             ev.type = line[0];
             ev.text = strdup(line + 2);
@@ -1372,7 +1522,8 @@ static void trace_free(Trace *t) {
     }
     for (int i = 0; i < t->nx; i++) free(t->x[i]);
     for (int i = 0; i < t->nf; i++) free(t->f[i]);
-    free(t->e); free(t->x); free(t->xat); free(t->f);
+    for (int i = 0; i < t->na; i++) free(t->a[i]);
+    free(t->e); free(t->x); free(t->xat); free(t->f); free(t->a);
     memset(t, 0, sizeof *t);
 }
 
@@ -1435,6 +1586,8 @@ typedef struct {
     int failed;
     char sig[160];            /* what kind of difference, for minimising and de-duplicating */
     int op;                   /* the op it shows after (1-based), 0 if none */
+    int avoid_op;             /* --avoid-documented: the first op of an avoided class (1-based), 0 if none */
+    char avoid_class[48];
     Buf report;
 } Verdict;
 
@@ -1444,6 +1597,12 @@ static void compare(const Case *c, RunOut ro[2], Verdict *v) {
     trace_parse(ro[0].out.p, ro[0].status, &t[0]);
     trace_parse(ro[1].out.p, ro[1].status, &t[1]);
     memset(v, 0, sizeof *v);
+    for (int i = 0; i < t[0].na; i++) { /* the kernel's run judged these ops (--avoid-documented) */
+        char label[64] = "", cls[48] = "";
+        if (sscanf(t[0].a[i], "%63s %47s", label, cls) != 2) continue;
+        int op = label_op(label);
+        if (op > 0 && (!v->avoid_op || op < v->avoid_op)) { v->avoid_op = op; snprintf(v->avoid_class, sizeof v->avoid_class, "%s", cls); }
+    }
     Buf *r = &v->report;
     int n = t[0].n < t[1].n ? t[0].n : t[1].n;
     int diff = -1, cut = -1;
@@ -1642,12 +1801,18 @@ static int check_text(const char *text, const char *name, Verdict *v, Case *out_
 
 /* ===================================================== delta debugging */
 
+/* --avoid-documented: the difference comes at or after an op of an avoided
+ * class (so it may be that class's): the sequence does not count as failing. */
+static int avoided_before(const Verdict *v) {
+    return opt_avoid && v->avoid_op && (v->op == 0 || v->op >= v->avoid_op);
+}
+
 static int still_fails(const Case *c, const int *keep, const char *sig) {
     Buf t = {0};
     case_text(c, keep, &t);
     Verdict v;
     check_text(t.p, "candidate", &v, NULL);
-    int same = v.failed == 1 && !strcmp(v.sig, sig);
+    int same = v.failed == 1 && !strcmp(v.sig, sig) && !avoided_before(&v);
     buf_free(&v.report);
     buf_free(&t);
     return same;
@@ -1934,6 +2099,32 @@ static void slug(const char *sig, char *out, size_t n) {
     out[k] = 0;
 }
 
+/* --minimise FILE: a failing case, minimised against its own difference. */
+static int minimise_file(const char *path) {
+    Buf text = {0};
+    if (read_file(path, &text)) { fprintf(stderr, "difftest: cannot read %s: %s\n", path, strerror(errno)); return 2; }
+    Verdict v;
+    Case c;
+    int r = check_text(text.p, path, &v, &c);
+    if (r < 0) { printf("ERROR %s\n%s", path, v.report.p); return 2; }
+    if (r == 0) { printf("PASS %s: nothing to minimise\n", path); case_free(&c); return 0; }
+    if (avoided_before(&v)) printf("(op %d is of the avoided class %s; candidates that reach one are rejected)\n", v.avoid_op, v.avoid_class);
+    printf("minimising %s [%s], %d ops\n", path, v.sig, c.nops);
+    fflush(stdout);
+    minimise(&c, v.sig, opt_min_time);
+    Buf min = {0};
+    case_text(&c, NULL, &min);
+    Verdict fv;
+    check_text(min.p, "minimised", &fv, NULL);
+    printf("# difference: %s\n%s%s", fv.failed == 1 ? fv.sig : "(no longer fails)", min.p, fv.report.p);
+    buf_free(&min);
+    buf_free(&fv.report);
+    buf_free(&v.report);
+    case_free(&c);
+    buf_free(&text);
+    return 1;
+}
+
 static int replay(int argc, char **argv) {
     int failed = 0, total = 0;
     for (int i = 0; i < argc; i++) {
@@ -1943,8 +2134,9 @@ static int replay(int argc, char **argv) {
         total++;
         int r = check_text(text.p, argv[i], &v, NULL);
         if (r < 0) { printf("ERROR %s\n%s", argv[i], v.report.p); failed++; }
-        else if (r) { printf("FAIL %s  [%s]\n%s", argv[i], v.sig, v.report.p); failed++; }
-        else printf("PASS %s\n", argv[i]);
+        else if (r) { printf("FAIL %s  [%s]%s%s\n%s", argv[i], v.sig, v.avoid_op ? "  avoided: " : "", v.avoid_class, v.report.p); failed++; }
+        else printf("PASS %s%s%s\n", argv[i], v.avoid_op ? "  avoided: " : "", v.avoid_class);
+        if (v.avoid_op) printf("  op %d is of the avoided class %s (--avoid-documented)\n", v.avoid_op, v.avoid_class);
         fflush(stdout);
         buf_free(&v.report);
         buf_free(&text);
@@ -1955,10 +2147,11 @@ static int replay(int argc, char **argv) {
 
 static int fuzz(uint64_t seed, double seconds, long count, int max_ops, int libc_only, int stop_after) {
     double start = now_s();
-    printf("difftest: fuzzing with --seed %" PRIu64 " for %.0f s (library %s)\n", seed, seconds, opt_lib);
+    if (count > 0) printf("difftest: fuzzing with --seed %" PRIu64 " --count %ld%s (library %s)\n", seed, count, opt_avoid ? " --avoid-documented" : "", opt_lib);
+    else printf("difftest: fuzzing with --seed %" PRIu64 " for %.0f s%s (library %s)\n", seed, seconds, opt_avoid ? " --avoid-documented" : "", opt_lib);
     fflush(stdout);
-    char sigs[64][160];
-    int nsig = 0, hits[64] = {0}, failures = 0;
+    char sigs[64][160], avoided[16][48];
+    int nsig = 0, hits[64] = {0}, failures = 0, navoided = 0, avoided_n[16] = {0};
     long n = 0;
     mkdir(opt_out, 0755);
     for (n = 0; (count <= 0 || n < count) && now_s() - start < seconds; n++) {
@@ -1967,10 +2160,41 @@ static int fuzz(uint64_t seed, double seconds, long count, int max_ops, int libc
         gen_case(cs, max_ops, libc_only, &text);
         Verdict v;
         Case c;
-        int r = check_text(text.p, "generated", &v, &c);
-        if (r < 0) { printf("generator produced a bad case (seed-case %" PRIu64 "):\n%s%s", cs, v.report.p, text.p); buf_free(&text); return 2; }
+        int r;
+        for (;;) {
+            r = check_text(text.p, "generated", &v, &c);
+            if (r < 0) { printf("generator produced a bad case (seed-case %" PRIu64 "):\n%s%s", cs, v.report.p, text.p); buf_free(&text); return 2; }
+            /* --avoid-documented: run the sequence again without the first op
+             * of an avoided class, unless a difference came before it. */
+            if (!opt_avoid || !v.avoid_op || (r > 0 && !avoided_before(&v))) break;
+            int k;
+            for (k = 0; k < navoided && strcmp(avoided[k], v.avoid_class); k++) {}
+            if (k == navoided && navoided < 16) snprintf(avoided[navoided++], sizeof avoided[0], "%s", v.avoid_class);
+            if (k < 16) avoided_n[k]++;
+            int *keep = malloc(sizeof(int) * (size_t)c.nops);
+            for (int i = 0; i < c.nops; i++) keep[i] = i != v.avoid_op - 1;
+            Buf pruned = {0};
+            case_text(&c, keep, &pruned);
+            free(keep);
+            case_free(&c);
+            buf_free(&v.report);
+            buf_free(&text);
+            text = pruned;
+        }
         if (r > 0) {
             failures++;
+            if (opt_all_cases) { /* every failing sequence as it ran, unminimised */
+                char path[400];
+                snprintf(path, sizeof path, "%s/sequence%05ld.case", opt_out, n);
+                Buf all = {0};
+                bprintf(&all, "# difftest --seed %" PRIu64 " (sequence %ld)%s\n# difference: %s\n", seed, n, opt_avoid ? " --avoid-documented" : "", v.sig);
+                case_text(&c, NULL, &all);
+                int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+                write_all(fd, all.p, all.n);
+                close(fd);
+                buf_free(&all);
+                printf("sequence %ld [%s]: %s\n", n, v.sig, path);
+            }
             int known = -1;
             for (int i = 0; i < nsig; i++) if (!strcmp(sigs[i], v.sig)) known = i;
             if (known >= 0) { hits[known]++; }
@@ -1982,7 +2206,7 @@ static int fuzz(uint64_t seed, double seconds, long count, int max_ops, int libc
                 /* Reproducible? */
                 Verdict again;
                 check_text(text.p, "again", &again, NULL);
-                int same = again.failed == 1 && !strcmp(again.sig, v.sig);
+                int same = again.failed == 1 && !strcmp(again.sig, v.sig) && !avoided_before(&again);
                 buf_free(&again.report);
                 if (!same) printf("  (not reproduced on a second run: kept unminimised)\n");
                 else if (opt_min_time > 0) minimise(&c, v.sig, opt_min_time);
@@ -1993,7 +2217,7 @@ static int fuzz(uint64_t seed, double seconds, long count, int max_ops, int libc
                 char sl[120], path[400];
                 slug(v.sig, sl, sizeof sl);
                 snprintf(path, sizeof path, "%s/%s.seed%" PRIu64 ".case", opt_out, sl, cs);
-                bprintf(&final, "# found by: difftest --seed %" PRIu64 " (sequence %ld), minimised from %d ops\n# difference: %s\n", seed, n, original_ops, fv.failed == 1 ? fv.sig : v.sig);
+                bprintf(&final, "# found by: difftest --seed %" PRIu64 "%s (sequence %ld), minimised from %d ops\n# difference: %s\n", seed, opt_avoid ? " --avoid-documented" : "", n, original_ops, fv.failed == 1 ? fv.sig : v.sig);
                 const char *body = min.p;
                 if (!strncmp(body, "# difftest", 10)) body = strchr(body, '\n') + 1;
                 buf_add(&final, body, strlen(body));
@@ -2013,6 +2237,8 @@ static int fuzz(uint64_t seed, double seconds, long count, int max_ops, int libc
         buf_free(&text);
         if (stop_after > 0 && nsig >= stop_after) { n++; break; }
     }
+    if (count > 0 && n < count && !(stop_after > 0 && nsig >= stop_after))
+        printf("\ndifftest: the time limit (--time %.0f) stopped the run before --count %ld", seconds, count);
     printf("\ndifftest: %ld sequences in %.1f s (%ld runs), %d differed", n, now_s() - start, runs_done, failures);
     if (nsig) {
         printf(", %d distinct:\n", nsig);
@@ -2020,7 +2246,14 @@ static int fuzz(uint64_t seed, double seconds, long count, int max_ops, int libc
     } else {
         printf("\n");
     }
-    printf("replay with: difftest --seed %" PRIu64 " --time %.0f\n", seed, seconds);
+    if (opt_avoid) {
+        int total = 0;
+        for (int i = 0; i < navoided; i++) total += avoided_n[i];
+        printf("avoided (--avoid-documented): %d ops%s", total, navoided ? ":" : "\n");
+        for (int i = 0; i < navoided; i++) printf(" %d %s%s", avoided_n[i], avoided[i], i + 1 < navoided ? "," : "\n");
+    }
+    printf("replay with: difftest --seed %" PRIu64 " %s%.0f%s\n", seed, count > 0 ? "--count " : "--time ",
+           count > 0 ? (double)count : seconds, opt_avoid ? " --avoid-documented" : "");
     return failures ? 1 : 0;
 }
 
@@ -2127,6 +2360,7 @@ static void usage(void) {
             "usage: difftest --replay FILE...          replay case files (kernel vs mapwarden)\n"
             "       difftest --seed N --time S [--count N] [--ops N] [--out DIR] [--stop-after N] [--libc-only]\n"
             "       difftest --inject [--seed N] [--count N]\n"
+            "       difftest --minimise FILE [--min-time S]  a failing case, minimised\n"
             "       difftest --exec FILE                (internal: run one case, print its trace)\n"
             "       common: --lib PATH (default $LIB, build/libmapwarden.so, or ../libmapwarden.so beside difftest), --verbose\n");
     exit(2);
@@ -2138,11 +2372,14 @@ int main(int argc, char **argv) {
         if (read_file(argv[2], &text)) { perror(argv[2]); return 2; }
         Case c;
         if (case_parse(text.p, argv[2], &c, &err)) { fprintf(stderr, "%s", err.p); return 2; }
+        opt_classify = getenv("DIFFTEST_CLASSIFY") != NULL;
         return exec_case(&c);
     }
     opt_lib = getenv("LIB") ? getenv("LIB") : "build/libmapwarden.so";
     uint64_t seed = (uint64_t)time(NULL);
     double seconds = 20;
+    int seconds_given = 0;
+    const char *min_file = NULL;
     long count = 0;
     int max_ops = 30, libc_only = 0, stop_after = 0, mode = 0, nfiles = 1;
     for (int i = 1; i < argc; i++) {
@@ -2150,8 +2387,9 @@ int main(int argc, char **argv) {
         if (!strcmp(a, "--replay")) mode = 'r';
         else if (a[0] != '-' && mode == 'r') argv[nfiles++] = argv[i]; /* files, in place */
         else if (!strcmp(a, "--inject")) mode = 'i';
+        else if (!strcmp(a, "--minimise") && i + 1 < argc) { mode = 'm'; min_file = argv[++i]; }
         else if (!strcmp(a, "--seed") && i + 1 < argc) { seed = strtoull(argv[++i], NULL, 0); if (!mode) mode = 'f'; }
-        else if (!strcmp(a, "--time") && i + 1 < argc) { seconds = atof(argv[++i]); if (!mode) mode = 'f'; }
+        else if (!strcmp(a, "--time") && i + 1 < argc) { seconds = atof(argv[++i]); seconds_given = 1; if (!mode) mode = 'f'; }
         else if (!strcmp(a, "--count") && i + 1 < argc) count = atol(argv[++i]);
         else if (!strcmp(a, "--ops") && i + 1 < argc) max_ops = atoi(argv[++i]);
         else if (!strcmp(a, "--lib") && i + 1 < argc) opt_lib = argv[++i];
@@ -2162,6 +2400,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--verbose")) opt_verbose = 1;
         else if (!strcmp(a, "--self")) opt_self = 1;
         else if (!strcmp(a, "--readme-partial")) opt_readme_partial = 1;
+        else if (!strcmp(a, "--avoid-documented")) opt_avoid = 1;
+        else if (!strcmp(a, "--all-cases")) opt_all_cases = 1;
         else if (!strcmp(a, "--gen") && i + 1 < argc) { /* print one generated case */
             Buf t = {0};
             gen_case(strtoull(argv[++i], NULL, 0), max_ops, libc_only, &t);
@@ -2170,6 +2410,7 @@ int main(int argc, char **argv) {
         } else usage();
     }
     if (max_ops < 6) max_ops = 6;
+    if (count > 0 && !seconds_given) seconds = 1e9; /* --count alone: exactly that many sequences, however long */
     static char beside[4200];
     if (!getenv("LIB") && access(opt_lib, R_OK)) { /* build/fuzz/difftest: the library is build/libmapwarden.so */
         char self[4096];
@@ -2186,6 +2427,7 @@ int main(int argc, char **argv) {
     setup_tmpdir();
     int rc;
     if (mode == 'r') rc = replay(nfiles - 1, argv + 1);
+    else if (mode == 'm') rc = minimise_file(min_file);
     else if (mode == 'i') rc = inject_mode(seed, count > 0 ? count : 20);
     else if (mode == 'f') rc = fuzz(seed, seconds, count, max_ops, libc_only, stop_after);
     else usage(), rc = 2;
