@@ -172,7 +172,8 @@ extension WindowService {
                 last = c
                 current = nil
             }
-            guard f.end > old, f.start < old + moved else { continue }
+            // (a duplicate comes from the one VMA at old)
+            guard oldSize == 0 ? f.start <= old && old < f.end : f.end > old && f.start < old + moved else { continue }
             let start = Swift.max(f.start, old), end = Swift.min(f.end, old + moved)
             var kind = MappingKind.moved
             if f.shared { kind |= MappingKind.shared }
@@ -185,6 +186,13 @@ extension WindowService {
         if let c = current {
             if let last { place(last, shiftedBy: shift, &state) }
             last = c
+        }
+        if oldSize == 0, var copy = last ?? nil {
+            // A duplicate is one new VMA of newSize from the VMA at old, past
+            // its end too (the object's pages), without its DONTFORK or lock.
+            copy.end = old + newSize
+            copy.kind &= ~(MappingKind.dontFork | MappingKind.locked)
+            last = copy
         }
         if oldSize > 0, newSize > oldSize, last != nil, last!.end == old + oldSize { last!.end = old + newSize }
         if let last { place(last, shiftedBy: shift, &state) }

@@ -1179,6 +1179,26 @@ static const char *avoided_class(Ctx *x, const Op *o, const Smaps *sm) {
         if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) return NULL;
         return in_guard_gap(sm, a, o->a[1]) ? "growsdown-guard-gap" : NULL;
     }
+    case OP_MPROTECT: case OP_PKEY_MPROTECT: {
+        /* mprotect-growsdown-crossing-edge: PROT_GROWSDOWN over a range that
+         * starts outside a window and crosses its edge (Linux finds the
+         * first VMA in the window) (documented/mprotect_growsdown_from_below_window_starts_at_first_vma.case). */
+        uint64_t len = (o->a[1] + PAGE - 1) & ~(PAGE - 1);
+        if ((o->a[2] & PROT_GROWSDOWN) && len && a + len > a && cuts_edge(c, a, a + len)) return "mprotect-growsdown-crossing-edge";
+        return NULL;
+    }
+    case OP_MADVISE:
+    {
+        /* guard-install: MADV_GUARD_INSTALL marks a whole VMA, and a
+         * program's PROT_NONE private anonymous MAP_NORESERVE mapping can
+         * share one with the reservation
+         * (documented/madvise_guard_install_leaves_reservation_unmarked.case). */
+        const Vma *v = vma_at(sm, a);
+        if (o->a[2] == MADV_GUARD_INSTALL && v && !strcmp(v->perms, "---p") && vma_anon(v) &&
+            vma_has_flag_in(v->allflags, "nr"))
+            return "guard-install";
+        return NULL;
+    }
     case OP_MUNMAP: {
         /* munmap-edge-refused: an munmap straddling a window edge whose window
          * part the kernel refuses: it would split a hugetlb page
@@ -1196,9 +1216,33 @@ static const char *avoided_class(Ctx *x, const Op *o, const Smaps *sm) {
     case OP_MREMAP: {
         uint64_t ol = o->a[1], nl = o->a[2], flags = o->a[3];
         uint64_t olr = (ol + PAGE - 1) & ~(PAGE - 1), nlr = (nl + PAGE - 1) & ~(PAGE - 1);
+        /* mremap-wrapping-length: an old length that wraps, on a free page
+         * (documented/mremap_wrapping_old_length_unmapped_is_efault.case). */
+        if (a % PAGE == 0 && (olr < ol || a + olr < a) && !vma_at(sm, a)) return "mremap-wrapping-length";
         if (a % PAGE || olr < ol || nlr < nl) return NULL;      /* the kernel's EINVAL, both runs */
         uint64_t e = a + (olr ? olr : PAGE);
+        /* mremap-fixed-past-address-space: MREMAP_FIXED whose source runs
+         * past the address space (documented/mremap_fixed_past_address_space_unmaps_destination_first.case). */
+        if ((flags & MREMAP_FIXED) && (e < a || e > TASK_END)) return "mremap-fixed-past-address-space";
         if (e < a || e > TASK_END) return NULL;
+        /* mremap-straddling-edge: the source range crosses a window edge
+         * (documented/mremap_source_crossing_window_edge_over_free_pages.case). */
+        if (cuts_edge(c, a, e)) return "mremap-straddling-edge";
+        /* dontunmap-hint-straddling-edge: MREMAP_DONTUNMAP's hint whose range
+         * crosses a window edge (documented/mremap_dontunmap_hint_straddling_window_edge_taken.case). */
+        if ((flags & MREMAP_DONTUNMAP) && !(flags & MREMAP_FIXED) && o->a[4] &&
+            cuts_edge(c, o->a[4] + x->shift, o->a[4] + x->shift + nlr))
+            return "dontunmap-hint-straddling-edge";
+        /* mremap-resize-across-vmas: a resize (or a shrink and move) of a
+         * source the kernel holds in several VMAs: splits the registry does
+         * not see (madvise flags, MAP_NORESERVE) make mapwarden judge it one
+         * VMA (documented/mremap_grow_across_*_split_is_efault.case). */
+        if (olr && nlr != olr) {
+            uint64_t span = (flags & MREMAP_FIXED) && nlr < olr ? nlr : olr;
+            int vmas = 0;
+            for (int i = vma_from(sm, a); i >= 0 && i < sm->n && sm->v[i].s < a + span; i++) vmas++;
+            if (vmas > 1) return "mremap-resize-across-vmas";
+        }
         for (int i = vma_from(sm, a); i >= 0 && i < sm->n && sm->v[i].s < e; i++) {
             const Vma *v = &sm->v[i];
             /* mremap-straddling-edge: the source holds a mapping that
