@@ -25,10 +25,10 @@ static const char *unwind_error;
 /* Our own code's extent: leading frames inside it are not the program's. */
 static uintptr_t self_lo, self_hi;
 
-static __thread int capturing __attribute__((tls_model("initial-exec")));
+__thread int mw_capture_flag __attribute__((tls_model("initial-exec")));
+#define capturing mw_capture_flag
 static int configured_depth;
 
-int mw_capturing(void) { return capturing; }
 
 static int find_self(struct dl_phdr_info *info, size_t size, void *data) {
     (void)size;

@@ -131,7 +131,8 @@ int mw_backtrace(uint64_t *out, int capacity);
 
 /* Nonzero while this thread is inside libunwind: calls it makes then go
  * straight to the kernel. */
-int mw_capturing(void);
+extern __thread int mw_capture_flag __attribute__((tls_model("initial-exec"), visibility("hidden")));
+static inline int mw_capturing(void) { return mw_capture_flag; }
 
 /* What dladdr knows of a return address (at exit). */
 struct mw_frame_name {

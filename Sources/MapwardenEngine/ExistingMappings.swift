@@ -93,7 +93,15 @@ extension WindowService {
             }
             let touched = Windows.ranges.touching(range.lo, range.hi)
             if touched.isEmpty { return call(addr, len) }
-            guard let hole = firstFree(range.lo, range.hi, state) else {
+            // (The common case, every window page of the range recorded, in
+            // one walk per window; the first free page only when there is one.)
+            var allMapped = true
+            for i in touched where !state.registry.covers(Windows.ranges[i].clip(range.lo, range.hi).lo,
+                                                          Windows.ranges[i].clip(range.lo, range.hi).hi) {
+                allMapped = false
+                break
+            }
+            guard !allMapped, let hole = firstFree(range.lo, range.hi, state) else {
                 // All mapped: the call as it is.
                 if case .none = change { return call(addr, len) }
                 guard state.ensureSpare(MappingRegistry.nodesPerChange * Windows.count) else { return noMemory }
