@@ -40,7 +40,7 @@ enum Deferral {
         if r.failed {
             entry.pointee.op = MW_DEFERRED_REPAIR.rawValue
         } else {
-            entry.pointee.prot = prot
+            entry.pointee.prot = WindowService.recorded(prot)
             entry.pointee.kind = WindowService.kind(ofFlags: flags, windowFile: windowFile)
             entry.pointee.offset = UInt64(bitPattern: Int64(off)) &+ (inside.lo - addr)
             entry.pointee.op = MW_DEFERRED_INSERT.rawValue

@@ -241,7 +241,10 @@ extension WindowService {
                 }
             }
         case .locking(let locked):
-            if !r.failed {
+            // mlock sets VM_LOCKED on the whole range before it faults the
+            // pages in: ENOMEM or EAGAIN from that (pages past the end of a
+            // file, RLIMIT_MEMLOCK) leave the range locked all the same.
+            if !r.failed || (locked && (r.errno == ENOMEM || r.errno == EAGAIN)) {
                 state.registry.update(inside.lo, inside.hi) { m in
                     m.kind = locked ? m.kind | MappingKind.locked : m.kind & ~MappingKind.locked
                 }

@@ -47,8 +47,11 @@ extension WindowService {
                let i = Windows.ranges.index(containing: newAddr), Windows.ranges[i].encloses(newAddr, newAddr + oldSize),
                !state.registry.overlapsAny(newAddr, newAddr + oldSize) {
                 // MREMAP_DONTUNMAP's hint, free in a window: the kernel would
-                // take it, so it is the destination.
-                flags |= MREMAP_FIXED
+                // take it, so it is the destination (for a source that is one
+                // VMA: a hint does not make the move of several).
+                let maps = ScratchFile(path: cString("/proc/self/smaps"), limit: 256 << 20)
+                if let (source, _) = vma(containing: old, maps), source.end >= old + oldSize { flags |= MREMAP_FIXED }
+                maps.release()
             }
             let fixed = flags & MREMAP_FIXED != 0
             let newSize = (newLen &+ (space.pageSize - 1)) & ~(space.pageSize - 1)
@@ -345,6 +348,22 @@ extension WindowService {
         return claim(Swift.max(inside.hi, tail.lo), tail.hi).failed ? nil : true
     }
 
+    /// The smaps entry of the VMA holding addr, and whether it is locked.
+    static func vma(containing addr: UInt64, _ maps: ScratchFile) -> (MapsLine.Fields, Bool)? {
+        var found: MapsLine.Fields? = nil, locked = false, inside = false
+        var lines = LineReader(maps.bytes)
+        while let line = lines.next() {
+            if let f = MapsLine.fields(line) {
+                if found != nil { break }
+                inside = f.start <= addr && addr < f.end
+                if inside { found = f }
+            } else if inside && line.hasPrefix("VmFlags:") {
+                locked = MapsLine.hasFlag(line, "lo")
+            }
+        }
+        return found.map { ($0, locked) }
+    }
+
     /// mremap growing a mapping outside every window in place, into one:
     /// as the kernel does when the pages there are free (the registry's
     /// part of the tail free, the rest claimed from the kernel first).
@@ -361,18 +380,7 @@ extension WindowService {
         // which also says whether it is locked.
         let maps = ScratchFile(path: cString("/proc/self/smaps"), limit: 256 << 20)
         defer { maps.release() }
-        var source: MapsLine.Fields? = nil, locked = false, inSource = false
-        var lines = LineReader(maps.bytes)
-        while let line = lines.next() {
-            if let f = MapsLine.fields(line) {
-                inSource = f.start <= old && old < f.end
-                if inSource { source = f }
-            } else if inSource && line.hasPrefix("VmFlags:") {
-                locked = MapsLine.hasFlag(line, "lo")
-            }
-        }
-        guard let source else { return .failure(EFAULT) }
-        if source.end < old + oldSize { return .failure(EFAULT) }
+        guard let (source, locked) = vma(containing: old, maps), source.end >= old + oldSize else { return .failure(EFAULT) }
         // The part below the window must be free too: claim it.
         let below = inside.lo > tail.lo
         if below && claim(tail.lo, inside.lo).failed { return nil }

@@ -207,7 +207,7 @@ enum WindowService {
             Reservation.repair(inside.lo, inside.hi, &state)
             return Kernel.mmap(addr, len, prot, flags, fd, off)
         }
-        state.registry.insert(Mapping(start: inside.lo, end: inside.hi, prot: prot, kind: kind(ofFlags: flags, windowFile: windowFile),
+        state.registry.insert(Mapping(start: inside.lo, end: inside.hi, prot: recorded(prot), kind: kind(ofFlags: flags, windowFile: windowFile),
                                       offset: UInt64(bitPattern: Int64(off)) &+ (inside.lo - start), origin: state.callOrigin))
         state.calls.recorded += 1
         return r
@@ -277,7 +277,7 @@ enum WindowService {
             return r
         }
         let offset = UInt64(bitPattern: Int64(off)) &+ (inside.lo - addr)
-        state.registry.insert(Mapping(start: inside.lo, end: inside.hi, prot: prot, kind: kind(ofFlags: flags, windowFile: windowFile), offset: offset,
+        state.registry.insert(Mapping(start: inside.lo, end: inside.hi, prot: recorded(prot), kind: kind(ofFlags: flags, windowFile: windowFile), offset: offset,
                                       origin: state.callOrigin))
         state.calls.recorded += 1
         return r

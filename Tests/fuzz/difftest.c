@@ -85,6 +85,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "mapwarden.h"
+#include "mapwarden_kernel.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -210,18 +211,9 @@ static double now_s(void) {
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* The raw system call, behind every wrapper (and behind mapwarden's back). */
-static long raw6(long n, long a, long b, long c, long d, long e, long f) {
-    long ret;
-    register long r10 __asm__("r10") = d;
-    register long r8 __asm__("r8") = e;
-    register long r9 __asm__("r9") = f;
-    __asm__ volatile("syscall"
-                     : "=a"(ret)
-                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-                     : "rcx", "r11", "memory");
-    return ret;
-}
+/* The raw system call, behind every wrapper (and behind mapwarden's back):
+ * the library's own (mapwarden_kernel.h), in the kernel's convention. */
+#define raw6 mw_syscall6
 
 /* ============================================================ names tables */
 

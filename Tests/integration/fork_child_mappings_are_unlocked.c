@@ -9,33 +9,10 @@
  * fails with EFAULT where Linux grows it.
  */
 #include "common.h"
+#include "win_helpers.h"
+#define SMAPS_LOCKED(p) smaps_has_flag((p), "lo")
 #include <sys/wait.h>
 
-static int smaps_locked(const void *p) {
-    FILE *f = fopen("/proc/self/smaps", "r");
-    char line[512];
-    int in = 0, r = -1;
-    while (f && fgets(line, sizeof line, f)) {
-        unsigned long s, e;
-        char c;
-        if (sscanf(line, "%lx-%lx%c", &s, &e, &c) == 3 && c == ' ') {
-            in = (uintptr_t)p >= s && (uintptr_t)p < e;
-            continue;
-        }
-        if (in && strncmp(line, "VmFlags:", 8) == 0) {
-            r = strstr(line, " lo") != NULL;
-            break;
-        }
-    }
-    if (f) fclose(f);
-    return r;
-}
-
-static int recorded_locked(const void *p) {
-    struct mapwarden_info info;
-    CHECK(mapwarden_query(p, &info) == 0 && info.state == MAPWARDEN_MAPPED);
-    return (info.kind & MAPWARDEN_KIND_LOCKED) != 0;
-}
 
 static const int RW = PROT_READ | PROT_WRITE, ANON = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
 
@@ -46,16 +23,16 @@ int main(void) {
         fprintf(stderr, "mlock refused (errno %d): nothing to check\n", errno);
         return 0;
     }
-    CHECK(smaps_locked(locked) == 1 && recorded_locked(locked) == 1);
+    CHECK(SMAPS_LOCKED(locked) == 1 && recorded_locked(locked) == 1);
     pid_t pid = fork();
     CHECK(pid >= 0);
     if (pid == 0) {
         /* The parent's lock is gone here. */
-        CHECK(smaps_locked(locked) == 0);
+        CHECK(SMAPS_LOCKED(locked) == 0);
         CHECK(recorded_locked(locked) == 0);
         /* A mapping made after the parent's MCL_FUTURE is not locked. */
         CHECK(mmap(future, 8 * PAGE, RW, ANON, -1, 0) == future);
-        CHECK(smaps_locked(future) == 0);
+        CHECK(SMAPS_LOCKED(future) == 0);
         CHECK(recorded_locked(future) == 0);
         /* Its neighbour merges with it: one VMA, which grows in place. */
         CHECK(mmap(future + 8 * PAGE, 8 * PAGE, RW, ANON, -1, 0) == future + 8 * PAGE);

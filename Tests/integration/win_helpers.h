@@ -147,4 +147,36 @@ static inline void in_child(int (*check)(void), const char *what) {
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+
+/* Whether smaps' VmFlags for the VMA holding p has the two-letter flag
+ * ("lo": VM_LOCKED, "dc": don't copy on fork); -1 when p is unmapped. */
+static inline int smaps_has_flag(const void *p, const char *flag) {
+    FILE *f = fopen("/proc/self/smaps", "r");
+    char line[512], want[8];
+    snprintf(want, sizeof want, " %s", flag);
+    int in = 0, r = -1;
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned long s, e;
+        char c;
+        if (sscanf(line, "%lx-%lx%c", &s, &e, &c) == 3 && c == ' ') {
+            in = (uintptr_t)p >= s && (uintptr_t)p < e;
+            continue;
+        }
+        if (in && strncmp(line, "VmFlags:", 8) == 0) {
+            char *at = strstr(line, want);
+            r = at != NULL && (at[3] == ' ' || at[3] == '\n');
+            break;
+        }
+    }
+    if (f) fclose(f);
+    return r;
+}
+
+/* Whether the registry records the mapping at p as locked. */
+static inline int recorded_locked(const void *p) {
+    struct mapwarden_info info;
+    if (mapwarden_query(p, &info) != 0 || info.state != MAPWARDEN_MAPPED) return -1;
+    return (info.kind & MAPWARDEN_KIND_LOCKED) != 0;
+}
+
 #endif
