@@ -230,8 +230,8 @@ extension WindowService {
                       first.end < inside.hi || inside != (range.lo, range.hi) {
                 // mprotect works VMA by VMA: a failure after the first
                 // mapping may come after some changed. (Within one mapping
-                // it fails before changing anything.)
-                state.registry.update(inside.lo, inside.hi) { $0.prot = -1 }
+                // it fails before changing anything.) The kernel says which.
+                resyncProtection(inside.lo, inside.hi, &state)
             }
         case .inheritedByFork(let inherited):
             if !r.failed {
@@ -252,6 +252,24 @@ extension WindowService {
             }
         case .none:
             break
+        }
+    }
+
+    /// After an mprotect that failed part-way: the protection of each
+    /// recorded page in [lo, hi) as /proc/self/maps has it (unknown, -1,
+    /// when it cannot be read).
+    static func resyncProtection(_ lo: UInt64, _ hi: UInt64, _ state: inout EngineState) {
+        let maps = ScratchFile(path: cString("/proc/self/maps"), limit: 64 << 20)
+        defer { maps.release() }
+        guard maps.count > 0 else {
+            state.registry.update(lo, hi) { $0.prot = -1 }
+            return
+        }
+        var lines = LineReader(maps.bytes)
+        while let line = lines.next() {
+            guard let f = MapsLine.fields(line), f.end > lo, f.start < hi else { continue }
+            guard state.ensureSpare(MappingRegistry.nodesPerChange) else { return }
+            state.registry.update(Swift.max(f.start, lo), Swift.min(f.end, hi)) { $0.prot = f.prot }
         }
     }
 
