@@ -96,10 +96,12 @@ extension WindowService {
             // (The common case, every window page of the range recorded, in
             // one walk per window; the first free page only when there is one.)
             var allMapped = true
-            for i in touched where !state.registry.covers(Windows.ranges[i].clip(range.lo, range.hi).lo,
-                                                          Windows.ranges[i].clip(range.lo, range.hi).hi) {
-                allMapped = false
-                break
+            for i in touched {
+                let inside = Windows.ranges[i].clip(range.lo, range.hi)
+                if !state.registry.covers(inside.lo, inside.hi) {
+                    allMapped = false
+                    break
+                }
             }
             guard !allMapped, let hole = firstFree(range.lo, range.hi, state) else {
                 // All mapped: the call as it is.
@@ -202,18 +204,20 @@ extension WindowService {
         return locked(call) { state in
             let r = call()
             if r.failed { return r }
-            let current = flags < 0 || flags & MCL_CURRENT != 0
-            if current {
-                for i in 0..<Windows.count {
-                    let w = Windows.ranges[i]
-                    state.registry.update(w.base, w.end) { m in
-                        m.kind = flags < 0 ? m.kind & ~MappingKind.locked : m.kind | MappingKind.locked
-                    }
-                }
-            }
+            if flags < 0 || flags & MCL_CURRENT != 0 { markAllLocked(flags >= 0, &state) }
             // Every mlockall sets the default anew: MCL_FUTURE or not.
             state.lockFuture = flags >= 0 && flags & MCL_FUTURE != 0
             return r
+        }
+    }
+
+    /// Sets or clears the lock bit of every recorded mapping (mlockall,
+    /// munlockall, and a forked child, which inherits no locks).
+    static func markAllLocked(_ locked: Bool, _ state: inout EngineState) {
+        for i in 0..<Windows.count {
+            state.registry.update(Windows.ranges[i].base, Windows.ranges[i].end) { m in
+                m.kind = locked ? m.kind | MappingKind.locked : m.kind & ~MappingKind.locked
+            }
         }
     }
 

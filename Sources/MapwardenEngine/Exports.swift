@@ -171,9 +171,7 @@ func mw_engine_forked() {
     engine!.pointee.calls = CallCounts()
     // A child inherits no memory locks (VM_LOCKED cleared, MCL_FUTURE gone).
     engine!.pointee.lockFuture = false
-    for i in 0..<Windows.count {
-        engine!.pointee.registry.update(Windows.ranges[i].base, Windows.ranges[i].end) { $0.kind &= ~MappingKind.locked }
-    }
+    WindowService.markAllLocked(false, &engine!.pointee)
     for i in 0..<Windows.count { Windows.details[i].file.ownDescriptionAfterFork(window: Windows.ranges[i]) }
     WindowService.forgetNotInherited(&engine!.pointee)
     WindowService.unlockApplyingDeferred()

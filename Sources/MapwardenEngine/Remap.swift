@@ -42,6 +42,10 @@ extension WindowService {
             // the "duplicate a shared mapping" request.
             let oldSize = (oldLen &+ (space.pageSize - 1)) & ~(space.pageSize - 1)
             var flags = flags
+            // The source's smaps entries, when a move from outside needs them
+            // (read once, before any change).
+            var sourceMaps: ScratchFile? = nil
+            defer { sourceMaps?.release() }
             if !sourceIn && flags & (MREMAP_DONTUNMAP | MREMAP_FIXED) == MREMAP_DONTUNMAP && flags & MREMAP_MAYMOVE != 0,
                oldSize > 0, space.isPageAligned(newAddr), !newAddr.addingReportingOverflow(oldSize).overflow,
                let i = Windows.ranges.index(containing: newAddr), Windows.ranges[i].encloses(newAddr, newAddr + oldSize),
@@ -50,8 +54,8 @@ extension WindowService {
                 // take it, so it is the destination (for a source that is one
                 // VMA: a hint does not make the move of several).
                 let maps = ScratchFile(path: cString("/proc/self/smaps"), limit: 256 << 20)
+                sourceMaps = maps
                 if let (source, _) = vma(containing: old, maps), source.end >= old + oldSize { flags |= MREMAP_FIXED }
-                maps.release()
             }
             let fixed = flags & MREMAP_FIXED != 0
             let newSize = (newLen &+ (space.pageSize - 1)) & ~(space.pageSize - 1)
@@ -113,10 +117,10 @@ extension WindowService {
                 return Kernel.mremap(old, oldLen, newLen, flags, newAddr)
             }
             // From outside into the window. What arrives is what the kernel
-            // has at the source now: its /proc/self/maps lines, read first.
+            // has at the source now: its /proc/self/smaps entries, read first.
             let target = state.window.clip(newAddr, newAddr + newSize)
-            let maps = ScratchFile(path: cString("/proc/self/smaps"), limit: 256 << 20)
-            defer { maps.release() }
+            let maps = sourceMaps ?? ScratchFile(path: cString("/proc/self/smaps"), limit: 256 << 20)
+            sourceMaps = maps
             let r = Kernel.mremap(old, oldLen, newLen, flags, newAddr)
             if r.failed {
                 Reservation.repair(target.lo, target.hi, &state)
