@@ -101,17 +101,13 @@ enum Reservation {
     /// free space is reserved again and the registry only lists mappings that
     /// still exist. (A failed MAP_FIXED|MAP_HUGETLB, for one, can punch a hole.)
     static func repair(_ lo: UInt64, _ hi: UInt64, _ state: inout EngineState) {
+        guard let i = Windows.ranges.index(containing: lo) else { return }
         var at = lo
         while at < hi {
-            if let m = state.registry.mapping(containing: at) {
-                let end = Swift.min(m.end, hi)
-                verifyMapped(at, end, &state)
-                at = end
-            } else {
-                let end = Swift.min(state.registry.freeRun(around: at, in: state.window(around: at)).hi, hi)
-                _ = cover(at, end)
-                at = end
-            }
+            // (Read part by part: verifying a part may forget it.)
+            let part = state.registry.part(at, hi, in: Windows.ranges[i])
+            if part.free { _ = cover(at, part.hi) } else { verifyMapped(at, part.hi, &state) }
+            at = part.hi
         }
     }
 

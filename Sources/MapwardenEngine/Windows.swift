@@ -27,15 +27,18 @@ enum Windows {
     }
 
     static var count: Int { ranges.count }
+    /// Bit i set: window i is shared or persistent (its file backs the
+    /// anonymous requests made in it).
+    nonisolated(unsafe) static var fileBacked: UInt32 = 0
     /// Whether some window is shared or persistent (else no call needs to
     /// look at a window's backing).
-    nonisolated(unsafe) static var anyBacked = false
+    static var anyBacked: Bool { fileBacked != 0 }
 
     /// Sets the windows up, once, before the engine answers any call.
     static func publish(_ ranges: WindowRanges, _ details: Details) {
         Windows.ranges = ranges
         Windows.details = details
-        for i in 0..<ranges.count where details[i].backing != .private { anyBacked = true }
+        for i in 0..<ranges.count where details[i].backing != .private { fileBacked |= 1 << UInt32(i) }
         let hull = ranges.hull
         windowBase = hull.base
         windowEnd = hull.end

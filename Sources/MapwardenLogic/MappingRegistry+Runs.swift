@@ -40,21 +40,23 @@ extension MappingRegistry {
         return found
     }
 
-    /// Calls body for each free run of [lo, hi) inside window w (all of
-    /// [lo, hi) lies in w), in address order, and for each recorded part
-    /// with free == false.
+    /// The part of [at, hi) (inside window w) that starts at `at`: up to the
+    /// end of the recorded mapping there (free == false), or of the free run
+    /// (free == true), clipped to hi. Step by step, so that a caller may
+    /// change the registry between parts (repairs forget what was lost).
+    public func part(_ at: UInt64, _ hi: UInt64, in w: Window) -> (hi: UInt64, free: Bool) {
+        if let m = mapping(containing: at) { return (Swift.min(m.end, hi), false) }
+        return (Swift.min(freeRun(around: at, in: w).hi, hi), true)
+    }
+
+    /// Calls body for each part of [lo, hi) inside window w, in address
+    /// order: recorded parts (free == false) and free runs (free == true).
     public func forEachPart(_ lo: UInt64, _ hi: UInt64, in w: Window, _ body: (_ lo: UInt64, _ hi: UInt64, _ free: Bool) -> Void) {
         var at = lo
         while at < hi {
-            if let m = mapping(containing: at) {
-                let end = Swift.min(m.end, hi)
-                body(at, end, false)
-                at = end
-            } else {
-                let end = Swift.min(freeRun(around: at, in: w).hi, hi)
-                body(at, end, true)
-                at = end
-            }
+            let p = part(at, hi, in: w)
+            body(at, p.hi, p.free)
+            at = p.hi
         }
     }
 }
