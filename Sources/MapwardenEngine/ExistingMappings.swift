@@ -87,7 +87,7 @@ extension WindowService {
     static func executeRangeCall<E: RegistryEdits>(_ c: RangeCall, _ change: Change, _ edits: inout E,
                                                    argumentError: () -> Int32?, onFree: (UInt64, UInt64) -> Void,
                                                    _ call: (UInt64, UInt64) -> KernelResult) -> KernelResult {
-        let windows = Windows.ranges
+        let windows = view.windows
         switch RangeCallPlan.decide(c, view, edits.registry) {
         case .kernel:
             return call(c.addr, c.length)

@@ -185,12 +185,12 @@ enum Startup {
             report: report, outside: arenas.outside, unwindZone: arenas.unwindZone,
             events: settings.clobber != .allow ? EventLog.create() : EventLog(), reportArena: reportArena))
         engine = state
+        pageSize = settings.space.pageSize
+        userEnd = settings.space.userEnd
         Windows.publish(ranges, details)
         Tracking.outside = tracksOutside
         Clobber.policy = settings.clobber
         Debug.enabled = settings.log >= .debug
-        pageSize = settings.space.pageSize
-        userEnd = settings.space.userEnd
         if settings.log >= .debug {
             for i in 0..<ranges.count {
                 Output.line { out in

@@ -28,8 +28,10 @@ enum WindowService {
 
     /// Applies what signal handlers logged while this thread held the lock,
     /// and releases it.
+    @inline(__always)
     static func unlockApplyingDeferred() {
-        Deferral.apply(&engine!.pointee)
+        // (Nearly always empty: one load, then the release.)
+        if mw_deferred_count() != 0 { Deferral.apply(&engine!.pointee) }
         mw_unlock()
         // A handler may have run between the last look and the release.
         while mw_deferred_count() != 0 {
@@ -115,7 +117,7 @@ enum WindowService {
 
     /// The windows as the plans see them (fixed at start-up).
     static var view: WindowView {
-        WindowView(windows: Windows.ranges, fileBacked: Windows.fileBacked, space: Deferral.space)
+        @inline(__always) unsafeAddress { UnsafePointer(Windows.viewPointer) }
     }
 
     /// The mmap call as the plans read it: its flags decoded.
@@ -304,7 +306,7 @@ enum WindowService {
         guard let range = UnmapPlan.range(addr, len, view)
         else { return Kernel.munmap(addr, len) } // the kernel's EINVAL, nothing changed
         var result = KernelResult.success
-        UnmapPlan.forEachStep(range.lo, range.hi, Windows.ranges) { step in
+        UnmapPlan.forEachStep(range.lo, range.hi, view.windows) { step in
             switch step {
             case .unmap(let lo, let hi):
                 result = Kernel.munmap(lo, hi - lo)

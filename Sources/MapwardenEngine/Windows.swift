@@ -27,6 +27,11 @@ enum Windows {
     }
 
     static var count: Int { ranges.count }
+    /// The windows as the plans see them (MapwardenLogic's WindowView),
+    /// written once at start-up and read in place (never copied) by every call.
+    nonisolated(unsafe) static var view = WindowView(windows: WindowRanges(), fileBacked: 0,
+                                                     space: AddressSpace(pageSize: 4096, userEnd: 0))
+    nonisolated(unsafe) static var viewPointer: UnsafeMutablePointer<WindowView> = withUnsafeMutablePointer(to: &view) { $0 }
     /// Bit i set: window i is shared or persistent (its file backs the
     /// anonymous requests made in it).
     nonisolated(unsafe) static var fileBacked: UInt32 = 0
@@ -39,6 +44,7 @@ enum Windows {
         Windows.ranges = ranges
         Windows.details = details
         for i in 0..<ranges.count where details[i].backing != .private { fileBacked |= 1 << UInt32(i) }
+        view = WindowView(windows: ranges, fileBacked: fileBacked, space: AddressSpace(pageSize: pageSize, userEnd: userEnd))
         let hull = ranges.hull
         windowBase = hull.base
         windowEnd = hull.end

@@ -66,6 +66,15 @@ public struct InPlaceMap: Equatable, Sendable {
     public var onFailure = OnFailure.fail
     /// The file offset of lo.
     public var offset: UInt64 = 0
+
+    @inlinable
+    public init(window: Int, start: UInt64, end: UInt64, lo: UInt64, hi: UInt64) {
+        self.window = window
+        self.start = start
+        self.end = end
+        self.lo = lo
+        self.hi = hi
+    }
 }
 
 public enum MapPlan: Equatable, Sendable {
@@ -83,26 +92,30 @@ public enum MapPlan: Equatable, Sendable {
 
     /// The plan for request, with the registry when the caller holds the
     /// lock, nil from a signal handler that interrupted the engine.
+    @inlinable
     public static func decide(_ r: MapRequest, _ view: WindowView, _ registry: MappingRegistry?) -> MapPlan {
         let space = view.space
-        guard r.length > 0, let range = view.pages(r.addr, r.length), !r.fixed || space.isPageAligned(r.addr)
+        // The kernel refuses an unaligned offset before anything else (for
+        // anonymous calls too), then a zero or overflowing length.
+        guard r.offset & (space.pageSize - 1) == 0, r.length > 0, let range = view.pages(r.addr, r.length),
+              !r.fixed || space.isPageAligned(r.addr)
         else { return .kernel } // the kernel's EINVAL/ENOMEM
         if !r.fixed { return hint(r, range, view, registry) }
         // Rule 13: the kernel maps (and, failing, unmaps) whole huge pages.
-        guard let end = r.hugePageSize != 0 ? alignedUp(range.hi, to: r.hugePageSize) : range.hi,
-              view.windows.firstTouching(r.addr, end) != nil
+        guard let end = r.hugePageSize != 0 ? alignedUp(range.hi, to: r.hugePageSize) : range.hi
         else { return .kernel }
+        let touched = view.windows.touching(r.addr, end)
+        if touched.isEmpty { return .kernel }
         // One mapping lives in one window (docs/choices.md).
-        guard view.windows.countTouching(r.addr, end) == 1, let i = view.windows.firstTouching(r.addr, end)
-        else { return .fail(.invalid) }
+        if touched.count > 1 { return .fail(.invalid) }
+        let i = touched.lowerBound
         let inside = view.windows[i].clip(r.addr, end)
         let windowFile = view.mapsWindowFile(i, anonymous: r.anonymous)
         // The window's file cannot back what lies outside it.
         if windowFile && (inside.lo != r.addr || inside.hi != end) { return .fail(.invalid) }
-        // The kernel refuses an unaligned offset before anything else, then
-        // a range past user space, before it looks at the range.
-        if !r.anonymous && r.offset & (space.pageSize - 1) != 0 { return .fail(.invalid) }
-        if end > space.userEnd { return .fail(.noMemory) }
+        // A range past user space: the kernel fails the call as it is, in its
+        // own order (EBADF before ENOMEM), before it touches anything.
+        if end > space.userEnd { return .kernel }
         if r.noReplace {
             // Rule 3: the reservation is not an occupant; the program's own
             // mappings are. Without the registry that cannot be known.
@@ -124,11 +137,16 @@ public enum MapPlan: Equatable, Sendable {
     /// Rule 4: a hint in a window is placed exactly there (rounded down to a
     /// page, as x86-64 does) when that range is free, else by the kernel
     /// (outside the window, which is reserved). From a signal handler: the kernel.
+    @inlinable
+    @usableFromInline
     static func hint(_ r: MapRequest, _ range: (lo: UInt64, hi: UInt64), _ view: WindowView,
                      _ registry: MappingRegistry?) -> MapPlan {
         let space = view.space
         let start = space.pageAlignedDown(r.addr)
-        guard let registry, let i = view.windows.firstTouching(range.lo, range.hi),
+        // (An address in page 0 is no hint at all; a hint touching two
+        // windows is placed elsewhere: one mapping lives in one window.)
+        let touched = view.windows.touching(range.lo, range.hi)
+        guard let registry, start != 0, touched.count == 1, case let i = touched.lowerBound,
               !r.hugetlb, !r.growsDown, r.hugePageSize == 0, let size = space.pageAlignedUp(r.length),
               !start.addingReportingOverflow(size).overflow,
               // MAP_32BIT: the kernel honours a free hint that ends at or below 2 GiB.
@@ -164,6 +182,8 @@ public enum MapPlan: Equatable, Sendable {
         return decide(r, view, registry)
     }
 
+    @inlinable
+    @usableFromInline
     static func alignedUp(_ a: UInt64, to size: UInt64) -> UInt64? {
         let (s, o) = a.addingReportingOverflow(size - 1)
         return o ? nil : s & ~(size - 1)

@@ -14,6 +14,7 @@ public enum UnmapPlan {
     /// The page range the call acts on, or nil when the kernel's answer to
     /// the call as it is decides (EINVAL for an unaligned or empty range,
     /// one past user space).
+    @inlinable
     public static func range(_ addr: UInt64, _ len: UInt64, _ view: WindowView) -> (lo: UInt64, hi: UInt64)? {
         guard len > 0, view.space.isPageAligned(addr), let r = view.pages(addr, len),
               r.lo <= view.space.userEnd && r.hi <= view.space.userEnd
@@ -26,6 +27,7 @@ public enum UnmapPlan {
     /// has changed), then each window's part. Stops when body returns false;
     /// returns whether it went to the end.
     @discardableResult
+    @inlinable
     public static func forEachStep(_ lo: UInt64, _ hi: UInt64, _ windows: WindowRanges,
                                    _ body: (Step) -> Bool) -> Bool {
         var going = true
