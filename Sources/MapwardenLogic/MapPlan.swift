@@ -68,12 +68,20 @@ public struct InPlaceMap: Equatable, Sendable {
     public var offset: UInt64 = 0
 
     @inlinable
-    public init(window: Int, start: UInt64, end: UInt64, lo: UInt64, hi: UInt64) {
+    public init(window: Int, start: UInt64, end: UInt64, lo: UInt64, hi: UInt64, claimBelow: Bool = false,
+                claimAbove: Bool = false, windowFile: Bool = false, refuse: PlanError? = nil,
+                onFailure: OnFailure = .fail, offset: UInt64 = 0) {
         self.window = window
         self.start = start
         self.end = end
         self.lo = lo
         self.hi = hi
+        self.claimBelow = claimBelow
+        self.claimAbove = claimAbove
+        self.windowFile = windowFile
+        self.refuse = refuse
+        self.onFailure = onFailure
+        self.offset = offset
     }
 }
 

@@ -154,29 +154,14 @@ private func hintPages(_ a: UInt64, _ b: UInt64, anonymous: Bool = true, offset:
                                      claimAbove: true, onFailure: .placeElsewhere, offset: 6 * P)))
     }
 
-    @Test func hintRunningIntoASecondWindowClaimsThatWindowsPagesSoItIsPlacedElsewhere() {
-        // rule 4: a hint whose range runs into a second window is placed elsewhere. The plan
-        // takes the lowest window it touches and claims the rest with MAP_FIXED_NOREPLACE,
-        // which the second window's reservation (or mapping) refuses: placeElsewhere.
+    @Test func hintRunningIntoASecondWindowIsLeftToTheKernel() {
+        // rule 4: a hint whose range runs into a second window is placed elsewhere (one
+        // mapping lives in one window): the kernel places it, outside the windows
         let w = PlanWorld(PlanWorld.three)
-        let plan = MapPlan.decide(hintPages(30, 50), w.view, w.registry)
-        #expect(plan == .place(InPlaceMap(window: 0, start: pg(30), end: pg(50), lo: pg(30), hi: pg(32), claimAbove: true,
-                                          onFailure: .placeElsewhere)))
-        if case .place(let p) = plan {
-            #expect(w.view.windows.firstTouching(p.hi, p.end) == 1) // the claim covers W1's reservation
-        }
-        // adjacent windows: the claimed part is all the second window's
+        #expect(MapPlan.decide(hintPages(30, 50), w.view, w.registry) == .kernel)
+        // adjacent windows
         let adjacent = PlanWorld([Window(base: pg(16), size: 16 * P), Window(base: pg(32), size: 16 * P)])
-        let plan2 = MapPlan.decide(hintPages(30, 34), adjacent.view, adjacent.registry)
-        #expect(plan2 == .place(InPlaceMap(window: 0, start: pg(30), end: pg(34), lo: pg(30), hi: pg(32), claimAbove: true,
-                                           onFailure: .placeElsewhere)))
-        if case .place(let p) = plan2 {
-            #expect(adjacent.view.windows[1].encloses(p.hi, p.end))
-        }
-        // from a gap into the second window only: that window's
-        #expect(MapPlan.decide(hintPages(40, 50), w.view, w.registry)
-                == .place(InPlaceMap(window: 1, start: pg(40), end: pg(50), lo: pg(48), hi: pg(50), claimBelow: true,
-                                     onFailure: .placeElsewhere, offset: 8 * P)))
+        #expect(MapPlan.decide(hintPages(30, 34), adjacent.view, adjacent.registry) == .kernel)
     }
 
     @Test func hugetlbGrowsDownAndHugePageHintsAreLeftToTheKernel() {
@@ -341,37 +326,38 @@ private func hintPages(_ a: UInt64, _ b: UInt64, anonymous: Bool = true, offset:
                 == .place(InPlaceMap(window: 0, start: pg(14), end: pg(18), lo: pg(16), hi: pg(18), offset: 2 * P)))
     }
 
-    @Test func unalignedFileOffsetIsEINVALBeforeENOMEM() {
-        // rule 3: the kernel refuses an unaligned offset before anything else, then a range
-        // past user space (ENOMEM), before it looks at the range
+    @Test func unalignedFileOffsetIsTheKernelsEINVALBeforeAnything() {
+        // rule 3: the kernel refuses an unaligned offset before anything else (the call as it
+        // is: EINVAL, nothing changed), before a range past user space or any window rule
         let space = AddressSpace.x86_64
         let top = PlanWorld([Window(base: space.userEnd - 16 * P, size: 16 * P)])
         var r = MapRequest(addr: space.userEnd - 2 * P, length: 4 * P)
         r.fixed = true
         r.anonymous = false
         r.offset = 1
-        #expect(MapPlan.decide(r, top.view, top.registry) == .fail(.invalid))
+        #expect(MapPlan.decide(r, top.view, top.registry) == .kernel)
         r.noReplace = true
-        #expect(MapPlan.decide(r, top.view, top.registry) == .fail(.invalid))
-        #expect(MapPlan.decide(r, top.view, nil) == .fail(.invalid))
+        #expect(MapPlan.decide(r, top.view, top.registry) == .kernel)
+        #expect(MapPlan.decide(r, top.view, nil) == .kernel)
         // inside the window, far from the end of user space
         let w = PlanWorld()
-        #expect(MapPlan.decide(fixedPages(20, 22, anonymous: false, offset: P + 8), w.view, w.registry) == .fail(.invalid))
+        #expect(MapPlan.decide(fixedPages(20, 22, anonymous: false, offset: P + 8), w.view, w.registry) == .kernel)
         #expect(MapPlan.decide(fixedPages(20, 22, anonymous: false, offset: UInt64(bitPattern: -1)), w.view, w.registry)
-                == .fail(.invalid))
+                == .kernel)
     }
 
-    @Test func fixedPastTheEndOfUserSpaceIsENOMEM() {
-        // rule 3: ENOMEM for a length past the address space, before EEXIST
+    @Test func fixedPastTheEndOfUserSpaceIsTheKernelsAnswer() {
+        // rule 3: a length past the address space is the kernel's ENOMEM (the call as it is,
+        // which fails before it touches anything), before EEXIST
         let space = AddressSpace.x86_64
         let top = PlanWorld([Window(base: space.userEnd - 16 * P, size: 16 * P)])
         top.record(space.userEnd - 2 * P, space.userEnd)
         var r = MapRequest(addr: space.userEnd - 2 * P, length: 4 * P)
         r.fixed = true
-        #expect(MapPlan.decide(r, top.view, top.registry) == .fail(.noMemory))
+        #expect(MapPlan.decide(r, top.view, top.registry) == .kernel)
         r.noReplace = true
-        #expect(MapPlan.decide(r, top.view, top.registry) == .fail(.noMemory))
-        #expect(MapPlan.decide(r, top.view, nil) == .fail(.noMemory))
+        #expect(MapPlan.decide(r, top.view, top.registry) == .kernel)
+        #expect(MapPlan.decide(r, top.view, nil) == .kernel)
         // up to the end exactly is served
         r.noReplace = false
         r.length = 2 * P
@@ -442,7 +428,7 @@ private func hintPages(_ a: UInt64, _ b: UInt64, anonymous: Bool = true, offset:
         #expect(MapPlan.decide(fixedPages(20, 22, noReplace: true), w.view, nil) == .fail(.exists))
         #expect(MapPlan.decide(fixedPages(14, 18, noReplace: true), w.view, nil) == .fail(.exists))
         #expect(MapPlan.decide(fixedPages(20, 20, noReplace: true), w.view, nil) == .kernel)
-        #expect(MapPlan.decide(fixedPages(20, 22, noReplace: true, anonymous: false, offset: 7), w.view, nil) == .fail(.invalid))
+        #expect(MapPlan.decide(fixedPages(20, 22, noReplace: true, anonymous: false, offset: 7), w.view, nil) == .kernel)
         // not touching a window: the kernel's
         #expect(MapPlan.decide(fixedPages(0, 4, noReplace: true), w.view, nil) == .kernel)
     }
@@ -602,50 +588,44 @@ private func hintPages(_ a: UInt64, _ b: UInt64, anonymous: Bool = true, offset:
         // anonymous mappings too (measured on Linux 6.18 with syscall(SYS_mmap):
         // MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED with offset 1 -> EINVAL, also with the end past
         // user space, where the plan says ENOMEM; MAP_FIXED_NOREPLACE likewise). In a shared or
-        // persistent window the plan maps the window's file at its own offset, so such a call
-        // succeeds where Linux says EINVAL (measured with today's engine and
+        // persistent window the plan maps the window's file at its own offset, so the offset is checked
+        // before anything else and the call as it is gets the kernel's EINVAL (before the fix,
         // MAPWARDEN_WINDOW=0x400000000000:1G:shared: MAP_FIXED and a hint with offset 1 at
         // W+0x10000 are mapped; with the window at 0x7FFFFFFF0000:61440 the call past the end
         // of user space is ENOMEM).
-        withKnownIssue("MapPlan.decide checks the offset only when !r.anonymous") {
-            let backed = PlanWorld(fileBacked: 1)
-            #expect(MapPlan.decide(fixedPages(20, 22, offset: 1), backed.view, backed.registry) == .fail(.invalid))
-            #expect(MapPlan.decide(fixedPages(20, 22, noReplace: true, offset: 0x800), backed.view, nil) == .fail(.invalid))
-            let space = AddressSpace.x86_64
-            let top = PlanWorld([Window(base: space.userEnd - 16 * P, size: 16 * P)])
-            var r = MapRequest(addr: space.userEnd - 2 * P, length: 4 * P)
-            r.fixed = true
-            r.offset = 1
-            #expect(MapPlan.decide(r, top.view, top.registry) == .fail(.invalid))
-        }
+        let backed = PlanWorld(fileBacked: 1)
+        #expect(MapPlan.decide(fixedPages(20, 22, offset: 1), backed.view, backed.registry) == .kernel)
+        #expect(MapPlan.decide(fixedPages(20, 22, noReplace: true, offset: 0x800), backed.view, nil) == .kernel)
+        let space = AddressSpace.x86_64
+        let top = PlanWorld([Window(base: space.userEnd - 16 * P, size: 16 * P)])
+        var r = MapRequest(addr: space.userEnd - 2 * P, length: 4 * P)
+        r.fixed = true
+        r.offset = 1
+        #expect(MapPlan.decide(r, top.view, top.registry) == .kernel)
     }
 
     @Test func mmapOfNullLongEnoughToReachAWindowIsStillTheKernels() {
         // rule 5: address 0 is no hint (the kernel chooses; an address in page 0 rounds to it),
         // however far the length reaches. The engine's fast path filters `addr != 0` before
-        // it plans; the plan treats 0 as a hint and claims [0, window base) below a window.
-        withKnownIssue("MapPlan.hint does not exclude a null (page 0) hint") {
-            let w = PlanWorld()
-            #expect(MapPlan.decide(hintAt(0, pg(32)), w.view, w.registry) == .kernel)
-            #expect(MapPlan.decide(hintAt(0x10, pg(20)), w.view, w.registry) == .kernel)
-        }
+        // it plans; the plan, for every entry path, says so itself.
+        let w = PlanWorld()
+        #expect(MapPlan.decide(hintAt(0, pg(32)), w.view, w.registry) == .kernel)
+        #expect(MapPlan.decide(hintAt(0x10, pg(20)), w.view, w.registry) == .kernel)
     }
 
     @Test func filePastTheEndOfUserSpaceLeavesEBADFToTheKernel() {
         // rule 3: EBADF comes before ENOMEM for a length past the address space (measured on
         // Linux 6.18: MAP_FIXED and MAP_FIXED_NOREPLACE of fd 99 at 0x7ffffffff000-0x1000,
-        // length 0x3000 -> EBADF; today's engine, window 0x7FFFFFFF0000:61440: ENOMEM). The
+        // length 0x3000 -> EBADF; the engine before the fix, window 0x7FFFFFFF0000:61440: ENOMEM). The
         // plan cannot see the descriptor; the call as it is fails in the kernel before it
         // touches anything, with the kernel's errno in its order.
-        withKnownIssue("MapPlan.decide answers ENOMEM itself for file mappings past userEnd") {
-            let space = AddressSpace.x86_64
-            let top = PlanWorld([Window(base: space.userEnd - 16 * P, size: 16 * P)])
-            var r = MapRequest(addr: space.userEnd - 2 * P, length: 4 * P)
-            r.fixed = true
-            r.anonymous = false
-            #expect(MapPlan.decide(r, top.view, top.registry) == .kernel)
-            r.noReplace = true
-            #expect(MapPlan.decide(r, top.view, top.registry) == .kernel)
-        }
+        let space = AddressSpace.x86_64
+        let top = PlanWorld([Window(base: space.userEnd - 16 * P, size: 16 * P)])
+        var r = MapRequest(addr: space.userEnd - 2 * P, length: 4 * P)
+        r.fixed = true
+        r.anonymous = false
+        #expect(MapPlan.decide(r, top.view, top.registry) == .kernel)
+        r.noReplace = true
+        #expect(MapPlan.decide(r, top.view, top.registry) == .kernel)
     }
 }
