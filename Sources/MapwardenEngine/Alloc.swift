@@ -28,10 +28,9 @@ extension WindowService {
             let page = state.space.pageSize
             guard let length = state.space.pageAlignedUp(size) else { return noMemory }
             guard state.ensureSpare(8) else { return noMemory }
-            state.focus(window)
-            guard let at = state.registry.firstFit(in: state.window, size: length, align: Swift.max(align, page))
+            guard let at = state.registry.firstFit(in: Windows.ranges[window], size: length, align: Swift.max(align, page))
             else { return noMemory }
-            return mapFixed(at, at + length, prot, flags | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0, &state)
+            return mapFixed(at, at + length, prot, flags | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0, in: window, &state)
         }
     }
 }

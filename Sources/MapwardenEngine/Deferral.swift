@@ -125,20 +125,23 @@ enum Deferral {
             state.registry.remove(e.lo, e.hi)
         case MW_DEFERRED_PROTECT.rawValue:
             // The handler could not check for free pages: whatever it made of
-            // them goes back to the reservation now.
+            // them goes back to the reservation now. (The handler clipped the
+            // entry to one window.)
+            guard let w = Windows.ranges.index(containing: e.lo) else { return }
+            let window = Windows.ranges[w]
             var at = e.lo
             while at < e.hi {
                 if let m = state.registry.mapping(containing: at) {
                     at = Swift.min(m.end, e.hi)
                 } else {
-                    let end = Swift.min(state.registry.freeRun(around: at, in: state.window(around: at)).hi, e.hi)
+                    let end = Swift.min(state.registry.freeRun(around: at, in: window).hi, e.hi)
                     _ = Reservation.cover(at, end)
                     at = end
                 }
             }
             state.registry.update(e.lo, e.hi) { $0.prot = e.prot }
         case MW_DEFERRED_REPAIR.rawValue:
-            Reservation.repair(e.lo, e.hi, &state)
+            if let w = Windows.ranges.index(containing: e.lo) { Reservation.repair(e.lo, e.hi, in: Windows.ranges[w], &state) }
         default:
             break
         }

@@ -3,11 +3,6 @@ import MapwardenLogic
 
 /// Everything the engine knows, kept in its metadata arena.
 struct EngineState {
-    /// The window the call being served works in: each call chooses it
-    /// (`focus`) under the lock before it touches the registry. The
-    /// windows themselves are in `Windows`, fixed at start-up.
-    var window: Window
-    var windowIndex = 0
     var space: AddressSpace
     var log: LogLevel
     var arena: MetadataArena
@@ -41,19 +36,6 @@ struct EngineState {
     var events: EventLog
     /// Memory for the exit report, reserved at start-up (see LeakReport).
     var reportArena: MetadataArena
-
-    /// Makes window i the one the current call works in.
-    mutating func focus(_ i: Int) {
-        if i == windowIndex { return } // (window is always windowIndex's)
-        windowIndex = i
-        window = Windows.ranges[i]
-    }
-
-    /// The window holding addr (which must lie in one), without changing
-    /// the focus: for work on a range found later (repairs, deferred changes).
-    func window(around addr: UInt64) -> Window {
-        Windows.ranges.index(containing: addr).map { Windows.ranges[$0] } ?? window
-    }
 
     /// The registry's nodes start one page into the arena, after this state.
     static let nodesOffset: UInt64 = 4096

@@ -115,7 +115,6 @@ extension WindowService {
             }
             if let e = argumentError() { return .failure(e) }
             if Clobber.on, let i = Windows.ranges.index(containing: hole) {
-                state.focus(i)
                 let inside = Windows.ranges[i].clip(range.lo, range.hi)
                 Clobber.misuse(.freeWindowCall, stack, inside.lo, inside.hi, &state)
             }

@@ -97,10 +97,10 @@ enum Reservation {
         return .success
     }
 
-    /// After a failed kernel call on [lo, hi) inside the window: make sure
+    /// After a failed kernel call on [lo, hi) inside `window`: make sure
     /// free space is reserved again and the registry only lists mappings that
     /// still exist. (A failed MAP_FIXED|MAP_HUGETLB, for one, can punch a hole.)
-    static func repair(_ lo: UInt64, _ hi: UInt64, _ state: inout EngineState) {
+    static func repair(_ lo: UInt64, _ hi: UInt64, in window: Window, _ state: inout EngineState) {
         var at = lo
         while at < hi {
             if let m = state.registry.mapping(containing: at) {
@@ -108,7 +108,7 @@ enum Reservation {
                 verifyMapped(at, end, &state)
                 at = end
             } else {
-                let end = Swift.min(state.registry.freeRun(around: at, in: state.window(around: at)).hi, hi)
+                let end = Swift.min(state.registry.freeRun(around: at, in: window).hi, hi)
                 _ = cover(at, end)
                 at = end
             }

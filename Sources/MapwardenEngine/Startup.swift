@@ -138,7 +138,6 @@ enum Startup {
                 return giveUp(settings, status: ExitStatus.reservationFailed, because: "a window's file cannot be used")
             }
         }
-        let window = ranges[0]
         let tracksOutside = settings.track == .all || settings.clobber != .allow
         guard let arenas = Arenas.create(ranges, settings, tracksOutside: tracksOutside) else {
             release(ranges, upTo: ranges.count, details)
@@ -179,7 +178,7 @@ enum Startup {
         }
         let state = stateMemory.bindMemory(to: EngineState.self, capacity: 1)
         state.initialize(to: EngineState(
-            window: window, space: settings.space, log: settings.log, arena: arena,
+            space: settings.space, log: settings.log, arena: arena,
             registry: MappingRegistry(storage: nodes, capacity: capacity),
             depotArena: depotArena, depot: StackDepot(storage: depotArena.pointer, capacity: Int(depotArena.committed)),
             report: report, outside: arenas.outside, unwindZone: arenas.unwindZone,

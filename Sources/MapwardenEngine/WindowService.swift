@@ -115,18 +115,18 @@ enum WindowService {
                 // (With one window, the hint's range touches it: see `mmap`.)
                 guard let i = Windows.count == 1 ? 0 : Windows.ranges.firstTouching(range.lo, range.hi)
                 else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
-                state.focus(i)
-                return mapHinted(addr, len, prot, flags, fd, off, hugePages: huge != 0, &state)
+                return mapHinted(addr, len, prot, flags, fd, off, hugePages: huge != 0, in: i, &state)
             }
             guard let end = huge != 0 ? alignedUp(range.hi, to: huge) : range.hi, touchesWindow(addr, end - addr)
             else { return Kernel.mmap(addr, len, prot, flags, fd, off) } // (what `reach` feared, it does not reach)
             // One mapping lives in one window (docs/choices.md).
+            var i = 0 // (with one window, the range touches it)
             if Windows.count > 1 {
-                guard Windows.ranges.countTouching(addr, end) == 1, let i = Windows.ranges.firstTouching(addr, end)
+                guard Windows.ranges.countTouching(addr, end) == 1, let only = Windows.ranges.firstTouching(addr, end)
                 else { return .failure(EINVAL) }
-                state.focus(i)
+                i = only
             }
-            return mapFixed(addr, end, prot, flags, fd, off, &state)
+            return mapFixed(addr, end, prot, flags, fd, off, in: i, &state)
         }
     }
 
@@ -168,20 +168,21 @@ enum WindowService {
     /// hints in a window below 2 GiB, which it would honour.
     static let map32Bit: Int32 = 0x40
 
-    /// A hint inside the window: placed exactly there (rounded down to a page,
+    /// A hint inside window i: placed exactly there (rounded down to a page,
     /// as x86-64 does) when the range is free; otherwise left to the kernel,
     /// which places it outside the window, never over a live mapping.
     static func mapHinted(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,
-                          hugePages: Bool, _ state: inout EngineState) -> KernelResult {
+                          hugePages: Bool, in i: Int, _ state: inout EngineState) -> KernelResult {
+        let window = Windows.ranges[i]
         let start = state.space.pageAlignedDown(addr)
         guard flags & (MAP_HUGETLB | MAP_GROWSDOWN) == 0, !hugePages, let size = state.space.pageAlignedUp(len),
               !start.addingReportingOverflow(size).overflow,
               // MAP_32BIT: the kernel honours a free hint that ends at or below 2 GiB.
               flags & map32Bit == 0 || start + size <= 0x8000_0000,
-              case let inside = state.window.clip(start, start + size), inside.lo < inside.hi,
+              case let inside = window.clip(start, start + size), inside.lo < inside.hi,
               !state.registry.overlapsAny(inside.lo, inside.hi),
               // (the window's file backs only what lies in the window)
-              (inside.lo == start && inside.hi == start + size) || !isWindowFile(state.windowIndex, flags)
+              (inside.lo == start && inside.hi == start + size) || !isWindowFile(i, flags)
         else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
         // A hint whose range runs past the window's edge: the kernel would
         // place it there if the pages beyond were free too. Claim them first.
@@ -197,14 +198,14 @@ enum WindowService {
             }
             claimed.above = true
         }
-        let windowFile = isWindowFile(state.windowIndex, flags)
-        guard let (flags, fd, off) = backed(state.windowIndex, start, flags, fd, off) else { return .failure(EBADF) }
+        let windowFile = isWindowFile(i, flags)
+        guard let (flags, fd, off) = backed(i, start, flags, fd, off) else { return .failure(EBADF) }
         let r = Kernel.mmap(start, size, prot, flags | MAP_FIXED, fd, off)
         if r.failed {
             // Rule 4: an unsatisfiable hint is placed elsewhere, as the kernel would.
             if claimed.below { _ = Kernel.munmap(start, inside.lo - start) }
             if claimed.above { _ = Kernel.munmap(inside.hi, start + size - inside.hi) }
-            Reservation.repair(inside.lo, inside.hi, &state)
+            Reservation.repair(inside.lo, inside.hi, in: window, &state)
             return Kernel.mmap(addr, len, prot, flags, fd, off)
         }
         state.registry.insert(Mapping(start: inside.lo, end: inside.hi, prot: recorded(prot), kind: kind(ofFlags: flags, windowFile: windowFile),
@@ -213,16 +214,16 @@ enum WindowService {
         return r
     }
 
-    /// MAP_FIXED or MAP_FIXED_NOREPLACE over [addr, end), inside the window
+    /// MAP_FIXED or MAP_FIXED_NOREPLACE over [addr, end), inside window i
     /// or straddling its edge.
     static func mapFixed(_ addr: UInt64, _ end: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,
-                         _ state: inout EngineState) -> KernelResult {
-        let inside = state.window.clip(addr, end)
-        if isWindowFile(state.windowIndex, flags)
-            && (inside.lo != addr || inside.hi != end) {
+                         in i: Int, _ state: inout EngineState) -> KernelResult {
+        let window = Windows.ranges[i]
+        let inside = window.clip(addr, end)
+        let windowFile = isWindowFile(i, flags)
+        if windowFile && (inside.lo != addr || inside.hi != end) {
             return .failure(EINVAL) // the window's file cannot back what lies outside it
         }
-        let windowFile = isWindowFile(state.windowIndex, flags)
         // The kernel refuses an unaligned offset before anything else, then
         // a range past user space (ENOMEM), before it looks at the range.
         if flags & MAP_ANONYMOUS == 0 && UInt64(bitPattern: Int64(off)) & (state.space.pageSize - 1) != 0 {
@@ -246,7 +247,7 @@ enum WindowService {
         // MAP_FIXED_NOREPLACE among them.
         let validateRefuses = flags & MAP_FIXED_NOREPLACE != 0 && flags & 0x0F == MAP_SHARED_VALIDATE
             && flags & MAP_ANONYMOUS == 0
-        guard let (flags, fd, off) = backed(state.windowIndex, addr, flags, fd, off) else { return .failure(EBADF) }
+        guard let (flags, fd, off) = backed(i, addr, flags, fd, off) else { return .failure(EBADF) }
         var claimed = (below: false, above: false)
         if flags & MAP_FIXED_NOREPLACE != 0 {
             // Outside the window the kernel decides: claim those parts first.
@@ -273,7 +274,7 @@ enum WindowService {
         if r.failed {
             if claimed.below { _ = Kernel.munmap(addr, inside.lo - addr) }
             if claimed.above { _ = Kernel.munmap(inside.hi, end - inside.hi) }
-            Reservation.repair(inside.lo, inside.hi, &state)
+            Reservation.repair(inside.lo, inside.hi, in: window, &state)
             return r
         }
         let offset = UInt64(bitPattern: Int64(off)) &+ (inside.lo - addr)
@@ -289,7 +290,7 @@ enum WindowService {
         Windows.anyBacked && flags & MAP_ANONYMOUS != 0 && Windows.details[i].backing != .private
     }
 
-    /// The arguments that map at addr in the focused window (see
+    /// The arguments that map at addr in window i (see
     /// Windows.backed), with the window's file open again if the program
     /// closed it; nil when it cannot be.
     static func backed(_ i: Int, _ addr: UInt64, _ flags: Int32, _ fd: Int32, _ off: Int) -> (Int32, Int32, Int)? {
@@ -340,31 +341,32 @@ enum WindowService {
             if Windows.count == 1 {
                 // One window: the range touches it (see `munmap`).
                 guard state.ensureSpare(MappingRegistry.nodesPerChange) else { return noMemory }
-                unmappingChecks(range.lo, range.hi, stack, &state)
-                return unmap(range.lo, range.hi, &state)
+                let window = Windows.ranges[0]
+                unmappingChecks(range.lo, range.hi, in: window, stack, &state)
+                return unmap(range.lo, range.hi, in: window, &state)
             }
             Windows.ranges.forEachPiece(range.lo, range.hi) { lo, hi, i in
                 guard let i else {
                     result = Kernel.munmap(lo, hi - lo)
                     return !result.failed
                 }
-                state.focus(i)
                 guard state.ensureSpare(MappingRegistry.nodesPerChange) else {
                     result = noMemory
                     return false
                 }
-                unmappingChecks(lo, hi, stack, &state)
-                result = unmap(lo, hi, &state)
+                let window = Windows.ranges[i]
+                unmappingChecks(lo, hi, in: window, stack, &state)
+                result = unmap(lo, hi, in: window, &state)
                 return !result.failed
             }
             return result
         }
     }
 
-    /// The clobber guard's look at an munmap of [lo, hi) in the focused window.
-    static func unmappingChecks(_ lo: UInt64, _ hi: UInt64, _ stack: CallStack, _ state: inout EngineState) {
+    /// The clobber guard's look at an munmap of [lo, hi) in a window.
+    static func unmappingChecks(_ lo: UInt64, _ hi: UInt64, in window: Window, _ stack: CallStack, _ state: inout EngineState) {
         guard Clobber.on else { return }
-        let inside = state.window.clip(lo, hi)
+        let inside = window.clip(lo, hi)
         if inside.lo < inside.hi && !state.registry.overlapsAny(inside.lo, inside.hi) {
             Clobber.misuse(.unmappedWindowMunmap, stack, inside.lo, inside.hi, &state)
         }
@@ -372,11 +374,11 @@ enum WindowService {
 
     /// Unmaps [lo, hi): the parts outside the window first (they are the
     /// ones that can fail), then the part inside goes back to the reservation.
-    static func unmap(_ lo: UInt64, _ hi: UInt64, _ state: inout EngineState) -> KernelResult {
-        let inside = state.window.clip(lo, hi)
+    static func unmap(_ lo: UInt64, _ hi: UInt64, in window: Window, _ state: inout EngineState) -> KernelResult {
+        let inside = window.clip(lo, hi)
         let outside = unmapOutside(lo, hi, inside)
         if outside.failed { return outside }
-        return release(inside.lo, inside.hi, &state)
+        return release(inside.lo, inside.hi, in: window, &state)
     }
 
     /// Unmaps the parts of [lo, hi) below and above `inside` (the window's part).
@@ -394,11 +396,11 @@ enum WindowService {
 
     /// Returns [lo, hi) inside the window to the reservation and forgets it.
     @discardableResult
-    static func release(_ lo: UInt64, _ hi: UInt64, _ state: inout EngineState) -> KernelResult {
+    static func release(_ lo: UInt64, _ hi: UInt64, in window: Window, _ state: inout EngineState) -> KernelResult {
         if lo == hi { return .success }
         let r = Reservation.cover(lo, hi)
         if r.failed {
-            Reservation.repair(lo, hi, &state)
+            Reservation.repair(lo, hi, in: window, &state)
             return r
         }
         state.registry.remove(lo, hi)
