@@ -20,19 +20,19 @@ enum Deferral {
     static func mmap(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int) -> KernelResult {
         if flags & MAP_FIXED_NOREPLACE != 0 { return .failure(EEXIST) }
         // A hint: the kernel places it outside the window, which is reserved.
-        guard flags & MAP_FIXED != 0, len > 0, let range = WindowService.pages(addr, len, space),
-              space.isPageAligned(addr)
+        guard flags & MAP_FIXED != 0, len > 0, let range = WindowService.pages(addr, len, config.space),
+              config.space.isPageAligned(addr)
         else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
-        guard Windows.ranges.countTouching(range.lo, range.hi) == 1, let i = Windows.ranges.firstTouching(range.lo, range.hi)
+        guard config.windows.countTouching(range.lo, range.hi) == 1, let i = config.windows.firstTouching(range.lo, range.hi)
         else { return .failure(EINVAL) }
-        let inside = Windows.ranges[i].clip(range.lo, range.hi)
-        if Windows.details[i].backing != .private && flags & MAP_ANONYMOUS != 0 && inside != (range.lo, range.hi) {
+        let inside = config.windows[i].clip(range.lo, range.hi)
+        if config.windowDetails[i].backing != .private && flags & MAP_ANONYMOUS != 0 && inside != (range.lo, range.hi) {
             return .failure(EINVAL)
         }
         // (The window's file, if the program closed it, is opened again
         // only under the lock: here the call fails as mmap would.)
         let windowFile = WindowService.isWindowFile(i, flags)
-        let (flags, fd, off) = Windows.backed(i, addr, flags, fd, off)
+        let (flags, fd, off) = Windows.backed(i, addr, flags, fd, off, file: engine!.pointee.files[i])
         guard let entry = mw_deferred_reserve() else { return WindowService.noMemory }
         let r = Kernel.mmap(addr, range.hi - range.lo, prot, flags, fd, off)
         entry.pointee.lo = inside.lo
@@ -49,10 +49,10 @@ enum Deferral {
     }
 
     static func munmap(_ addr: UInt64, _ len: UInt64) -> KernelResult {
-        guard len > 0, space.isPageAligned(addr), let range = WindowService.pages(addr, len, space)
+        guard len > 0, config.space.isPageAligned(addr), let range = WindowService.pages(addr, len, config.space)
         else { return Kernel.munmap(addr, len) }
         var result = KernelResult.success
-        Windows.ranges.forEachPiece(range.lo, range.hi) { lo, hi, i in
+        config.windows.forEachPiece(range.lo, range.hi) { lo, hi, i in
             guard let i else {
                 result = Kernel.munmap(lo, hi - lo)
                 return !result.failed
@@ -61,7 +61,7 @@ enum Deferral {
                 result = WindowService.noMemory
                 return false
             }
-            let inside = Windows.ranges[i].clip(lo, hi)
+            let inside = config.windows[i].clip(lo, hi)
             entry.pointee.lo = inside.lo
             entry.pointee.hi = inside.hi
             // As on the main path: the parts outside first, they can fail.
@@ -76,12 +76,12 @@ enum Deferral {
 
     static func onMappings(_ addr: UInt64, _ len: UInt64, roundsStart: Bool, change: WindowService.Change,
                            _ call: () -> KernelResult) -> KernelResult {
-        guard case .protection(let prot) = change, len > 0, roundsStart || space.isPageAligned(addr),
-              let range = WindowService.pages(addr, len, space)
+        guard case .protection(let prot) = change, len > 0, roundsStart || config.space.isPageAligned(addr),
+              let range = WindowService.pages(addr, len, config.space)
         else { return call() }
         // One entry per window the range touches, taken before the call.
         var entries: (UnsafeMutablePointer<mw_deferred>?, UnsafeMutablePointer<mw_deferred>?) = (nil, nil)
-        let touched = Windows.ranges.countTouching(range.lo, range.hi)
+        let touched = config.windows.countTouching(range.lo, range.hi)
         if touched > 2 { return WindowService.noMemory } // rare enough: refuse rather than half-record
         guard let first = mw_deferred_reserve() else { return WindowService.noMemory }
         entries.0 = first
@@ -90,9 +90,9 @@ enum Deferral {
             entries.1 = second
         }
         let r = call()
-        for (n, i) in Windows.ranges.touching(range.lo, range.hi).enumerated() {
+        for (n, i) in config.windows.touching(range.lo, range.hi).enumerated() {
             guard let entry = n == 0 ? entries.0 : entries.1 else { break }
-            let inside = Windows.ranges[i].clip(range.lo, range.hi)
+            let inside = config.windows[i].clip(range.lo, range.hi)
             entry.pointee.lo = inside.lo
             entry.pointee.hi = inside.hi
             entry.pointee.prot = r.failed ? -1 : WindowService.recorded(prot)
@@ -127,8 +127,8 @@ enum Deferral {
             // The handler could not check for free pages: whatever it made of
             // them goes back to the reservation now. (The handler clipped the
             // entry to one window.)
-            guard let w = Windows.ranges.index(containing: e.lo) else { return }
-            let window = Windows.ranges[w]
+            guard let w = config.windows.index(containing: e.lo) else { return }
+            let window = config.windows[w]
             var at = e.lo
             while at < e.hi {
                 if let m = state.registry.mapping(containing: at) {
@@ -141,12 +141,9 @@ enum Deferral {
             }
             state.registry.update(e.lo, e.hi) { $0.prot = e.prot }
         case MW_DEFERRED_REPAIR.rawValue:
-            if let w = Windows.ranges.index(containing: e.lo) { Reservation.repair(e.lo, e.hi, in: Windows.ranges[w], &state) }
+            if let w = config.windows.index(containing: e.lo) { Reservation.repair(e.lo, e.hi, in: config.windows[w], &state) }
         default:
             break
         }
     }
-
-    /// Read-only facts, fixed at start-up (no registry access).
-    static var space: AddressSpace { AddressSpace(pageSize: pageSize, userEnd: userEnd) }
 }

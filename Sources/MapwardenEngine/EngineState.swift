@@ -1,10 +1,14 @@
 import CShim
 import MapwardenLogic
 
-/// Everything the engine knows, kept in its metadata arena.
+/// What changes while the program runs, kept in the engine's metadata
+/// arena and changed under the registry lock (the window files also at
+/// exit): the registry and its arenas,
+/// the window files (reopened when the program closed one, given lock
+/// descriptions of their own in a forked child), the fork generation,
+/// mlockall's MCL_FUTURE, the counts and events for the report. What was
+/// fixed at start-up is in `config` (EngineConfig).
 struct EngineState {
-    var space: AddressSpace
-    var log: LogLevel
     var arena: MetadataArena
     var registry: MappingRegistry
     /// Set once some mapping may not be inherited by a forked child
@@ -25,8 +29,8 @@ struct EngineState {
     var callOrigin = Mapping.Origin()
     /// Calls that touched a window, by kind, and mappings recorded.
     var calls = CallCounts()
-    /// What the report needs (fixed at start-up).
-    var report: ReportSettings
+    /// The files of the shared and persistent windows.
+    var files: WindowFiles
     /// The program's own mappings outside the window (MAPWARDEN_TRACK=all
     /// or the clobber guard), in their own arena; nil otherwise.
     var outside: OutsideMappings?
@@ -80,19 +84,23 @@ struct EngineState {
 }
 
 /// The engine's state, or nil while inactive. Set once, before the hooks
-/// start forwarding calls (mw_phase publishes it with release ordering).
+/// start forwarding calls (mw_phase publishes it with release ordering);
+/// the state it points to changes (under the lock).
 nonisolated(unsafe) var engine: UnsafeMutablePointer<EngineState>? = nil
 
-/// The lowest window base and the highest window end, read without the
-/// lock on every call: they never change after start-up. windowEnd == 0
-/// means "no window". (The windows themselves: `Windows`.)
-nonisolated(unsafe) var windowBase: UInt64 = 0
-nonisolated(unsafe) var windowEnd: UInt64 = 0
+/// The files behind the shared and persistent windows (index as in
+/// `config.windows`; private windows have none open). State, not
+/// configuration: the descriptors change when the program closes one (it is
+/// opened again) and in a forked child (a lock description of its own).
+struct WindowFiles {
+    var slots: (BackingFile, BackingFile, BackingFile, BackingFile, BackingFile, BackingFile, BackingFile, BackingFile) =
+        (BackingFile(), BackingFile(), BackingFile(), BackingFile(), BackingFile(), BackingFile(), BackingFile(), BackingFile())
 
-/// The address space's facts, likewise fixed at start-up: what a signal
-/// handler that interrupted the engine may read instead of the state.
-nonisolated(unsafe) var pageSize: UInt64 = 4096
-nonisolated(unsafe) var userEnd: UInt64 = 0
+    subscript(i: Int) -> BackingFile {
+        get { withUnsafeBytes(of: slots) { $0.baseAddress!.assumingMemoryBound(to: BackingFile.self)[i] } }
+        set { withUnsafeMutableBytes(of: &slots) { $0.baseAddress!.assumingMemoryBound(to: BackingFile.self)[i] = newValue } }
+    }
+}
 
 /// Calls that touched a window, for the report's statistics.
 struct CallCounts {

@@ -38,8 +38,8 @@ extension WindowService {
     static func onMappings(_ addr: UInt64, _ len: UInt64, _ stack: CallStack, roundsStart: Bool = false, holes: Holes = .stop,
                            change: Change = .none, refusedWhenInterrupted: Int32? = nil,
                            argumentError: () -> Int32? = { nil }, _ call: (UInt64, UInt64) -> KernelResult) -> KernelResult {
-        if !touchesWindow(addr, roundsStart && (len == 0 || len > UInt64.max - 2 * pageSize) ? 1 : len) {
-            if Tracking.outside, case .protection(let prot) = change { return protectOutside(addr, len, prot) { call(addr, len) } }
+        if !touchesWindow(addr, roundsStart && (len == 0 || len > UInt64.max - 2 * config.space.pageSize) ? 1 : len) {
+            if config.tracksOutside, case .protection(let prot) = change { return protectOutside(addr, len, prot) { call(addr, len) } }
             return call(addr, len)
         }
         if Clobber.on && stack.missing { return .needsStack }
@@ -53,7 +53,7 @@ extension WindowService {
                                    _ call: (UInt64, UInt64) -> KernelResult) -> KernelResult {
         let r = serveOnMappings(addr, len, stack, roundsStart: roundsStart, holes: holes, change: change,
                                 refusedWhenInterrupted: refusedWhenInterrupted, argumentError: argumentError, call)
-        if Debug.enabled {
+        if config.debug {
             if case .protection(let prot) = change {
                 Debug.call("mprotect", addr, len, Int64(prot), "prot", result: r)
             } else {
@@ -81,23 +81,23 @@ extension WindowService {
             // near 2^64 can wrap to a page or two).
             let range: (lo: UInt64, hi: UInt64)
             if roundsStart {
-                let mask = state.space.pageSize - 1
+                let mask = config.space.pageSize - 1
                 let lo = addr & ~mask, n = (len &+ (addr & mask) &+ mask) & ~mask
                 let (hi, overflow) = lo.addingReportingOverflow(n)
                 guard n > 0, !overflow else { return call(addr, len) } // the kernel's 0 or EINVAL
                 range = (lo, hi)
             } else {
-                guard len > 0, state.space.isPageAligned(addr), let r = pages(addr, len, state.space), r.lo < r.hi
+                guard len > 0, config.space.isPageAligned(addr), let r = pages(addr, len, config.space), r.lo < r.hi
                 else { return call(addr, len) } // the kernel's answer: 0 for len 0, EINVAL, ENOMEM
                 range = r
             }
-            let touched = Windows.ranges.touching(range.lo, range.hi)
+            let touched = config.windows.touching(range.lo, range.hi)
             if touched.isEmpty { return call(addr, len) }
             // (The common case, every window page of the range recorded, in
             // one walk per window; the first free page only when there is one.)
             var allMapped = true
             for i in touched {
-                let inside = Windows.ranges[i].clip(range.lo, range.hi)
+                let inside = config.windows[i].clip(range.lo, range.hi)
                 if !state.registry.covers(inside.lo, inside.hi) {
                     allMapped = false
                     break
@@ -110,12 +110,12 @@ extension WindowService {
                 let r = call(addr, len)
                 // madvise skips holes outside the windows and does the rest.
                 let done = holes == .skip && r.failed && r.errno == ENOMEM ? KernelResult.success : r
-                for i in touched { record(change, done, Windows.ranges[i].clip(range.lo, range.hi), range, &state) }
+                for i in touched { record(change, done, config.windows[i].clip(range.lo, range.hi), range, &state) }
                 return r
             }
             if let e = argumentError() { return .failure(e) }
-            if Clobber.on, let i = Windows.ranges.index(containing: hole) {
-                let inside = Windows.ranges[i].clip(range.lo, range.hi)
+            if Clobber.on, let i = config.windows.index(containing: hole) {
+                let inside = config.windows[i].clip(range.lo, range.hi)
                 Clobber.misuse(.freeWindowCall, stack, inside.lo, inside.hi, &state)
             }
             guard state.ensureSpare(MappingRegistry.nodesPerChange * (Windows.count + 2)) else { return noMemory }
@@ -132,12 +132,12 @@ extension WindowService {
                     }
                     guard let first else { return noMemory }
                     let r = call(first, range.hi - first)
-                    for i in touched { record(change, r, Windows.ranges[i].clip(first, range.hi), (first, range.hi), &state) }
+                    for i in touched { record(change, r, config.windows[i].clip(first, range.hi), (first, range.hi), &state) }
                     return r
                 }
                 let part = (lo: range.lo, hi: hole)
                 let r = call(addr, hole - addr)
-                for i in touched { record(change, r, Windows.ranges[i].clip(part.lo, part.hi), part, &state) }
+                for i in touched { record(change, r, config.windows[i].clip(part.lo, part.hi), part, &state) }
                 return r.failed ? r : noMemory
             case .skip:
                 var result = noMemory
@@ -147,7 +147,7 @@ extension WindowService {
                     // (ENOMEM here is a hole outside the windows: the mapped
                     // parts were done all the same.)
                     let done = r.failed && r.errno == ENOMEM ? KernelResult.success : r
-                    for i in Windows.ranges.touching(lo, hi) { record(change, done, Windows.ranges[i].clip(lo, hi), (lo, hi), &state) }
+                    for i in config.windows.touching(lo, hi) { record(change, done, config.windows[i].clip(lo, hi), (lo, hi), &state) }
                     if r.failed && r.errno != ENOMEM {
                         result = r
                         return false
@@ -176,14 +176,14 @@ extension WindowService {
         var runStart = lo, runFree = false, cursor = lo
         while cursor < hi {
             let end: UInt64, free: Bool
-            if let i = Windows.ranges.index(containing: cursor) {
+            if let i = config.windows.index(containing: cursor) {
                 if let m = state.registry.mapping(containing: cursor) {
                     (end, free) = (Swift.min(m.end, hi), false)
                 } else {
-                    (end, free) = (Swift.min(state.registry.freeRun(around: cursor, in: Windows.ranges[i]).hi, hi), true)
+                    (end, free) = (Swift.min(state.registry.freeRun(around: cursor, in: config.windows[i]).hi, hi), true)
                 }
             } else {
-                let next = Windows.ranges.firstTouching(cursor, hi).map { Swift.max(Windows.ranges[$0].base, cursor) } ?? hi
+                let next = config.windows.firstTouching(cursor, hi).map { Swift.max(config.windows[$0].base, cursor) } ?? hi
                 (end, free) = (next, false)
             }
             if cursor > lo && free != runFree {
@@ -214,7 +214,7 @@ extension WindowService {
     /// munlockall, and a forked child, which inherits no locks).
     static func markAllLocked(_ locked: Bool, _ state: inout EngineState) {
         for i in 0..<Windows.count {
-            state.registry.update(Windows.ranges[i].base, Windows.ranges[i].end) { m in
+            state.registry.update(config.windows[i].base, config.windows[i].end) { m in
                 m.kind = locked ? m.kind | MappingKind.locked : m.kind & ~MappingKind.locked
             }
         }

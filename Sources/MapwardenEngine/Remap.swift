@@ -13,7 +13,7 @@ extension WindowService {
             : (newLen > oldLen && touchesWindow(old, newLen))
                 || (flags & MREMAP_DONTUNMAP != 0 && newAddr != 0 && touchesWindow(newAddr, newLen)) // a hint
         if !sourceIn && !targetIn {
-            if Tracking.outside { return mremapOutside(old, oldLen, newLen, flags, newAddr, stack) }
+            if config.tracksOutside { return mremapOutside(old, oldLen, newLen, flags, newAddr, stack) }
             return Kernel.mremap(old, oldLen, newLen, flags, newAddr)
         }
         return mremapInWindow(old, oldLen, newLen, flags, newAddr, sourceIn: sourceIn, stack)
@@ -24,7 +24,7 @@ extension WindowService {
                                sourceIn: Bool, _ stack: CallStack) -> KernelResult {
         if stack.missing { return .needsStack }
         let r = serveMremap(old, oldLen, newLen, flags, newAddr, sourceIn: sourceIn, stack)
-        if Debug.enabled {
+        if config.debug {
             Debug.call("mremap", old, oldLen, Int64(bitPattern: newLen), "to size", Int64(bitPattern: newAddr), "at", result: r)
         }
         return r
@@ -36,7 +36,7 @@ extension WindowService {
         locked({ noMemory }) { state in
             state.calls.mremap += 1
             state.setCallOrigin(stack)
-            let space = state.space
+            let space = config.space
             let known = MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP
             // The kernel's own rounding, which wraps: a huge oldLen becomes 0,
             // the "duplicate a shared mapping" request.
@@ -48,7 +48,7 @@ extension WindowService {
             defer { sourceMaps?.release() }
             if !sourceIn && flags & (MREMAP_DONTUNMAP | MREMAP_FIXED) == MREMAP_DONTUNMAP && flags & MREMAP_MAYMOVE != 0,
                oldSize > 0, space.isPageAligned(newAddr), !newAddr.addingReportingOverflow(oldSize).overflow,
-               let i = Windows.ranges.index(containing: newAddr), Windows.ranges[i].encloses(newAddr, newAddr + oldSize),
+               let i = config.windows.index(containing: newAddr), config.windows[i].encloses(newAddr, newAddr + oldSize),
                !state.registry.overlapsAny(newAddr, newAddr + oldSize) {
                 // MREMAP_DONTUNMAP's hint, free in a window: the kernel would
                 // take it, so it is the destination (for a source that is one
@@ -82,9 +82,9 @@ extension WindowService {
                     // again and forgotten.
                     let (end, overflow) = newAddr.addingReportingOverflow(newSize)
                     let hi = overflow ? UInt64.max : end
-                    for i in Windows.ranges.touching(newAddr, hi) {
-                        let part = Windows.ranges[i].clip(newAddr, hi)
-                        Reservation.repair(part.lo, part.hi, in: Windows.ranges[i], &state)
+                    for i in config.windows.touching(newAddr, hi) {
+                        let part = config.windows[i].clip(newAddr, hi)
+                        Reservation.repair(part.lo, part.hi, in: config.windows[i], &state)
                     }
                 }
                 return r
@@ -92,17 +92,17 @@ extension WindowService {
             guard state.ensureSpare(8) else { return noMemory }
             // The window the call works in: the source's, or the target's.
             // A move between two windows is not supported (docs/choices.md).
-            let targetWindow = fixed ? Windows.ranges.firstTouching(newAddr, newAddr + newSize) : nil
+            let targetWindow = fixed ? config.windows.firstTouching(newAddr, newAddr + newSize) : nil
             // In a shared or persistent window an address's pages are the
             // file's at its offset: a mapping moved there would break that.
-            if Windows.anyBacked, let t = targetWindow, Windows.details[t].backing != .private { return .failure(EINVAL) }
-            if targetWindow != nil && Windows.ranges.countTouching(newAddr, newAddr + newSize) > 1 { return .failure(EINVAL) }
+            if config.anyBacked, let t = targetWindow, config.windowDetails[t].backing != .private { return .failure(EINVAL) }
+            if targetWindow != nil && config.windows.countTouching(newAddr, newAddr + newSize) > 1 { return .failure(EINVAL) }
             if sourceIn {
                 let end = old + Swift.max(oldSize, space.pageSize)
-                guard Windows.ranges.countTouching(old, end) == 1, let i = Windows.ranges.firstTouching(old, end),
+                guard config.windows.countTouching(old, end) == 1, let i = config.windows.firstTouching(old, end),
                       targetWindow == nil || targetWindow == i
                 else { return .failure(EINVAL) }
-                return remapFromWindow(old, oldSize, newSize, flags, newAddr, in: Windows.ranges[i], &state)
+                return remapFromWindow(old, oldSize, newSize, flags, newAddr, in: config.windows[i], &state)
             }
             if !fixed {
                 // Growing from outside towards a window.
@@ -114,7 +114,7 @@ extension WindowService {
             // has at the source now: its /proc/self/smaps entries, read first.
             // (A fixed target here touches a window: `mremap` checked.)
             guard let targetWindow else { return Kernel.mremap(old, oldLen, newLen, flags, newAddr) }
-            let window = Windows.ranges[targetWindow]
+            let window = config.windows[targetWindow]
             let target = window.clip(newAddr, newAddr + newSize)
             let maps = sourceMaps ?? ScratchFile(path: cString("/proc/self/smaps"), limit: 256 << 20)
             sourceMaps = maps
@@ -129,7 +129,7 @@ extension WindowService {
                 // One of the program's recorded outside mappings moves in:
                 // it keeps where it was made, and is no longer outside.
                 origin = from.origin
-                if flags & MREMAP_DONTUNMAP == 0, let source = pages(old, Swift.max(oldLen, 1), state.space) {
+                if flags & MREMAP_DONTUNMAP == 0, let source = pages(old, Swift.max(oldLen, 1), config.space) {
                     state.outside!.registry.remove(source.lo, source.hi)
                 }
             }
@@ -215,13 +215,13 @@ extension WindowService {
     /// re-reserve whatever the source lost, and record the result where it
     /// lies in the window.
     static func reconcileUnexpected(source old: UInt64, _ result: UInt64, size: UInt64, _ state: inout EngineState) {
-        if let m = state.registry.mapping(containing: old), let w = Windows.ranges.index(containing: m.start) {
-            Reservation.repair(m.start, m.end, in: Windows.ranges[w], &state)
+        if let m = state.registry.mapping(containing: old), let w = config.windows.index(containing: m.start) {
+            Reservation.repair(m.start, m.end, in: config.windows[w], &state)
         }
         let (end, overflow) = result.addingReportingOverflow(size)
         let resultEnd = overflow ? UInt64.max : end
-        guard let i = Windows.ranges.firstTouching(result, resultEnd) else { return }
-        let target = Windows.ranges[i].clip(result, resultEnd)
+        guard let i = config.windows.firstTouching(result, resultEnd) else { return }
+        let target = config.windows[i].clip(result, resultEnd)
         guard target.lo < target.hi, state.ensureSpare(MappingRegistry.nodesPerChange) else { return }
         state.registry.insert(Mapping(start: target.lo, end: target.hi, prot: -1, kind: MappingKind.moved, origin: state.callOrigin))
         state.needsForkCheck = true
@@ -230,7 +230,7 @@ extension WindowService {
     /// mremap of a source in `window`.
     static func remapFromWindow(_ old: UInt64, _ oldSize: UInt64, _ newSize: UInt64, _ flags: Int32, _ newAddr: UInt64,
                                 in window: Window, _ state: inout EngineState) -> KernelResult {
-        let page = state.space.pageSize
+        let page = config.space.pageSize
         // A mapping that straddles the window edge is one VMA the registry
         // sees only half of; moving it is not supported. (Nothing at all at
         // the source is the kernel's EFAULT.)
@@ -372,9 +372,9 @@ extension WindowService {
     static func growIntoWindow(_ old: UInt64, _ oldSize: UInt64, _ newSize: UInt64, _ flags: Int32,
                                _ state: inout EngineState) -> KernelResult? {
         let tail = (lo: old + oldSize, hi: old + newSize)
-        guard let i = Windows.ranges.firstTouching(tail.lo, tail.hi), Windows.ranges.countTouching(tail.lo, tail.hi) == 1
+        guard let i = config.windows.firstTouching(tail.lo, tail.hi), config.windows.countTouching(tail.lo, tail.hi) == 1
         else { return nil }
-        let window = Windows.ranges[i]
+        let window = config.windows[i]
         let inside = window.clip(tail.lo, tail.hi)
         guard inside.lo < inside.hi, !state.registry.overlapsAny(inside.lo, inside.hi), inside.hi == tail.hi
         else { return nil } // (a tail through a whole window: left to the kernel)

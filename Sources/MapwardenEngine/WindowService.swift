@@ -77,7 +77,7 @@ enum WindowService {
         let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0
         let relevant = fixed ? touchesWindow(addr, reach(len, flags)) : addr != 0 && touchesWindow(addr, len)
         if !relevant {
-            if Tracking.outside { return mmapOutside(addr, len, prot, flags, fd, off, stack) }
+            if config.tracksOutside { return mmapOutside(addr, len, prot, flags, fd, off, stack) }
             // libunwind's caches (made while it captures a stack) go to the
             // area mapwarden reserved for them, never into a hole of the
             // program's own memory that the program may map over later.
@@ -94,7 +94,7 @@ enum WindowService {
                              _ stack: CallStack) -> KernelResult {
         if stack.missing { return .needsStack }
         let r = serveMmap(addr, len, prot, flags, fd, off, stack)
-        if Debug.enabled { Debug.call("mmap", addr, len, Int64(prot), "prot", Int64(flags), "flags", result: r) }
+        if config.debug { Debug.call("mmap", addr, len, Int64(prot), "prot", Int64(flags), "flags", result: r) }
         return r
     }
 
@@ -104,8 +104,8 @@ enum WindowService {
         return locked({ Deferral.mmap(addr, len, prot, flags, fd, off) }) { state in
             state.calls.mmap += 1
             state.setCallOrigin(stack)
-            guard len > 0, let range = pages(addr, len, state.space),
-                  !fixed || state.space.isPageAligned(addr)
+            guard len > 0, let range = pages(addr, len, config.space),
+                  !fixed || config.space.isPageAligned(addr)
             else { return Kernel.mmap(addr, len, prot, flags, fd, off) } // the kernel's EINVAL/ENOMEM
             guard state.ensureSpare(8) else { return noMemory }
             // The kernel maps (and, failing, may unmap) whole huge pages, for
@@ -113,7 +113,7 @@ enum WindowService {
             let huge = hugePageSize(flags, fd)
             if !fixed {
                 // (With one window, the hint's range touches it: see `mmap`.)
-                guard let i = Windows.count == 1 ? 0 : Windows.ranges.firstTouching(range.lo, range.hi)
+                guard let i = Windows.count == 1 ? 0 : config.windows.firstTouching(range.lo, range.hi)
                 else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
                 return mapHinted(addr, len, prot, flags, fd, off, hugePages: huge != 0, in: i, &state)
             }
@@ -122,7 +122,7 @@ enum WindowService {
             // One mapping lives in one window (docs/choices.md).
             var i = 0 // (with one window, the range touches it)
             if Windows.count > 1 {
-                guard Windows.ranges.countTouching(addr, end) == 1, let only = Windows.ranges.firstTouching(addr, end)
+                guard config.windows.countTouching(addr, end) == 1, let only = config.windows.firstTouching(addr, end)
                 else { return .failure(EINVAL) }
                 i = only
             }
@@ -173,9 +173,9 @@ enum WindowService {
     /// which places it outside the window, never over a live mapping.
     static func mapHinted(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,
                           hugePages: Bool, in i: Int, _ state: inout EngineState) -> KernelResult {
-        let window = Windows.ranges[i]
-        let start = state.space.pageAlignedDown(addr)
-        guard flags & (MAP_HUGETLB | MAP_GROWSDOWN) == 0, !hugePages, let size = state.space.pageAlignedUp(len),
+        let window = config.windows[i]
+        let start = config.space.pageAlignedDown(addr)
+        guard flags & (MAP_HUGETLB | MAP_GROWSDOWN) == 0, !hugePages, let size = config.space.pageAlignedUp(len),
               !start.addingReportingOverflow(size).overflow,
               // MAP_32BIT: the kernel honours a free hint that ends at or below 2 GiB.
               flags & map32Bit == 0 || start + size <= 0x8000_0000,
@@ -199,7 +199,7 @@ enum WindowService {
             claimed.above = true
         }
         let windowFile = isWindowFile(i, flags)
-        guard let (flags, fd, off) = backed(i, start, flags, fd, off) else { return .failure(EBADF) }
+        guard let (flags, fd, off) = backed(i, start, flags, fd, off, &state.files) else { return .failure(EBADF) }
         let r = Kernel.mmap(start, size, prot, flags | MAP_FIXED, fd, off)
         if r.failed {
             // Rule 4: an unsatisfiable hint is placed elsewhere, as the kernel would.
@@ -218,7 +218,7 @@ enum WindowService {
     /// or straddling its edge.
     static func mapFixed(_ addr: UInt64, _ end: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,
                          in i: Int, _ state: inout EngineState) -> KernelResult {
-        let window = Windows.ranges[i]
+        let window = config.windows[i]
         let inside = window.clip(addr, end)
         let windowFile = isWindowFile(i, flags)
         if windowFile && (inside.lo != addr || inside.hi != end) {
@@ -226,10 +226,10 @@ enum WindowService {
         }
         // The kernel refuses an unaligned offset before anything else, then
         // a range past user space (ENOMEM), before it looks at the range.
-        if flags & MAP_ANONYMOUS == 0 && UInt64(bitPattern: Int64(off)) & (state.space.pageSize - 1) != 0 {
+        if flags & MAP_ANONYMOUS == 0 && UInt64(bitPattern: Int64(off)) & (config.space.pageSize - 1) != 0 {
             return .failure(EINVAL)
         }
-        if end > state.space.userEnd { return noMemory }
+        if end > config.space.userEnd { return noMemory }
         if flags & MAP_FIXED_NOREPLACE != 0 && state.registry.overlapsAny(inside.lo, inside.hi) {
             // The reservation is not an occupant; the program's own mappings
             // are. The kernel checks the arguments (descriptor, offset,
@@ -247,7 +247,7 @@ enum WindowService {
         // MAP_FIXED_NOREPLACE among them.
         let validateRefuses = flags & MAP_FIXED_NOREPLACE != 0 && flags & 0x0F == MAP_SHARED_VALIDATE
             && flags & MAP_ANONYMOUS == 0
-        guard let (flags, fd, off) = backed(i, addr, flags, fd, off) else { return .failure(EBADF) }
+        guard let (flags, fd, off) = backed(i, addr, flags, fd, off, &state.files) else { return .failure(EBADF) }
         var claimed = (below: false, above: false)
         if flags & MAP_FIXED_NOREPLACE != 0 {
             // Outside the window the kernel decides: claim those parts first.
@@ -287,16 +287,17 @@ enum WindowService {
     /// Whether an mmap with these flags in window i maps the window's file
     /// (an anonymous request in a shared or persistent window).
     static func isWindowFile(_ i: Int, _ flags: Int32) -> Bool {
-        Windows.anyBacked && flags & MAP_ANONYMOUS != 0 && Windows.details[i].backing != .private
+        config.anyBacked && flags & MAP_ANONYMOUS != 0 && config.windowDetails[i].backing != .private
     }
 
     /// The arguments that map at addr in window i (see
     /// Windows.backed), with the window's file open again if the program
     /// closed it; nil when it cannot be.
-    static func backed(_ i: Int, _ addr: UInt64, _ flags: Int32, _ fd: Int32, _ off: Int) -> (Int32, Int32, Int)? {
+    static func backed(_ i: Int, _ addr: UInt64, _ flags: Int32, _ fd: Int32, _ off: Int,
+                       _ files: inout WindowFiles) -> (Int32, Int32, Int)? {
         if !isWindowFile(i, flags) { return (flags, fd, off) }
-        if !Windows.details[i].file.stillOpen && !Windows.details[i].file.reopen() { return nil }
-        let b = Windows.backed(i, addr, flags, fd, off)
+        if !files[i].stillOpen && !files[i].reopen() { return nil }
+        let b = Windows.backed(i, addr, flags, fd, off, file: files[i])
         return (b.flags, b.fd, b.off)
     }
 
@@ -316,7 +317,7 @@ enum WindowService {
     @inline(__always)
     static func munmap(_ addr: UInt64, _ len: UInt64, _ stack: CallStack) -> KernelResult {
         if !touchesWindow(addr, len) {
-            if Tracking.outside { return munmapOutside(addr, len) }
+            if config.tracksOutside { return munmapOutside(addr, len) }
             return Kernel.munmap(addr, len)
         }
         return munmapInWindow(addr, len, stack)
@@ -326,26 +327,26 @@ enum WindowService {
     static func munmapInWindow(_ addr: UInt64, _ len: UInt64, _ stack: CallStack) -> KernelResult {
         if Clobber.on && stack.missing { return .needsStack }
         let r = serveMunmap(addr, len, stack)
-        if Debug.enabled { Debug.call("munmap", addr, len, result: r) }
+        if config.debug { Debug.call("munmap", addr, len, result: r) }
         return r
     }
 
     static func serveMunmap(_ addr: UInt64, _ len: UInt64, _ stack: CallStack) -> KernelResult {
         locked({ Deferral.munmap(addr, len) }) { state in
             state.calls.munmap += 1
-            guard len > 0, state.space.isPageAligned(addr), let range = pages(addr, len, state.space),
-                  withinUserSpace(range.lo, range.hi, state.space)
+            guard len > 0, config.space.isPageAligned(addr), let range = pages(addr, len, config.space),
+                  withinUserSpace(range.lo, range.hi, config.space)
             else { return Kernel.munmap(addr, len) } // the kernel's EINVAL, nothing changed
             // Window by window (a range may span several).
             var result = KernelResult.success
             if Windows.count == 1 {
                 // One window: the range touches it (see `munmap`).
                 guard state.ensureSpare(MappingRegistry.nodesPerChange) else { return noMemory }
-                let window = Windows.ranges[0]
+                let window = config.windows[0]
                 unmappingChecks(range.lo, range.hi, in: window, stack, &state)
                 return unmap(range.lo, range.hi, in: window, &state)
             }
-            Windows.ranges.forEachPiece(range.lo, range.hi) { lo, hi, i in
+            config.windows.forEachPiece(range.lo, range.hi) { lo, hi, i in
                 guard let i else {
                     result = Kernel.munmap(lo, hi - lo)
                     return !result.failed
@@ -354,7 +355,7 @@ enum WindowService {
                     result = noMemory
                     return false
                 }
-                let window = Windows.ranges[i]
+                let window = config.windows[i]
                 unmappingChecks(lo, hi, in: window, stack, &state)
                 result = unmap(lo, hi, in: window, &state)
                 return !result.failed
