@@ -16,9 +16,9 @@ extension WindowService {
         else { return .failure(EINVAL) }
         let window: Int?
         if let name {
-            window = (0..<Windows.count).first { Windows.details[$0].name.matches(cString: name) }
+            window = (0..<Windows.count).first { config.windowDetails[$0].name.matches(cString: name) }
         } else {
-            window = (0..<Windows.count).first { Windows.details[$0].name == .defaultWindow }
+            window = (0..<Windows.count).first { config.windowDetails[$0].name == .defaultWindow }
         }
         guard let window else { return .failure(ENOENT) }
         if stack.missing { return .needsStack }

@@ -41,23 +41,21 @@ enum Deferral {
             state.registry.remove(e.lo, e.hi)
         case MW_DEFERRED_PROTECT.rawValue:
             // The handler could not check for free pages: whatever it made of
-            // them goes back to the reservation now.
-            if let i = Windows.ranges.index(containing: e.lo) {
+            // them goes back to the reservation now. (The handler clipped the
+            // entry to one window.)
+            if let i = config.windows.index(containing: e.lo) {
                 var at = e.lo
                 while at < e.hi {
-                    let part = state.registry.part(at, e.hi, in: Windows.ranges[i])
+                    let part = state.registry.part(at, e.hi, in: config.windows[i])
                     if part.free { _ = Reservation.cover(at, part.hi) }
                     at = part.hi
                 }
             }
             state.registry.update(e.lo, e.hi) { $0.prot = e.prot }
         case MW_DEFERRED_REPAIR.rawValue:
-            Reservation.repair(e.lo, e.hi, &state)
+            if let w = config.windows.index(containing: e.lo) { Reservation.repair(e.lo, e.hi, in: config.windows[w], &state) }
         default:
             break
         }
     }
-
-    /// Read-only facts, fixed at start-up (no registry access).
-    static var space: AddressSpace { AddressSpace(pageSize: pageSize, userEnd: userEnd) }
 }

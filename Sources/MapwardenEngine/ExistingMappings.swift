@@ -30,8 +30,8 @@ extension WindowService {
     static func onMappings(_ addr: UInt64, _ len: UInt64, _ stack: CallStack, roundsStart: Bool = false, holes: Holes = .stop,
                            change: Change = .none, refusedWhenInterrupted: Int32? = nil,
                            argumentError: () -> Int32? = { nil }, _ call: (UInt64, UInt64) -> KernelResult) -> KernelResult {
-        if !touchesWindow(addr, roundsStart && (len == 0 || len > UInt64.max - 2 * pageSize) ? 1 : len) {
-            if Tracking.outside, case .protection(let prot) = change { return protectOutside(addr, len, prot) { call(addr, len) } }
+        if !touchesWindow(addr, roundsStart && (len == 0 || len > UInt64.max - 2 * config.space.pageSize) ? 1 : len) {
+            if config.tracksOutside, case .protection(let prot) = change { return protectOutside(addr, len, prot) { call(addr, len) } }
             return call(addr, len)
         }
         if Clobber.on && stack.missing { return .needsStack }
@@ -45,7 +45,7 @@ extension WindowService {
                                    _ call: (UInt64, UInt64) -> KernelResult) -> KernelResult {
         let r = serveOnMappings(addr, len, stack, roundsStart: roundsStart, holes: holes, change: change,
                                 refusedWhenInterrupted: refusedWhenInterrupted, argumentError: argumentError, call)
-        if Debug.enabled {
+        if config.debug {
             if case .protection(let prot) = change {
                 Debug.call("mprotect", addr, len, Int64(prot), "prot", result: r)
             } else {
@@ -167,7 +167,7 @@ extension WindowService {
     /// munlockall, and a forked child, which inherits no locks).
     static func markAllLocked(_ locked: Bool, _ state: inout EngineState) {
         for i in 0..<Windows.count {
-            state.registry.update(Windows.ranges[i].base, Windows.ranges[i].end) { m in
+            state.registry.update(config.windows[i].base, config.windows[i].end) { m in
                 m.kind = locked ? m.kind | MappingKind.locked : m.kind & ~MappingKind.locked
             }
         }

@@ -49,7 +49,7 @@ struct LockedEdits: RegistryEdits {
 
     mutating func reserve(recording change: WindowService.Change, windows: Int) -> Bool {
         if case .none = change { return true }
-        return state.pointee.ensureSpare(MappingRegistry.nodesPerChange * (Windows.count + 2))
+        return state.pointee.ensureSpare(MappingRegistry.nodesPerChange * (config.windows.count + 2))
     }
 
     mutating func insert(_ m: Mapping) {
@@ -61,7 +61,10 @@ struct LockedEdits: RegistryEdits {
 
     mutating func forget(_ lo: UInt64, _ hi: UInt64) { state.pointee.registry.remove(lo, hi) }
 
-    mutating func repair(_ lo: UInt64, _ hi: UInt64) { Reservation.repair(lo, hi, &state.pointee) }
+    mutating func repair(_ lo: UInt64, _ hi: UInt64) {
+        guard let i = config.windows.index(containing: lo) else { return }
+        Reservation.repair(lo, hi, in: config.windows[i], &state.pointee)
+    }
 
     mutating func record(_ change: WindowService.Change, _ r: KernelResult, _ inside: (lo: UInt64, hi: UInt64),
                          _ range: (lo: UInt64, hi: UInt64)) {

@@ -79,7 +79,7 @@ enum WindowService {
         let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0
         let relevant = fixed ? touchesWindow(addr, reach(len, flags)) : addr != 0 && touchesWindow(addr, len)
         if !relevant {
-            if Tracking.outside { return mmapOutside(addr, len, prot, flags, fd, off, stack) }
+            if config.tracksOutside { return mmapOutside(addr, len, prot, flags, fd, off, stack) }
             // libunwind's caches (made while it captures a stack) go to the
             // area mapwarden reserved for them, never into a hole of the
             // program's own memory that the program may map over later.
@@ -96,7 +96,7 @@ enum WindowService {
                              _ stack: CallStack) -> KernelResult {
         if stack.missing { return .needsStack }
         let r = serveMmap(addr, len, prot, flags, fd, off, stack)
-        if Debug.enabled { Debug.call("mmap", addr, len, Int64(prot), "prot", Int64(flags), "flags", result: r) }
+        if config.debug { Debug.call("mmap", addr, len, Int64(prot), "prot", Int64(flags), "flags", result: r) }
         return r
     }
 
@@ -117,7 +117,7 @@ enum WindowService {
 
     /// The windows as the plans see them (fixed at start-up).
     static var view: WindowView {
-        @inline(__always) unsafeAddress { UnsafePointer(Windows.viewPointer) }
+        @inline(__always) _read { yield config.view }
     }
 
     /// The mmap call as the plans read it: its flags decoded.
@@ -251,8 +251,9 @@ enum WindowService {
     static func backed(_ i: Int, _ windowFile: Bool, _ addr: UInt64, _ flags: Int32, _ fd: Int32, _ off: Int,
                        reopen: Bool) -> (Int32, Int32, Int)? {
         if !windowFile { return (flags, fd, off) }
-        if reopen && !Windows.details[i].file.stillOpen && !Windows.details[i].file.reopen() { return nil }
-        let b = Windows.backed(i, addr, flags, fd, off)
+        let state = engine!
+        if reopen && !state.pointee.files[i].stillOpen && !state.pointee.files[i].reopen() { return nil }
+        let b = Windows.backed(i, addr, flags, fd, off, file: state.pointee.files[i])
         return (b.flags, b.fd, b.off)
     }
 
@@ -272,7 +273,7 @@ enum WindowService {
     @inline(__always)
     static func munmap(_ addr: UInt64, _ len: UInt64, _ stack: CallStack) -> KernelResult {
         if !touchesWindow(addr, len) {
-            if Tracking.outside { return munmapOutside(addr, len) }
+            if config.tracksOutside { return munmapOutside(addr, len) }
             return Kernel.munmap(addr, len)
         }
         return munmapInWindow(addr, len, stack)
@@ -282,7 +283,7 @@ enum WindowService {
     static func munmapInWindow(_ addr: UInt64, _ len: UInt64, _ stack: CallStack) -> KernelResult {
         if Clobber.on && stack.missing { return .needsStack }
         let r = serveMunmap(addr, len, stack)
-        if Debug.enabled { Debug.call("munmap", addr, len, result: r) }
+        if config.debug { Debug.call("munmap", addr, len, result: r) }
         return r
     }
 
@@ -349,7 +350,7 @@ enum WindowService {
 
     /// The same under the lock (mremap's sources and tails).
     @discardableResult
-    static func release(_ lo: UInt64, _ hi: UInt64, _ state: inout EngineState) -> KernelResult {
+    static func release(_ lo: UInt64, _ hi: UInt64, in window: Window, _ state: inout EngineState) -> KernelResult {
         withLockedEdits(&state) { release(lo, hi, &$0) }
     }
 
