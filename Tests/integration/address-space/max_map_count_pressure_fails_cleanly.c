@@ -1,4 +1,4 @@
-// vm.max_map_count pressure (edge 5). Commits isolated 1-page mappings in
+// vm.max_map_count pressure. Commits isolated 1-page mappings in
 // the window (each splits the reservation: +2 VMAs) until mmap fails, then:
 //  - the failed mmap is ENOMEM and leaves no hole, the registry consistent;
 //  - munmap of a whole isolated mapping at the limit works or fails with
@@ -11,7 +11,8 @@
 //    time (freeing outside mappings), so every distance from the limit is
 //    tried;
 //  - freeing everything merges the window back into one maps line.
-// Runs under whatever vm.max_map_count is set: edge_maxmap.sh lowers it
+// Runs under whatever vm.max_map_count is set:
+// max_map_count_sweep_fails_cleanly.sh lowers it
 // (temporarily) and runs this program with the whole sweep; run.sh runs it
 // directly under the machine's limit (65530: about 32,000 mappings), where
 // only the first step of the sweep runs to stay within a few seconds.
@@ -32,7 +33,7 @@ static int registered; /* what registry_consistent() must say */
 static void consistent(int line) {
     int n = registry_consistent();
     if (n != registered) {
-        fprintf(stderr, "edge_maxmap.c:%d: registry_consistent() = %d, expected %d\n", line, n, registered);
+        fprintf(stderr, "max_map_count_pressure_fails_cleanly.c:%d: registry_consistent() = %d, expected %d\n", line, n, registered);
         exit(1);
     }
 }
@@ -42,7 +43,7 @@ static int process_lines(void) { return for_each_maps_line(0, UINTPTR_MAX, NULL,
 
 /* A consistent registry, whatever the number of mappings. */
 #define CONSISTENT_ANY() do { if (registry_consistent() < 0) { \
-    fprintf(stderr, "edge_maxmap.c:%d: registry and kernel disagree\n", __LINE__); exit(1); } } while (0)
+    fprintf(stderr, "max_map_count_pressure_fails_cleanly.c:%d: registry and kernel disagree\n", __LINE__); exit(1); } } while (0)
 
 /* m3: a 3-page mapping; the split-needing calls are tried on it. Its model:
  * the byte expected at offset 17 of each page, 0 when the page is free. */
@@ -54,7 +55,7 @@ static void check_m3(int line) {
         if (m3_byte[pg]) {
             if (query_state(p) != MAPWARDEN_MAPPED || !kernel_mapped((uintptr_t)p, (uintptr_t)p + P) ||
                 (unsigned char)p[17] != m3_byte[pg]) {
-                fprintf(stderr, "edge_maxmap.c:%d: m3 page %d: state %d, expected mapped with byte %#x\n", line, pg,
+                fprintf(stderr, "max_map_count_pressure_fails_cleanly.c:%d: m3 page %d: state %d, expected mapped with byte %#x\n", line, pg,
                         query_state(p), m3_byte[pg]);
                 dump_window(); exit(1);
             }
@@ -241,7 +242,8 @@ int main(void) {
     /* split-needing calls at every distance from the limit */
     /* Each consistency check reads every maps line: at the machine's
      * default limit (65530) one check costs ~0.3 s, so only the first step
-     * runs there; edge_maxmap.sh runs the whole sweep under a lowered limit. */
+     * runs there; max_map_count_sweep_fails_cleanly.sh runs the whole sweep
+     * under a lowered limit. */
     int steps = limit <= 20000 ? OUTSIDE + 4 : 1;
     int worked_at = -1;
     for (int step = 0; step < steps; step++) {

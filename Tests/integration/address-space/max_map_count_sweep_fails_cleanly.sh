@@ -1,28 +1,30 @@
 #!/usr/bin/env bash
-# EXCLUSIVE: lowers vm.max_map_count for the machine (see ../machine_lock.bash)
-# vm.max_map_count pressure (edge 5), the whole sweep: edge_maxmap.c run
-# under the preload with vm.max_map_count lowered for the length of the run
+# EXCLUSIVE: lowers vm.max_map_count for the machine (see ../../machine_lock.bash)
+# vm.max_map_count pressure, the whole sweep:
+# max_map_count_pressure_fails_cleanly.c run under the preload with
+# vm.max_map_count lowered for the length of the run
 # (under a second of CPU time; several seconds of wall-clock time on a
 # loaded machine: 7 s seen with 0.8 s of CPU), so that the fill takes ~2,000
 # mappings and every distance from the limit can be tried quickly. The old
 # value is restored by a trap on every exit path. When the sysctl is not
-# writable, the sweep is skipped (run.sh still runs edge_maxmap.c under the
-# default limit). The 60 s timeout only tells a hang.
+# writable, the sweep is skipped (run.sh still runs
+# max_map_count_pressure_fails_cleanly.c under the default limit). The
+# 60 s timeout only tells a hang.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 include=$root/Tests/integration/include
 out="$BUILD/edge_maxmap_lowered"
 mkdir -p "$out"
-fail() { echo "edge_maxmap: $*"; exit 1; }
+fail() { echo "max_map_count_sweep_fails_cleanly: $*"; exit 1; }
 
 $CC -std=gnu11 -O1 -g -Wall -pthread -I "$include" -I "$root/CShim/include" -o "$out/prog" "$here/max_map_count_pressure_fails_cleanly.c" ||
-    fail "cannot build edge_maxmap.c"
+    fail "cannot build max_map_count_pressure_fails_cleanly.c"
 
 knob=/proc/sys/vm/max_map_count
 old=$(cat $knob) || fail "cannot read $knob"
 if ! (echo "$old" >$knob) 2>/dev/null; then
-    echo "skipped: $knob is not writable here (not root, or a read-only /proc/sys); edge_maxmap.c covers the default limit"
+    echo "skipped: $knob is not writable here (not root, or a read-only /proc/sys); max_map_count_pressure_fails_cleanly.c covers the default limit"
     exit 0
 fi
 restore() { echo "$old" >$knob; }

@@ -1,11 +1,11 @@
-// Layout variants (edge 17). A representative program: the window is held
+// Layout variants. A representative program: the window is held
 // (one ---p line, empty registry), a MAP_FIXED / mprotect / munmap / mremap
 // round inside it, 200 mmap(NULL) that must not land in it, and a sweep of
 // 1 TiB mmap(NULL) reservations that the kernel must place around the
 // window until they cross it (top-down layouts cross it going down, the
 // legacy bottom-up layout going up). Run directly by run.sh in the default
-// layout; edge_layout.sh runs the same program under `ulimit -s unlimited`,
-// `setarch -R`, `setarch -L` and combinations, with EDGE_EXPECT naming the
+// layout; window_held_in_every_layout.sh runs the same program under
+// `ulimit -s unlimited`, `setarch -R`, `setarch -L` and combinations, with EDGE_EXPECT naming the
 // layout it must observe (comma-separated: legacy, low, high, topdown,
 // norand, unlimited), so a variant that did not take effect fails.
 #include "common.h"
@@ -68,7 +68,7 @@ static void print_neighbours(void) {
 }
 
 static void fixed_round(void) {
-    /* the smoke test's checks */
+    /* the checks of window/fixed_mapping_served_and_returned.c */
     char *s = map_fixed(W(0x10000), 3 * P, RW);
     memset(s, 0xAB, 3 * P);
     CHECK(query_state(s + P) == MAPWARDEN_MAPPED);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# EXCLUSIVE: raises vm.mmap_rnd_bits for the machine (see ../machine_lock.bash)
-# Layout variants (edge 17): edge_layout.c (window held, a fixed-mapping
-# round, 200 mmap(NULL) and a 1 TiB sweep that must jump over the window)
+# EXCLUSIVE: raises vm.mmap_rnd_bits for the machine (see ../../machine_lock.bash)
+# Layout variants: window_held_in_default_layout.c (window held, a
+# fixed-mapping round, 200 mmap(NULL) and a 1 TiB sweep that must jump over the window)
 # run under the preload with
 #   ulimit -s unlimited          (the kernel then uses the legacy layout)
 #   setarch -R                   (no randomisation)
@@ -19,11 +19,11 @@ root=$(cd "$here/../../.." && pwd)
 include=$root/Tests/integration/include
 out="$BUILD/edge_layout_variants"
 mkdir -p "$out"
-fail() { echo "edge_layout: $*"; exit 1; }
+fail() { echo "window_held_in_every_layout: $*"; exit 1; }
 
 command -v setarch >/dev/null || fail "setarch is missing (util-linux)"
 $CC -std=gnu11 -O1 -g -Wall -pthread -I "$include" -I "$root/CShim/include" -o "$out/prog" "$here/window_held_in_default_layout.c" ||
-    fail "cannot build edge_layout.c"
+    fail "cannot build window_held_in_default_layout.c"
 # Without the preload: does anything of a plain process overlap the window?
 cat >"$out/plain.c" <<'C'
 #include <stdio.h>

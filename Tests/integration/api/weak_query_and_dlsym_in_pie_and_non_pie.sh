@@ -11,9 +11,9 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
-out="$BUILD/edge_weak"
+out="$BUILD/weak_query_and_dlsym_in_pie_and_non_pie"
 mkdir -p "$out"
-fail() { echo "edge_weak: $*"; exit 1; }
+fail() { echo "weak_query_and_dlsym_in_pie_and_non_pie: $*"; exit 1; }
 
 cat >"$out/weak.c" <<'C'
 #define _GNU_SOURCE

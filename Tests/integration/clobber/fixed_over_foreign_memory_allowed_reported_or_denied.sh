@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The clobber guard (issue 3), MAPWARDEN_CLOBBER=allow|report|deny.
+# The clobber guard, MAPWARDEN_CLOBBER=allow|report|deny.
 # A MAP_FIXED outside the window over memory the program did not map itself
 # through mmap (here: one page of a block glibc's malloc mmapped; under deny
 # also a page of [heap] and the executable's first page):

@@ -5,7 +5,7 @@
 # the key, the quoted value, and why.
 set -u
 unset MAPWARDEN_WINDOW MAPWARDEN_CONFIG MAPWARDEN_ON_RESERVE_FAILURE MAPWARDEN_LOG
-tmp=$(mktemp -d "$BUILD/cfg_bad_values.XXXXXX")
+tmp=$(mktemp -d "$BUILD/bad_environment_value_stops_before_main.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; echo "--- status $status; stdout:"; cat "$tmp/out"; echo "--- stderr:"; cat "$tmp/err"; exit 1; }
 

@@ -8,7 +8,7 @@
 # environment overrides the file.
 set -u
 unset MAPWARDEN_WINDOW MAPWARDEN_CONFIG MAPWARDEN_ON_RESERVE_FAILURE MAPWARDEN_LOG
-tmp=$(mktemp -d "$BUILD/cfg_file.XXXXXX")
+tmp=$(mktemp -d "$BUILD/file_applies_and_its_errors_stop_before_main.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 status=0
 fail() { echo "FAIL: $*"; echo "--- status $status; stdout:"; cat "$tmp/out"; echo "--- stderr:"; cat "$tmp/err"; exit 1; }

@@ -2,7 +2,7 @@
 # MAPWARDEN_LOG=debug: one line for start-up and one per call that touched
 # the window (with its result); nothing at the default level.
 set -u
-fail() { echo "cfg_debug: $*"; exit 1; }
+fail() { echo "log_debug_prints_window_calls: $*"; exit 1; }
 cat >"$BUILD/debug_prog.c" <<'C'
 #define _GNU_SOURCE
 #include <sys/mman.h>
@@ -29,4 +29,4 @@ expect "mapwarden: munmap 0x400000010000+0x3000 -> 0x0"
 $out"
 out=$(LD_PRELOAD="$LIB" "$BUILD/debug_prog" 2>&1) || fail "program failed at the default level: $out"
 [ -z "$out" ] || fail "the default level printed: $out"
-echo "cfg_debug: ok"
+echo "log_debug_prints_window_calls: ok"

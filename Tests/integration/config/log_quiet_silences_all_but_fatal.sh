@@ -3,7 +3,7 @@
 # the collision; under abort the fatal message is still printed. A config
 # file over 1 MiB is refused with a clear message.
 set -u
-fail() { echo "cfg_quiet: $*"; exit 1; }
+fail() { echo "log_quiet_silences_all_but_fatal: $*"; exit 1; }
 out=$(MAPWARDEN_LOG=quiet MAPWARDEN_ON_RESERVE_FAILURE=warn MAPWARDEN_WINDOW=garbage LD_PRELOAD="$LIB" /bin/echo ran 2>&1)
 [ "$out" = ran ] || fail "quiet+warn with a bad window printed: $out"
 
@@ -32,4 +32,4 @@ big="$BUILD/big.env"
 out=$(MAPWARDEN_CONFIG="$big" LD_PRELOAD="$LIB" /bin/echo ran 2>&1); status=$?
 [ $status -eq 78 ] || fail "a config file over 1 MiB: status $status, expected 78"
 grep -q "larger than 1 MiB" <<<"$out" || fail "no reason for the big file: $out"
-echo "cfg_quiet: ok"
+echo "log_quiet_silences_all_but_fatal: ok"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Named windows, configuration (issue 5): MAPWARDEN_WINDOW_<NAME> from the
+# Named windows, configuration: MAPWARDEN_WINDOW_<NAME> from the
 # environment and from the config file (MAPWARDEN_CONFIG), both reserved
 # before main (PROT_NONE lines in /proc/self/maps) and listed by
 # mapwarden_windows in lowercase; the environment wins per key, and an

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # exec of a program that is not dynamically linked (gcc -static) from a
-# preloaded process (edge 12): it runs (no ld.so, so LD_PRELOAD is ignored;
+# preloaded process: it runs (no ld.so, so LD_PRELOAD is ignored;
 # the window address is free in it), its exit status and its death by a
 # signal reach the preloaded parent unchanged, and LD_PRELOAD stays in its
 # environment, so a dynamic program it execs is preloaded again (window
@@ -9,9 +9,9 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 include=$root/Tests/integration/include
-out="$BUILD/edge_static"
+out="$BUILD/static_program_runs_and_keeps_preload_for_children"
 mkdir -p "$out"
-fail() { echo "edge_static: $*"; exit 1; }
+fail() { echo "static_program_runs_and_keeps_preload_for_children: $*"; exit 1; }
 
 cat >"$out/static.c" <<'C'
 #define _GNU_SOURCE

@@ -104,7 +104,7 @@ static int run(const char *mode, int want, int reps) {
         CHECK(pid >= 0);
         if (pid == 0) {
             alarm(5);
-            execl("/proc/self/exe", "rob_exit", mode, (char *)NULL);
+            execl("/proc/self/exe", "status_kept_with_live_mappings", mode, (char *)NULL);
             _exit(127);
         }
         int st;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# EXCLUSIVE: raises vm.nr_hugepages for the machine (see ../machine_lock.bash)
+# EXCLUSIVE: raises vm.nr_hugepages for the machine (see ../../machine_lock.bash)
 # A file on hugetlbfs (memfd_create with
 # MFD_HUGETLB) mapped in the window with a 4 KiB length, without MAP_HUGETLB.
 # The kernel maps such a file in whole huge pages (2 MiB): it rounds the

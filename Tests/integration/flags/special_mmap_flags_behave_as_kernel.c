@@ -1,4 +1,4 @@
-// Special mmap flags inside the window (edge 14):
+// Special mmap flags inside the window:
 //  - MAP_POPULATE: the pages are resident at once (mincore, interposed and
 //    raw), fixed and hinted;
 //  - MAP_LOCKED: VmLck grows by the mapping and shrinks back on munmap;

@@ -84,7 +84,7 @@ int main(void) {
     a = W(0);
     b = W(0x100000);
 
-    /* the finding: a whole mapping */
+    /* a whole mapping advised: its range is free and reserved in the child */
     map_fixed(a, 16 * P, RW);
     fill(a, 16 * P, 1);
     CHECK(madvise(a, 16 * P, MADV_DONTFORK) == 0);

@@ -11,7 +11,7 @@
 //    on mapped ones;
 //  - mlock/mlock2 (also with unknown flags)/munlock on a free page with
 //    RLIMIT_MEMLOCK 0 (as root here: CAP_IPC_LOCK; the unprivileged EPERM
-//    case is mlock_unprivileged_zero_memlock_is_eperm.sh).
+//    case is mlock_unprivileged_zero_memlock_is_eperm.sh, beside this file).
 #include "common.h"
 #include "win_helpers.h"
 
@@ -60,7 +60,7 @@ int main(void) {
         int e_span = RAW_ERR(raw_syscall(SYS_pkey_mprotect, mapped, 2 * P, PROT_READ, key));
         int e_map = RAW_ERR(raw_syscall(SYS_pkey_mprotect, mapped, P, PROT_READ, key));
         fprintf(stderr, "raw pkey_mprotect key %d: hole errno %d, mapped+hole %d, mapped %d\n", key, e_hole, e_span, e_map);
-        if (allocated >= 0 || key != unalloc) CHECK(e_hole == EINVAL); /* the finding's premise */
+        if (allocated >= 0 || key != unalloc) CHECK(e_hole == EINVAL); /* the kernel's answer this test relies on */
         SAME(e_hole, pkey_mprotect(wfree, P, PROT_READ, key));
         SAME(e_span, pkey_mprotect(wmap, 2 * P, PROT_READ, key));
         SAME(e_map, pkey_mprotect(wmap, P, PROT_READ, key));

@@ -1,7 +1,7 @@
 /*
- * api_helpers.h - shared by the api_*.c and named_*.c tests and by the C
- * subjects that the api_/named_/shared_/persist_ scripts build (issue 5:
- * the C API v2, named, shared and persistent windows). Include after
+ * api_helpers.h - shared by the tests of the C API (api/) and of named
+ * windows, and by the C subjects that the scripts over named, shared and
+ * persistent windows build (window_test_lib.bash's probe). Include after
  * common.h and win_helpers.h.
  *
  * common.h declares mapwarden_query weak; the four v2 functions are

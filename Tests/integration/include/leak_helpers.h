@@ -1,7 +1,8 @@
 /*
  * leak_helpers.h - shared by the subject programs of the leak report tests
- * (leak_*.sh build them from here-documents with -g -O0 -rdynamic
- * -fno-inline -fno-optimize-sibling-calls). Include after common.h.
+ * (scripts in reports/, stacks/, clobber/, exit/ and docs/ build them from
+ * here-documents with -g -O0 -rdynamic -fno-inline
+ * -fno-optimize-sibling-calls). Include after common.h.
  *
  * The subjects print what they did on stdout, one fact a line, flushed at
  * once, for the scripts to compare with the report:

@@ -1,6 +1,8 @@
 /*
- * rob_helpers.h - shared helpers for the robustness tests (rob_*.c).
- * Include after common.h.
+ * rob_helpers.h - shared helpers for the robustness tests (threads, fork,
+ * exec, exit, signals, the random model check): a seeded PRNG, maps lines
+ * over a range, and running a child that must not deadlock. Include after
+ * common.h.
  */
 #ifndef MW_ROB_HELPERS_H
 #define MW_ROB_HELPERS_H

@@ -1,6 +1,7 @@
 /*
- * win_helpers.h - shared helpers for the win_*.c window-semantics tests.
- * Include after common.h.
+ * win_helpers.h - shared helpers for the C tests of what happens inside a
+ * window (patterns, maps lines, registry records, child checks), used by
+ * most folders. Include after common.h.
  */
 #ifndef MW_WIN_HELPERS_H
 #define MW_WIN_HELPERS_H

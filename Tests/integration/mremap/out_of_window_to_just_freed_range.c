@@ -6,7 +6,7 @@
 // engine refused with EINVAL. Also the same with a destination that is
 // still mapped outside the window (the kernel replaces it), a shrink on
 // the way, and part of a mapping. (Growing, and destinations that are not
-// the one just-freed block: mremap_out_of_window_into_any_free_hole.c.)
+// the one just-freed block: out_of_window_into_any_free_hole.c.)
 #include "common.h"
 #include "win_helpers.h"
 
@@ -16,7 +16,7 @@
 
 int main(void) {
     CHECK_WHOLE();
-    /* the finding: same size into a just-freed outside range */
+    /* the same size into a just-freed outside range */
     char *p = map_fixed(W(0), N, RW);
     fill(p, N, 7);
     char *x = fresh_hole(N);

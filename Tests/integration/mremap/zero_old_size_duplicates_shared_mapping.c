@@ -1,4 +1,4 @@
-// mremap with old_size 0 (edge 8): duplicating a shared mapping inside the
+// mremap with old_size 0: duplicating a shared mapping inside the
 // window into another window address with MREMAP_FIXED. Both views share
 // the data (writes through either are seen through the other, and by a
 // forked child); the registry lists both, with the kind and file offset

@@ -4,10 +4,10 @@
 # the same diagnostics, byte-identical binaries, and the binaries behave the
 # same (same output, same exit status) with and without the preload.
 set -u
-fail() { echo "real_gcc: $*"; exit 1; }
+fail() { echo "gcc_output_identical: $*"; exit 1; }
 GCC=${GCC:-gcc}
 command -v "$GCC" >/dev/null || fail "gcc is not installed (CI installs it); cannot run the gcc check"
-out="$BUILD/real_gcc"
+out="$BUILD/gcc_output_identical"
 rm -rf "$out"; mkdir -p "$out/plain" "$out/pre"
 
 cat >"$out/prog.c" <<'C'
@@ -60,15 +60,15 @@ LD_PRELOAD="$LIB" "$GCC" -c -o "$out/w.o" "$out/w.c" -wrapper /bin/sh,-c,'grep -
 
 status=0
 for f in prog prog_lto prog.o prog.s cpp.txt diag.txt; do
-    cmp -s "$out/plain/$f" "$out/pre/$f" || { echo "real_gcc: $f differs with the preload"; status=1; }
+    cmp -s "$out/plain/$f" "$out/pre/$f" || { echo "gcc_output_identical: $f differs with the preload"; status=1; }
 done
-grep -q "unused variable" "$out/pre/diag.txt" || { echo "real_gcc: the expected warning is missing:"; cat "$out/pre/diag.txt"; status=1; }
+grep -q "unused variable" "$out/pre/diag.txt" || { echo "gcc_output_identical: the expected warning is missing:"; cat "$out/pre/diag.txt"; status=1; }
 for bin in prog prog_lto; do
     a=$(timeout 10 "$out/plain/$bin" x y 2>&1); sa=$?
     b=$(timeout 10 env LD_PRELOAD="$LIB" "$out/pre/$bin" x y 2>&1); sb=$?
     c=$(timeout 10 env LD_PRELOAD="$LIB" "$out/plain/$bin" x y 2>&1); sc=$?
-    [ $sa -eq 17 ] || { echo "real_gcc: $bin exits $sa (expected 17): $a"; status=1; }
-    [ "$a|$sa" = "$b|$sb" ] && [ "$a|$sa" = "$c|$sc" ] || { echo "real_gcc: $bin behaves differently: '$a' ($sa) / '$b' ($sb) / '$c' ($sc)"; status=1; }
+    [ $sa -eq 17 ] || { echo "gcc_output_identical: $bin exits $sa (expected 17): $a"; status=1; }
+    [ "$a|$sa" = "$b|$sb" ] && [ "$a|$sa" = "$c|$sc" ] || { echo "gcc_output_identical: $bin behaves differently: '$a' ($sa) / '$b' ($sb) / '$c' ($sc)"; status=1; }
 done
-[ $status -eq 0 ] && echo "real_gcc: ok: $a (exit $sa)"
+[ $status -eq 0 ] && echo "gcc_output_identical: ok: $a (exit $sa)"
 exit $status

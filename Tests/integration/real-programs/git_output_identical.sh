@@ -5,9 +5,9 @@
 # and the resulting object hashes must be identical with and without the
 # preload (the whole script, bash included, runs under it).
 set -u
-fail() { echo "real_git: $*"; exit 1; }
+fail() { echo "git_output_identical: $*"; exit 1; }
 command -v git >/dev/null || fail "git is not installed (CI installs it); cannot run the git check"
-out="$BUILD/real_git"
+out="$BUILD/git_output_identical"
 rm -rf "$out"; mkdir -p "$out"
 
 cat >"$out/session.sh" <<'SH'
@@ -54,4 +54,4 @@ if ! cmp -s "$out/plain.out" "$out/pre.out"; then
     fail "git output differs under the preload"
 fi
 [ "$(wc -l <"$out/pre.out")" -gt 100 ] || { cat "$out/pre.out"; fail "suspiciously little output"; }
-echo "real_git: ok ($(wc -l <"$out/pre.out") identical lines)"; head -3 "$out/pre.out"
+echo "git_output_identical: ok ($(wc -l <"$out/pre.out") identical lines)"; head -3 "$out/pre.out"

@@ -2,12 +2,12 @@
 # CPython's own mmap test suite (python3 -m test test_mmap) passes under the
 # preload, with the same test counts as without it.
 set -u
-fail() { echo "real_python: $*"; exit 1; }
+fail() { echo "python_mmap_suite_passes: $*"; exit 1; }
 PY=${PYTHON:-python3}
 command -v "$PY" >/dev/null || fail "python3 is not installed (CI installs it); cannot run CPython's test_mmap"
 "$PY" -c 'import test.support, test.test_mmap' 2>/dev/null ||
     fail "$(command -v "$PY") has no test suite (module test.test_mmap); on Debian install libpython3.X-testsuite, or set PYTHON to an interpreter that has it"
-out="$BUILD/real_python"
+out="$BUILD/python_mmap_suite_passes"
 mkdir -p "$out"
 
 # The preload is really active in the interpreter.
@@ -26,4 +26,4 @@ if [ "$(summary "$out/plain.log")" != "$(summary "$out/pre.log")" ]; then
     echo "without:"; summary "$out/plain.log"; echo "with:"; summary "$out/pre.log"
     fail "test counts differ under the preload"
 fi
-echo "real_python: ok"; summary "$out/pre.log"
+echo "python_mmap_suite_passes: ok"; summary "$out/pre.log"

@@ -17,13 +17,13 @@
 # And without -U LD_PRELOAD the guest's own loader loads mapwarden into the
 # guest, whose window cannot be reserved there: it exits with status 71.
 set -u
-fail() { echo "real_qemu: $*"; exit 1; }
+fail() { echo "qemu_guest_runs_inside_window: $*"; exit 1; }
 . "$(dirname "$0")/../include/real_maps.bash"
 QEMU=${QEMU:-qemu-x86_64}
 command -v "$QEMU" >/dev/null ||
     fail "$QEMU is not installed: install the Debian package qemu-user (.ci/setup test does)"
 CLI=${CLI:-$(dirname "$LIB")/mapwarden}
-out="$BUILD/real_qemu"
+out="$BUILD/qemu_guest_runs_inside_window"
 rm -rf "$out"; mkdir -p "$out/dir/sub" "$out/cli"
 printf 'hello\n' >"$out/dir/a.txt"; head -c 5000 /dev/zero >"$out/dir/zeros"; ln -s a.txt "$out/dir/link"
 touch -d '2024-01-02 03:04:05' "$out/dir" "$out/dir"/* "$out/dir/sub"
@@ -141,4 +141,4 @@ echo "mapwarden run: $line"
 [ "$st" = 0 ] && cmp -s "$out/list.plain.out" "$out/cli/nofollow.out" && grep -q 'report: ' "$out/cli/nofollow.err" ||
     { cat "$out/cli/nofollow.err"; fail "mapwarden run --no-follow-children (no -U): exit $st, or other output, or no report"; }
 echo "mapwarden run --no-follow-children, without -U LD_PRELOAD: same output, $(grep -o 'report: [^ ]*' "$out/cli/nofollow.err")"
-echo "real_qemu: ok"
+echo "qemu_guest_runs_inside_window: ok"

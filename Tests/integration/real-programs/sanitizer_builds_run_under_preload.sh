@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sanitizers (edge 18): programs built with gcc's -fsanitize=address and
+# Sanitizers: programs built with gcc's -fsanitize=address and
 # -fsanitize=thread, run under the preload. Each holds the window, makes a
 # fixed mapping round (the main thread and a second thread), checks the
 # registry, and frees everything; the sanitizer still catches its bug class
@@ -20,9 +20,9 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 include=$root/Tests/integration/include
-out="$BUILD/edge_sanitizers"
+out="$BUILD/sanitizer_builds_run_under_preload"
 mkdir -p "$out"
-fail() { echo "edge_sanitizers: $*"; exit 1; }
+fail() { echo "sanitizer_builds_run_under_preload: $*"; exit 1; }
 
 cat >"$out/prog.c" <<'C'
 #include "common.h"

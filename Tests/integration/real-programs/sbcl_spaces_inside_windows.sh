@@ -17,11 +17,11 @@
 #   - leaves its spaces in the leak report (it never unmaps them).
 # Two preloaded runs: the dynamic and read-only windows alone, then all three.
 set -u
-fail() { echo "real_sbcl: $*"; exit 1; }
+fail() { echo "sbcl_spaces_inside_windows: $*"; exit 1; }
 . "$(dirname "$0")/../include/real_maps.bash"
 command -v sbcl >/dev/null ||
     fail "sbcl is not installed: install the Debian package sbcl (.ci/setup test does)"
-out="$BUILD/real_sbcl"
+out="$BUILD/sbcl_spaces_inside_windows"
 rm -rf "$out"; mkdir -p "$out"
 
 # The windows (hex, no 0x). 0x50000000 and 0x1000000000 are SBCL's
@@ -223,4 +223,4 @@ run_sbcl all LD_PRELOAD="$LIB" MW_WALK=1 MAPWARDEN_REPORT="$out/all.report.%p" \
     MAPWARDEN_WINDOW_SBCL_IMMOBILE=0x$IMM_LO:256M
 check_run all "sbcl_readonly sbcl_dynamic sbcl_immobile"
 
-echo "real_sbcl: ok (checksum $sum with and without mapwarden)"
+echo "sbcl_spaces_inside_windows: ok (checksum $sum with and without mapwarden)"

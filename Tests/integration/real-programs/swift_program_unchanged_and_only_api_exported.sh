@@ -7,9 +7,9 @@
 set -u
 SWIFTC=${SWIFTC:-/opt/swift/usr/bin/swiftc}
 [ -x "$SWIFTC" ] || SWIFTC=$(command -v swiftc || true)
-[ -n "$SWIFTC" ] && [ -x "$SWIFTC" ] || { echo "rob_swift: swiftc not found (looked in /opt/swift/usr/bin and PATH)"; exit 1; }
-command -v nm >/dev/null || { echo "rob_swift: nm (binutils) not found"; exit 1; }
-out="$BUILD/rob_swift"
+[ -n "$SWIFTC" ] && [ -x "$SWIFTC" ] || { echo "swift_program_unchanged_and_only_api_exported: swiftc not found (looked in /opt/swift/usr/bin and PATH)"; exit 1; }
+command -v nm >/dev/null || { echo "swift_program_unchanged_and_only_api_exported: nm (binutils) not found"; exit 1; }
+out="$BUILD/swift_program_unchanged_and_only_api_exported"
 mkdir -p "$out"
 status=0
 
@@ -18,14 +18,14 @@ expected="madvise mapwarden_query mincore mlock mlock2 mmap mmap64 mprotect mrem
 exported=$(nm -D --defined-only "$LIB" | awk '{print $NF}' | sed 's/@.*//' | sort -u)
 unexpected=$(echo "$exported" | grep -v -x -E 'syscall|_exit|_Exit|mlockall|munlockall|madvise|mincore|mlock|mlock2|mmap|mmap64|mprotect|mremap|msync|munlock|munmap|pkey_mprotect|pipe2|mapwarden_[A-Za-z0-9_]+' || true)
 if [ -n "$unexpected" ]; then
-    echo "rob_swift: the library exports more than the interposed calls and mapwarden_*:"; echo "$unexpected" | sed 's/^/    /'
+    echo "swift_program_unchanged_and_only_api_exported: the library exports more than the interposed calls and mapwarden_*:"; echo "$unexpected" | sed 's/^/    /'
     status=1
 fi
 for sym in $expected; do
-    echo "$exported" | grep -q -x "$sym" || { echo "rob_swift: the library does not export $sym"; status=1; }
+    echo "$exported" | grep -q -x "$sym" || { echo "swift_program_unchanged_and_only_api_exported: the library does not export $sym"; status=1; }
 done
 if nm -D "$LIB" | grep -q swift_; then
-    echo "rob_swift: swift_* symbols in the dynamic symbol table:"; nm -D "$LIB" | grep swift_ | head | sed 's/^/    /'
+    echo "swift_program_unchanged_and_only_api_exported: swift_* symbols in the dynamic symbol table:"; nm -D "$LIB" | grep swift_ | head | sed 's/^/    /'
     status=1
 fi
 
@@ -68,19 +68,19 @@ if p == want, let p = p {
 exit(3)
 SWIFT
 if ! "$SWIFTC" -O "$out/prog.swift" -o "$out/prog" >"$out/build.log" 2>&1; then
-    echo "rob_swift: swiftc failed:"; sed 's/^/    /' "$out/build.log"; exit 1
+    echo "swift_program_unchanged_and_only_api_exported: swiftc failed:"; sed 's/^/    /' "$out/build.log"; exit 1
 fi
 # Make sure the program really uses the dynamic Swift runtime.
-ldd "$out/prog" | grep -q libswiftCore || { echo "rob_swift: the program does not link libswiftCore dynamically"; status=1; }
+ldd "$out/prog" | grep -q libswiftCore || { echo "swift_program_unchanged_and_only_api_exported: the program does not link libswiftCore dynamically"; status=1; }
 
 timeout 10 "$out/prog" >"$out/plain.out" 2>"$out/plain.err"; plain=$?
 timeout 10 env LD_PRELOAD="$LIB" "$out/prog" >"$out/pre.out" 2>"$out/pre.err"; pre=$?
-if [ $plain -ne 3 ]; then echo "rob_swift: without the preload the program exited $plain (expected 3)"; cat "$out/plain.err"; status=1; fi
-if [ $pre -ne $plain ]; then echo "rob_swift: exit status $pre under the preload, $plain without"; status=1; fi
+if [ $plain -ne 3 ]; then echo "swift_program_unchanged_and_only_api_exported: without the preload the program exited $plain (expected 3)"; cat "$out/plain.err"; status=1; fi
+if [ $pre -ne $plain ]; then echo "swift_program_unchanged_and_only_api_exported: exit status $pre under the preload, $plain without"; status=1; fi
 if ! cmp -s "$out/plain.out" "$out/pre.out"; then
-    echo "rob_swift: output differs (without vs with the preload):"; diff "$out/plain.out" "$out/pre.out" | head -20; status=1
+    echo "swift_program_unchanged_and_only_api_exported: output differs (without vs with the preload):"; diff "$out/plain.out" "$out/pre.out" | head -20; status=1
 fi
-if [ -s "$out/pre.err" ]; then echo "rob_swift: stderr under the preload:"; head -20 "$out/pre.err"; status=1; fi
-grep -q "window mmap ok: 24301 0" "$out/pre.out" || { echo "rob_swift: the window mmap line is missing"; cat "$out/pre.out"; status=1; }
-[ $status -eq 0 ] && { echo "rob_swift: ok"; cat "$out/pre.out"; }
+if [ -s "$out/pre.err" ]; then echo "swift_program_unchanged_and_only_api_exported: stderr under the preload:"; head -20 "$out/pre.err"; status=1; fi
+grep -q "window mmap ok: 24301 0" "$out/pre.out" || { echo "swift_program_unchanged_and_only_api_exported: the window mmap line is missing"; cat "$out/pre.out"; status=1; }
+[ $status -eq 0 ] && { echo "swift_program_unchanged_and_only_api_exported: ok"; cat "$out/pre.out"; }
 exit $status

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fork and leak reports (issue 3): the parent leaks one mapping and forks;
+# fork and leak reports: the parent leaks one mapping and forks;
 # the child leaks another and exits through exit(). With
 # MAPWARDEN_REPORT=DIR/r.%p.json there are two reports: the child's lists
 # its own leak and the parent's mapping marked inherited (counted as

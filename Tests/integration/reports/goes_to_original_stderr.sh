@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The report goes to the stderr the process started with (issue 3): a
+# The report goes to the stderr the process started with: a
 # program that closes fds 1 and 2 before exit (as coreutils do), or that
 # then opens files which get fds 1 and 2, still has its report on the
 # original stderr, and nothing lands in the files it opened. Also with a

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# MAPWARDEN_LEAK_EXITCODE (issue 3): with leaks left at exit the process
+# MAPWARDEN_LEAK_EXITCODE: with leaks left at exit the process
 # exits with that status, after flushing stdio (a program's printf output,
 # never flushed by the program, redirected to a file, is complete); without
 # leaks, or with 0 (the default), the program's own status stands. Also

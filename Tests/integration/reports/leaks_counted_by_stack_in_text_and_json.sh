@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Leak reports (issue 3): a C program leaks window mappings from named
+# Leak reports: a C program leaks window mappings from named
 # functions and exits. The text report (MAPWARDEN_REPORT=path) and the JSON
 # report give the exact counts and bytes, one group per allocating stack
 # (largest first) with the leaking function in its stack, and never the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Leak reports and threads (issue 3): 4 threads (alive together) each leak
+# Leak reports and threads: 4 threads (alive together) each leak
 # one window mapping; each leak's "thread" is the tid of the thread that
 # made it and its stack has the thread's function. The report is also
 # written when a thread other than main calls exit().

@@ -4,7 +4,7 @@
 # less (ulimit -n 20) it is made with F_DUPFD from 3 and takes descriptor 3,
 # so the program's first open() returns 4. It should take the highest free
 # number under the limit (limit - 1 downwards). (Stacks off: libunwind's own
-# pipe is unwind_leaves_program_descriptors_alone.)
+# pipe is stacks/libunwind_leaves_program_descriptors_alone.)
 . "$(dirname "$0")/../include/report_test_lib.bash" lnofile
 cat >"$tmp/prog.c" <<'C'
 #include <fcntl.h>

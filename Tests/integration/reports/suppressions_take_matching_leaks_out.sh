@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# MAPWARDEN_SUPPRESSIONS (issue 3): LeakSanitizer syntax. A `leak:PATTERN`
+# MAPWARDEN_SUPPRESSIONS: LeakSanitizer syntax. A `leak:PATTERN`
 # line takes matching leaks out of the report; they are counted per pattern
 # in "Suppressions used" (text) and "suppressed" (JSON) and in the summary,
 # and do not count for MAPWARDEN_LEAK_EXITCODE. Patterns: substring, `^` at

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# MAPWARDEN_TRACK (issue 3). With `all`, an anonymous mmap(NULL) and a
+# MAPWARDEN_TRACK. With `all`, an anonymous mmap(NULL) and a
 # shared file mapping (of a temp file, at an offset) that the program makes
 # outside the window and never unmaps are reported with in_window false,
 # the file's path and offset; an outside mapping that was unmapped is not;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Shared and persistent windows and mremap (issue 5). Inside such a window
+# Shared and persistent windows and mremap. Inside such a window
 # address X is the backing file's offset pagesize + (X - base): that is
 # what every other process (and the next run) maps there. An mremap that
 # moves a mapping inside the window, or moves one in from outside, must

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Persistent windows, crash detection (issue 5). Run 1 writes, then kills
+# Persistent windows, crash detection. Run 1 writes, then kills
 # itself with SIGKILL: the header says state 1; run 2 prints (at the
 # default log level) 'window "heap": PATH was not closed cleanly (last
 # opened by pid <run 1>)...' and still maps and reads the data, and exits

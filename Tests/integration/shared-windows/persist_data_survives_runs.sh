@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Persistent windows (issue 5): run 1 maps private anonymous memory in a
+# Persistent windows: run 1 maps private anonymous memory in a
 # persist=PATH window, writes, exits normally (one mapping unmapped first,
 # one left mapped); run 2 maps the same ranges and reads the data back, and
 # a fresh place reads zero. The file: created mode 0600, sparse, one header

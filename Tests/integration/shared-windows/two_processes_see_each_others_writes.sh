@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Shared windows (issue 5): two independent processes started with the same
+# Shared windows: two independent processes started with the same
 # MAPWARDEN_WINDOW_IPC=BASE:SIZE:shared=NAME, both alive at once. A maps
 # MAP_PRIVATE|MAP_ANONYMOUS MAP_FIXED at BASE+X and writes a pattern; B maps
 # the same range and sees it, writes another, A sees that, writes a third, B

@@ -1,4 +1,4 @@
-// mmap/munmap inside the window from a signal handler (edge 12). An
+// mmap/munmap inside the window from a signal handler. An
 // interval timer fires SIGALRM every 50 us while the main thread hammers its
 // own part of the window (map / write / mprotect / munmap); the handler
 // maps, writes, checks and unmaps its own part of the window. No deadlock

@@ -1,4 +1,5 @@
-// leak_cxx.cpp - built twice by leak_cxx.sh: with -DLEAK_CXX_LIBRARY as
+// cxx_exceptions_unaffected_by_libunwind.cpp - built twice by the .sh of
+// the same name: with -DLEAK_CXX_LIBRARY as
 // libthrow.so, and as the program, which dlopen()s libthrow.so and, many
 // times over, catches exceptions thrown in the library, exceptions its own
 // callback throws through the library's frames, and exceptions the library
@@ -64,7 +65,7 @@ struct Leaker {
 #define FAIL(...) do { fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); return 1; } while (0)
 
 int main(int argc, char **argv) {
-    if (argc != 3) FAIL("usage: leak_cxx LIBRARY ITERATIONS");
+    if (argc != 3) FAIL("usage: cxx_exceptions_unaffected_by_libunwind LIBRARY ITERATIONS");
     int n = atoi(argv[2]);
     void *lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
     if (!lib) FAIL("dlopen: %s", dlerror());

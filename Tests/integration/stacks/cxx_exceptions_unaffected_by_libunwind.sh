@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# C++ under the preload with stacks on (issue 3): leak_cxx.cpp throws and
+# C++ under the preload with stacks on: the .cpp beside this script throws and
 # catches thousands of exceptions through a dlopen()ed library while mapping
 # in the window; it must exit 0 with every count right (libunwind, loaded
 # by mapwarden, must not take over C++ unwinding: the library never has it

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# MAPWARDEN_BACKTRACE_DEPTH (issue 3): 1 keeps exactly one frame per stack
+# MAPWARDEN_BACKTRACE_DEPTH: 1 keeps exactly one frame per stack
 # (the function that called mmap); 0 captures none (the report says why, in
 # place of the frames); the default keeps 32 frames of a recursion 100 deep;
 # 128 (the maximum) keeps all 100 recursion frames; values outside 0..128

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stacks from optimized code (issue 3): distro programs are built with -O2
+# Stacks from optimized code: distro programs are built with -O2
 # and without frame pointers. A program built so (functions kept apart with
 # noinline, -rdynamic for the names) leaks from leak_o2(), called from
 # middle(), called from main(), three times from one call site: every leak

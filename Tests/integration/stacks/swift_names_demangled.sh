@@ -2,9 +2,9 @@
 # A leak made from a Swift method is reported with its demangled name
 # (swift_demangle from the program's Swift runtime). Skipped without swiftc.
 set -u
-out="$BUILD/leak_swift"
+out="$BUILD/swift_names_demangled"
 mkdir -p "$out"
-fail() { echo "leak_swift: $*"; exit 1; }
+fail() { echo "swift_names_demangled: $*"; exit 1; }
 PATH=/opt/swift/usr/bin:$PATH
 command -v swiftc >/dev/null || { echo "skipped: no swiftc"; exit 0; }
 cat >"$out/leak.swift" <<'SWIFT'
@@ -32,4 +32,4 @@ f = d["leaks"][0]["stack"][0]
 assert f["symbol"].startswith("leak.Leaker.leak(pages: Swift.Int)"), f
 assert f["mangled"].startswith("$s"), f
 ' "$json" || fail "JSON frame: $json"
-echo "leak_swift: ok"
+echo "swift_names_demangled: ok"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reports without libunwind (issue 3): when the libunwind mapwarden loads
+# Reports without libunwind: when the libunwind mapwarden loads
 # cannot be found (MAPWARDEN_LIBUNWIND names a file that does not exist) or
 # is not libunwind (a library without unw_backtrace), the program runs
 # normally and the report still lists every leak exactly, with a note that

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Calls that arrive before mapwarden's constructor (edge 11):
+# Calls that arrive before mapwarden's constructor:
 #  - a library preloaded before libmapwarden.so (and, separately, after it)
 #    whose constructor makes a MAP_FIXED mmap into the window through the
 #    ordinary mmap symbol;
@@ -12,9 +12,9 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 include=$root/Tests/integration/include
-out="$BUILD/rob_early"
+out="$BUILD/calls_before_constructor_are_registered"
 mkdir -p "$out"
-fail() { echo "rob_early: $*"; exit 1; }
+fail() { echo "calls_before_constructor_are_registered: $*"; exit 1; }
 
 cat >"$out/early.c" <<'C'
 #include <stdint.h>

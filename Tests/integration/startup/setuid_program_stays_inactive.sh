@@ -4,8 +4,8 @@
 # a library into such a process from a system directory and with its setuid
 # bit set, so the test installs a copy there for the duration of the test.
 set -u
-fail() { echo "rob_secure: $*"; exit 1; }
-[ "$(id -u)" = 0 ] || { echo "rob_secure: skipped: needs root to make a setuid program"; exit 0; }
+fail() { echo "setuid_program_stays_inactive: $*"; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "setuid_program_stays_inactive: skipped: needs root to make a setuid program"; exit 0; }
 command -v setpriv >/dev/null || fail "setpriv (util-linux) is missing"
 libdir=$(dirname "$(readlink -f "$($CC -print-file-name=libc.so.6)")")
 [ -d "$libdir" ] || fail "cannot find the system library directory"
@@ -39,4 +39,4 @@ out=$(LD_PRELOAD="$name" "$dir/probe")
 # even a bad configuration in the environment is not looked at.
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups env LD_PRELOAD="$name" MAPWARDEN_WINDOW=garbage "$dir/probe" 2>&1)
 [ "$out" = "secure=1 loaded=1 window=0" ] || fail "setuid as nobody: $out (expected loaded, no window, no message)"
-echo "rob_secure: ok ($out)"
+echo "setuid_program_stays_inactive: ok ($out)"

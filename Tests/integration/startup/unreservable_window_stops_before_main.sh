@@ -11,7 +11,7 @@ set -u
 unset MAPWARDEN_WINDOW MAPWARDEN_CONFIG MAPWARDEN_ON_RESERVE_FAILURE MAPWARDEN_LOG
 here=$(cd "$(dirname "$0")" && pwd)
 include=$(cd "$here/../include" && pwd)
-tmp=$(mktemp -d "$BUILD/cfg_reserve.XXXXXX")
+tmp=$(mktemp -d "$BUILD/unreservable_window_stops_before_main.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 status=0
 : >"$tmp/out"; : >"$tmp/err"

@@ -1,4 +1,4 @@
-// Bypasses (edge 10): raw system calls never reach mapwarden, so the
+// Bypasses: raw system calls never reach mapwarden, so the
 // registry does not see them. Documented behaviour, checked here:
 //  - a raw raw_syscall(SYS_mmap, W+x, MAP_FIXED) inside the window maps in the
 //    kernel, but mapwarden_query still says FREE and registry_consistent()

@@ -12,7 +12,7 @@
 // unmapped byte. /proc/self/maps is no such oracle: it is read in pieces,
 // and on 6.18 without mmap_lock (per-VMA locks), so while the workers
 // change mappings a read may show a VMA in its old and new shape, or miss
-// one (rob_threads once saw the window's lines stop mid-window). A gap in
+// one (this test once saw the window's lines stop mid-window). A gap in
 // the maps text is a failure only if the kernel confirms a hole; otherwise
 // the text is read again (counted, and printed at the end).
 #include <pthread.h>

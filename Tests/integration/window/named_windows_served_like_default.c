@@ -1,4 +1,4 @@
-// Named windows are served like the default one (issue 5). Run 1, a private
+// Named windows are served like the default one. Run 1, a private
 // named window "ipc" alone: MAP_FIXED served in place, a free hint placed
 // exactly and a hint over a live mapping sent outside every window,
 // MAP_FIXED_NOREPLACE, mprotect of part, munmap re-reserving (head, middle,
