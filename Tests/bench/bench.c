@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "mapwarden.h"
-#include "../integration/raw_syscall.h"
+#include "../integration/include/raw_syscall.h"
 
 #pragma weak mapwarden_query
 
