@@ -145,6 +145,16 @@ extension PlanError {
         case .exists: return EEXIST
         case .notSupported: return EOPNOTSUPP
         case .again: return EAGAIN
+        case .fault: return EFAULT
         }
+    }
+}
+
+extension RemapPlan {
+    /// The errno of a plan made without the registry (a signal handler's
+    /// mremap that touches a window).
+    var refusal: Int32 {
+        if case .fail(let e) = self { return e.errno }
+        return ENOMEM
     }
 }

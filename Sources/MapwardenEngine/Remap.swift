@@ -32,51 +32,44 @@ extension WindowService {
 
     static func serveMremap(_ old: UInt64, _ oldLen: UInt64, _ newLen: UInt64, _ flags: Int32, _ newAddr: UInt64,
                             sourceIn: Bool, _ stack: CallStack) -> KernelResult {
-        // From a signal handler that interrupted the engine: moving needs the registry.
-        locked({ noMemory }) { state in
+        var request = RemapRequest(old: old, oldLength: oldLen, newLength: newLen, newAddr: newAddr)
+        request.mayMove = flags & MREMAP_MAYMOVE != 0
+        request.fixed = flags & MREMAP_FIXED != 0
+        request.dontUnmap = flags & MREMAP_DONTUNMAP != 0
+        request.unknownFlags = flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) != 0
+        // From a signal handler that interrupted the engine: the plan says
+        // moving needs the registry.
+        return locked({ .failure(RemapPlan.decide(request, view, nil).refusal) }) { state in
             state.calls.mremap += 1
             state.setCallOrigin(stack)
-            let space = config.space
-            let known = MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP
-            // The kernel's own rounding, which wraps: a huge oldLen becomes 0,
-            // the "duplicate a shared mapping" request.
-            let oldSize = (oldLen &+ (space.pageSize - 1)) & ~(space.pageSize - 1)
             var flags = flags
             // The source's smaps entries, when a move from outside needs them
             // (read once, before any change).
             var sourceMaps: ScratchFile? = nil
             defer { sourceMaps?.release() }
-            if !sourceIn && flags & (MREMAP_DONTUNMAP | MREMAP_FIXED) == MREMAP_DONTUNMAP && flags & MREMAP_MAYMOVE != 0,
-               oldSize > 0, space.isPageAligned(newAddr), !newAddr.addingReportingOverflow(oldSize).overflow,
-               let i = config.windows.index(containing: newAddr), config.windows[i].encloses(newAddr, newAddr + oldSize),
-               !state.registry.overlapsAny(newAddr, newAddr + oldSize) {
+            if RemapPlan.takesHint(request, view, state.registry) {
                 // MREMAP_DONTUNMAP's hint, free in a window: the kernel would
                 // take it, so it is the destination (for a source that is one
                 // VMA: a hint does not make the move of several).
                 let maps = ScratchFile(path: cString("/proc/self/smaps"), limit: 256 << 20)
                 sourceMaps = maps
-                if let (source, _) = vma(containing: old, maps), source.end >= old + oldSize { flags |= MREMAP_FIXED }
+                let oldSize = request.sizes(config.space).old
+                if let (source, _) = vma(containing: old, maps), source.end >= old + oldSize {
+                    flags |= MREMAP_FIXED
+                    request.fixed = true
+                }
             }
-            let fixed = flags & MREMAP_FIXED != 0
-            let newSize = (newLen &+ (space.pageSize - 1)) & ~(space.pageSize - 1)
-            guard space.isPageAligned(old), newSize > 0, flags & ~known == 0,
-                  !fixed || (flags & MREMAP_MAYMOVE != 0 && space.isPageAligned(newAddr)),
-                  flags & MREMAP_DONTUNMAP == 0 || (flags & MREMAP_MAYMOVE != 0 && oldSize == newSize),
-                  !old.addingReportingOverflow(Swift.max(oldSize, newSize)).overflow,
-                  !newAddr.addingReportingOverflow(newSize).overflow, newSize <= space.userEnd,
-                  !fixed || withinUserSpace(newAddr, newAddr + newSize, space),
-                  !fixed || !(newAddr < old + oldSize && old < newAddr + newSize), // overlap: EINVAL
-                  // MREMAP_DONTUNMAP without MREMAP_FIXED takes new_addr as a
-                  // hint, checked as a destination is (aligned, no overlap)
-                  fixed || flags & MREMAP_DONTUNMAP == 0 || newAddr == 0
-                      || (space.isPageAligned(newAddr) && !(newAddr < old + oldSize && old < newAddr &+ newSize))
-            else {
+            let (oldSize, newSize) = request.sizes(config.space)
+            switch RemapPlan.decide(request, view, state.registry) {
+            case .kernel:
+                return Kernel.mremap(old, oldLen, newLen, flags, newAddr)
+            case .kernelRefuses:
                 // The kernel should refuse this. Should it not, make the
                 // registry agree with whatever it did.
                 let r = Kernel.mremap(old, oldLen, newLen, flags, newAddr)
                 if !r.failed {
                     reconcileUnexpected(source: old, r.address, size: newSize, &state)
-                } else if fixed {
+                } else if request.fixed {
                     // MREMAP_FIXED unmaps its destination before it checks
                     // the source: what it unmapped in a window is reserved
                     // again and forgotten.
@@ -88,54 +81,43 @@ extension WindowService {
                     }
                 }
                 return r
-            }
-            guard state.ensureSpare(8) else { return noMemory }
-            // The window the call works in: the source's, or the target's.
-            // A move between two windows is not supported (docs/choices.md).
-            let targetWindow = fixed ? config.windows.firstTouching(newAddr, newAddr + newSize) : nil
-            // In a shared or persistent window an address's pages are the
-            // file's at its offset: a mapping moved there would break that.
-            if config.anyBacked, let t = targetWindow, config.windowDetails[t].backing != .private { return .failure(EINVAL) }
-            if targetWindow != nil && config.windows.countTouching(newAddr, newAddr + newSize) > 1 { return .failure(EINVAL) }
-            if sourceIn {
-                let end = old + Swift.max(oldSize, space.pageSize)
-                guard config.windows.countTouching(old, end) == 1, let i = config.windows.firstTouching(old, end),
-                      targetWindow == nil || targetWindow == i
-                else { return .failure(EINVAL) }
-                return remapFromWindow(old, oldSize, newSize, flags, newAddr, in: config.windows[i], &state)
-            }
-            if !fixed {
-                // Growing from outside towards a window.
+            case .fail(let e):
+                return .failure(e.errno)
+            case .fromWindow(let i, let how):
+                guard state.ensureSpare(8) else { return noMemory }
+                return remapFromWindow(old, oldSize, newSize, flags, newAddr, how, in: config.windows[i], &state)
+            case .growTowardWindow:
+                guard state.ensureSpare(8) else { return noMemory }
                 if flags & MREMAP_DONTUNMAP == 0, newSize > oldSize,
                    let r = growIntoWindow(old, oldSize, newSize, flags, &state) { return r }
                 return Kernel.mremap(old, oldLen, newLen, flags, newAddr)
-            }
-            // From outside into the window. What arrives is what the kernel
-            // has at the source now: its /proc/self/smaps entries, read first.
-            // (A fixed target here touches a window: `mremap` checked.)
-            guard let targetWindow else { return Kernel.mremap(old, oldLen, newLen, flags, newAddr) }
-            let window = config.windows[targetWindow]
-            let target = window.clip(newAddr, newAddr + newSize)
-            let maps = sourceMaps ?? ScratchFile(path: cString("/proc/self/smaps"), limit: 256 << 20)
-            sourceMaps = maps
-            let r = Kernel.mremap(old, oldLen, newLen, flags, newAddr)
-            if r.failed {
-                Reservation.repair(target.lo, target.hi, in: window, &state)
+            case .intoWindow(let t):
+                guard state.ensureSpare(8) else { return noMemory }
+                // What arrives is what the kernel has at the source now: its
+                // /proc/self/smaps entries, read first.
+                let window = config.windows[t]
+                let target = window.clip(newAddr, newAddr + newSize)
+                let maps = sourceMaps ?? ScratchFile(path: cString("/proc/self/smaps"), limit: 256 << 20)
+                sourceMaps = maps
+                let r = Kernel.mremap(old, oldLen, newLen, flags, newAddr)
+                if r.failed {
+                    Reservation.repair(target.lo, target.hi, in: window, &state)
+                    return r
+                }
+                var origin = state.callOrigin
+                if state.outside != nil, state.outside!.ensureSpare(MappingRegistry.nodesPerChange),
+                   let from = state.outside!.registry.mapping(containing: old) {
+                    // One of the program's recorded outside mappings moves in:
+                    // it keeps where it was made, and is no longer outside.
+                    origin = from.origin
+                    if flags & MREMAP_DONTUNMAP == 0, let source = pages(old, Swift.max(oldLen, 1), config.space) {
+                        state.outside!.registry.remove(source.lo, source.hi)
+                    }
+                }
+                adopt(from: old, oldSize, newSize, to: newAddr, maps, origin: origin, in: window, &state)
+                state.needsForkCheck = true // it may carry MADV_DONTFORK from outside
                 return r
             }
-            var origin = state.callOrigin
-            if state.outside != nil, state.outside!.ensureSpare(MappingRegistry.nodesPerChange),
-               let from = state.outside!.registry.mapping(containing: old) {
-                // One of the program's recorded outside mappings moves in:
-                // it keeps where it was made, and is no longer outside.
-                origin = from.origin
-                if flags & MREMAP_DONTUNMAP == 0, let source = pages(old, Swift.max(oldLen, 1), config.space) {
-                    state.outside!.registry.remove(source.lo, source.hi)
-                }
-            }
-            adopt(from: old, oldSize, newSize, to: newAddr, maps, origin: origin, in: window, &state)
-            state.needsForkCheck = true // it may carry MADV_DONTFORK from outside
-            return r
         }
     }
 
@@ -227,24 +209,20 @@ extension WindowService {
         state.needsForkCheck = true
     }
 
-    /// mremap of a source in `window`.
+    /// mremap of a source in `window`, as RemapPlan decided.
     static func remapFromWindow(_ old: UInt64, _ oldSize: UInt64, _ newSize: UInt64, _ flags: Int32, _ newAddr: UInt64,
-                                in window: Window, _ state: inout EngineState) -> KernelResult {
+                                _ how: RemapPlan.FromWindow, in window: Window, _ state: inout EngineState) -> KernelResult {
         let page = config.space.pageSize
-        // A mapping that straddles the window edge is one VMA the registry
-        // sees only half of; moving it is not supported. (Nothing at all at
-        // the source is the kernel's EFAULT.)
-        if !window.encloses(old, old + Swift.max(oldSize, page)) {
+        switch how {
+        case .straddlesEdge:
+            // (Nothing at all at the source is the kernel's EFAULT.)
             let mapped = window.contains(old) ? state.registry.mapping(containing: old) != nil
-                                                    : Kernel.msync(old, page, MS_ASYNC).errno != ENOMEM
+                                              : Kernel.msync(old, page, MS_ASYNC).errno != ENOMEM
             return .failure(mapped ? EINVAL : EFAULT)
-        }
-        let fixed = flags & MREMAP_FIXED != 0
-        if oldSize == 0 {
-            // Duplicates a shared mapping; the source stays as it is.
-            if state.registry.mapping(containing: old) == nil { return .failure(EFAULT) }
+        case .duplicate:
+            // The source stays as it is.
             let r = Kernel.mremap(old, 0, newSize, flags, newAddr)
-            if fixed {
+            if flags & MREMAP_FIXED != 0 {
                 if r.failed {
                     let target = window.clip(newAddr, newAddr + newSize)
                     Reservation.repair(target.lo, target.hi, in: window, &state)
@@ -261,39 +239,23 @@ extension WindowService {
                 }
             }
             return r
-        }
-        // As Linux: the source's first page must be mapped (EFAULT).
-        guard state.registry.mapping(containing: old) != nil else { return .failure(EFAULT) }
-        if !fixed && flags & MREMAP_DONTUNMAP == 0 && newSize <= oldSize {
-            // Shrinking (or keeping the size) in place unmaps the tail,
-            // whatever it holds; the rest stays where it is.
+        case .shrinkInPlace:
             if newSize < oldSize {
                 let r = release(old + newSize, old + oldSize, in: window, &state)
                 if r.failed { return r }
             }
             return KernelResult(Int(bitPattern: UInt(old)))
-        }
-        let sameSize = oldSize == newSize
-        var oldSize = oldSize
-        if fixed && newSize < oldSize {
-            // Shrinking and moving: what stays must be one VMA (checked
-            // first), then the kernel unmaps the tail and moves the rest.
-            guard isOneVMA(old, old + newSize, state) else { return .failure(EFAULT) }
-            let r = release(old + newSize, old + oldSize, in: window, &state)
-            if r.failed { return r }
-            oldSize = newSize
-        }
-        if fixed && sameSize && !isOneVMA(old, old + oldSize, state) {
-            // Linux 6.17 and later move a range of several VMAs, holes
-            // included, VMA by VMA (older kernels refuse it with EFAULT).
-            return movePieces(old, oldSize, to: newAddr, keepSource: flags & MREMAP_DONTUNMAP != 0, in: window, &state)
-        }
-        // Growing or moving with a new size: the source must be one VMA.
-        guard isOneVMA(old, old + oldSize, state) else { return .failure(EFAULT) }
-
-        if fixed {
+        case .movePieces(let keepSource):
+            return movePieces(old, oldSize, to: newAddr, keepSource: keepSource, in: window, &state)
+        case .move(let keepSource, let shrinkFirst):
+            var oldSize = oldSize
+            if shrinkFirst {
+                // The kernel unmaps the tail, then moves the rest.
+                let r = release(old + newSize, old + oldSize, in: window, &state)
+                if r.failed { return r }
+                oldSize = newSize
+            }
             let target = window.clip(newAddr, newAddr + newSize)
-            let keepSource = flags & MREMAP_DONTUNMAP != 0
             let r = keepSource ? Kernel.mremap(old, oldSize, newSize, flags, newAddr)
                                : relocate(old, oldSize, newSize, to: newAddr, &state)
             if r.failed {
@@ -303,44 +265,39 @@ extension WindowService {
             record(copyOf: old, oldSize: oldSize, at: newAddr, size: newSize, in: window, &state)
             if keepSource { dontUnmapUnlocked(old, oldSize, &state) } else { release(old, old + oldSize, in: window, &state) }
             return r
-        }
-        if flags & MREMAP_DONTUNMAP != 0 {
-            // Moves a copy and keeps the source mapped. new_addr is a hint
-            // here: taken, as the kernel takes it, when its range is free in
-            // the window; otherwise the kernel places the copy (outside).
-            if newAddr != 0, window.encloses(newAddr, newAddr + newSize),
-               !state.registry.overlapsAny(newAddr, newAddr + newSize) {
-                let r = Kernel.mremap(old, oldSize, newSize, flags | MREMAP_FIXED, newAddr)
-                if r.failed {
-                    Reservation.repair(newAddr, newAddr + newSize, in: window, &state)
-                    return r
-                }
-                record(copyOf: old, oldSize: oldSize, at: newAddr, size: newSize, in: window, &state)
-                dontUnmapUnlocked(old, oldSize, &state)
+        case .copyToHint:
+            let r = Kernel.mremap(old, oldSize, newSize, flags | MREMAP_FIXED, newAddr)
+            if r.failed {
+                Reservation.repair(newAddr, newAddr + newSize, in: window, &state)
                 return r
             }
+            record(copyOf: old, oldSize: oldSize, at: newAddr, size: newSize, in: window, &state)
+            dontUnmapUnlocked(old, oldSize, &state)
+            return r
+        case .copyAnywhere:
             let r = Kernel.mremap(old, oldSize, newSize, flags, newAddr)
             if !r.failed { dontUnmapUnlocked(old, oldSize, &state) }
             return r
-        }
-        // Grow: in place when the tail is free, in the window (the registry)
-        // and past its end (claimed from the kernel first).
-        let tail = (lo: old + oldSize, hi: old + newSize)
-        let inside = window.clip(tail.lo, tail.hi)
-        if !state.registry.overlapsAny(inside.lo, inside.hi), let claimed = claimBeyond(inside, tail) {
-            let r = relocate(old, oldSize, newSize, to: old, &state)
-            if r.failed {
-                if claimed { _ = Kernel.munmap(inside.hi, tail.hi - inside.hi) }
-                Reservation.repair(old, inside.hi, in: window, &state)
+        case .grow(let tailFree, let mayMove):
+            // In place when the tail is free, in the window (the registry)
+            // and past its end (claimed from the kernel first).
+            let tail = (lo: old + oldSize, hi: old + newSize)
+            let inside = window.clip(tail.lo, tail.hi)
+            if tailFree, let claimed = claimBeyond(inside, tail) {
+                let r = relocate(old, oldSize, newSize, to: old, &state)
+                if r.failed {
+                    if claimed { _ = Kernel.munmap(inside.hi, tail.hi - inside.hi) }
+                    Reservation.repair(old, inside.hi, in: window, &state)
+                    return r
+                }
+                record(copyOf: old, oldSize: oldSize, at: old, size: newSize, in: window, &state)
                 return r
             }
-            record(copyOf: old, oldSize: oldSize, at: old, size: newSize, in: window, &state)
+            if !mayMove { return noMemory }
+            let r = relocate(old, oldSize, newSize, to: nil, &state)
+            if !r.failed { release(old, old + oldSize, in: window, &state) }
             return r
         }
-        if flags & MREMAP_MAYMOVE == 0 { return noMemory }
-        let r = relocate(old, oldSize, newSize, to: nil, &state)
-        if !r.failed { release(old, old + oldSize, in: window, &state) }
-        return r
     }
 
     /// For a tail that runs past the window's end: claims the part beyond
@@ -404,29 +361,9 @@ extension WindowService {
         guard var lo = state.registry.mapping(containing: old), lo.kind & MappingKind.locked != 0,
               var hi = state.registry.mapping(containing: old + Swift.max(size, 1) - 1)
         else { return }
-        while lo.start > 0, let prev = state.registry.mapping(containing: lo.start - 1), mergeable(prev, lo) { lo = prev }
-        while let next = state.registry.mapping(containing: hi.end), mergeable(hi, next) { hi = next }
+        while lo.start > 0, let prev = state.registry.mapping(containing: lo.start - 1), Mapping.mergeable(prev, lo) { lo = prev }
+        while let next = state.registry.mapping(containing: hi.end), Mapping.mergeable(hi, next) { hi = next }
         state.registry.update(lo.start, hi.end) { $0.kind &= ~MappingKind.locked }
-    }
-
-    /// Whether the kernel would have merged b after a into one VMA.
-    static func mergeable(_ a: Mapping, _ b: Mapping) -> Bool {
-        a.end == b.start && a.prot == b.prot && a.kind & ~MappingKind.moved == b.kind & ~MappingKind.moved
-            // (private anonymous memory merges; files and shared anonymous
-            // objects only where the offsets continue)
-            && ((a.kind & MappingKind.anonymous != 0 && a.kind & MappingKind.shared == 0) || b.offset == a.offset &+ a.size)
-    }
-
-    /// Whether [lo, hi) would be one VMA with its pages unmapped around it:
-    /// recorded throughout by mappings the kernel would have merged
-    /// (adjacent, same protection and kind, file offsets contiguous).
-    static func isOneVMA(_ lo: UInt64, _ hi: UInt64, _ state: EngineState) -> Bool {
-        guard var m = state.registry.mapping(containing: lo) else { return false }
-        while m.end < hi {
-            guard let next = state.registry.mapping(containing: m.end), mergeable(m, next) else { return false }
-            m = next
-        }
-        return true
     }
 
     /// A same-size MREMAP_FIXED move of a range with holes, as Linux 6.17+

@@ -146,7 +146,6 @@ public enum MapPlan: Equatable, Sendable {
     /// page, as x86-64 does) when that range is free, else by the kernel
     /// (outside the window, which is reserved). From a signal handler: the kernel.
     @inlinable
-    @usableFromInline
     static func hint(_ r: MapRequest, _ range: (lo: UInt64, hi: UInt64), _ view: WindowView,
                      _ registry: MappingRegistry?) -> MapPlan {
         let space = view.space
@@ -191,7 +190,6 @@ public enum MapPlan: Equatable, Sendable {
     }
 
     @inlinable
-    @usableFromInline
     static func alignedUp(_ a: UInt64, to size: UInt64) -> UInt64? {
         let (s, o) = a.addingReportingOverflow(size - 1)
         return o ? nil : s & ~(size - 1)

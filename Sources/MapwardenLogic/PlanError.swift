@@ -12,6 +12,8 @@ public enum PlanError: Equatable, Sendable {
     case notSupported
     /// EAGAIN
     case again
+    /// EFAULT
+    case fault
 }
 
 /// What the engine sees of the windows when it plans a call: their ranges,
