@@ -4,10 +4,16 @@
 /// the library's group heads and clobber lines, the command's merged forms
 /// (pids, counts of alike events, the Windows block).
 public enum LeakText {
+    /// How a clean report's one line begins (`mapwarden run` looks for it).
+    public static let noLeaksStart: StaticString = "mapwarden: no leaks"
+    /// How the summary line begins (`mapwarden run` reads its totals).
+    public static let summaryStart: StaticString = "SUMMARY: mapwarden: "
+
     /// `mapwarden: no leaks (pid 4242, 5 mappings tracked, all unmapped)`, or
     /// `...tracked; N kept in shared or persistent windows (B bytes, not leaks))`.
     public static func noLeaks(pid: Int, tracked: Int, kept: ReportCount, _ out: inout TextBuffer) {
-        out.append("mapwarden: no leaks (pid ")
+        out.append(noLeaksStart)
+        out.append(" (pid ")
         out.append(decimal: pid)
         out.append(", ")
         out.append(count: tracked, "mapping tracked", "mappings tracked")
@@ -136,7 +142,7 @@ public enum LeakText {
     /// (0 bytes); 0 inherited (0 bytes); 0 clobbers` and the kept clause
     /// (the caller ends it with "." or adds to it).
     public static func summary(_ t: ReportTotals, _ out: inout TextBuffer) {
-        out.append("SUMMARY: mapwarden: ")
+        out.append(summaryStart)
         out.append(unsigned: t.leaked.bytes)
         out.append(" bytes leaked in ")
         out.append(count: t.leaked.mappings, "mapping", "mappings")

@@ -438,10 +438,10 @@ extension MergedReportSchema.SummaryField: CodingKey {}
 
 extension NamedValue {
     /// The word as a String.
-    public var text: String { name.description }
+    public var word: String { name.description }
     /// The value a word names.
-    public init?(text: String) {
-        guard let value = Self.allCases.first(where: { $0.name.description == text }) else { return nil }
+    public init?(word: String) {
+        guard let value = Self.allCases.first(where: { $0.name.description == word }) else { return nil }
         self = value
     }
 }
