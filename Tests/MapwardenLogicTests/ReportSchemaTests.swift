@@ -359,3 +359,83 @@ func expectKeys<F: ReportSchemaField & CodingKey>(_ object: Any, _ type: F.Type,
         #expect(apply(&s, "MAPWARDEN_TRACK", "everything")?.problem == .notOneOf(TrackScope.choices))
     }
 }
+
+/// docs/leak-reports.md and docs/command.md describe the schema: their
+/// tables must list exactly the schema's keys and words, in order.
+@Suite struct ReportSchemaDocsTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    static func page(_ name: String) throws -> String {
+        try String(contentsOf: root.appendingPathComponent("docs/" + name), encoding: .utf8)
+    }
+
+    /// The rows `| FIRST | SECOND |` of the tables that follow the heading
+    /// `| head | ... |`, as first cell → the `backticked` words of the second.
+    static func table(_ text: String, head: String) -> [String: [String]] {
+        var rows: [String: [String]] = [:]
+        var inside = false
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("| \(head) |") { inside = true; continue }
+            guard inside else { continue }
+            guard line.hasPrefix("|") else { inside = false; continue }
+            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count == 2, !cells[0].hasPrefix("---") else { continue }
+            rows[cells[0]] = cells[1].split(separator: "`", omittingEmptySubsequences: false)
+                .enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
+        }
+        return rows
+    }
+
+    static func words<W: NamedValue>(_: W.Type) -> [String] { W.allCases.map(\.word) }
+
+    @Test func leakReportsPageListsTheSchema() throws {
+        let text = try Self.page("leak-reports.md")
+        #expect(text.contains("## The JSON report (schema `\(ReportSchema.name)`, version \(ReportSchema.version))"))
+        let objects = Self.table(text, head: "Object")
+        let expected: [String: [String]] = [
+            "the report": keys(ReportSchema.DocumentField.self),
+            "`settings`": keys(ReportSchema.SettingsField.self),
+            "`stacks`": keys(ReportSchema.StacksField.self),
+            "`windows[]`": keys(ReportSchema.WindowField.self),
+            "`statistics`": keys(ReportSchema.StatisticsField.self),
+            "`leaks[]`": keys(ReportSchema.LeakField.self),
+            "`leaks[].stack[]`, `clobbers[].stack[]`": keys(ReportSchema.FrameField.self),
+            "`suppressed[]`": keys(ReportSchema.SuppressionField.self),
+            "`clobbers[]`": keys(ReportSchema.ClobberField.self),
+            "`summary`": keys(ReportSchema.SummaryField.self),
+        ]
+        #expect(objects == expected)
+        let values = Self.table(text, head: "Value")
+        #expect(values == [
+            "`ended_by`": Self.words(ReportSchema.EndedBy.self),
+            "`settings.track`": Self.words(TrackScope.self),
+            "`settings.clobber`": Self.words(ClobberPolicy.self),
+            "`windows[].backing`": Self.words(Backing.self),
+            "`clobbers[].kind`": Self.words(ReportSchema.EventKind.self),
+            "`clobbers[].action`": Self.words(ReportSchema.EventAction.self),
+        ])
+
+        // The example: each key it uses is the schema's, and it uses every key.
+        let start = try #require(text.range(of: "```json\n"))
+        let end = try #require(text.range(of: "```", range: start.upperBound..<text.endIndex))
+        let example = text[start.upperBound..<end.lowerBound]
+        let used = Set(example.matches(of: /"([a-z_]+)":/).map { String($0.1) })
+        let all = Set(expected.values.joined())
+        #expect(used == all, "in the example only: \(used.subtracting(all)); missing: \(all.subtracting(used))")
+    }
+
+    @Test func commandPageListsTheMergedSchema() throws {
+        let text = try Self.page("command.md")
+        #expect(text.contains("`\(MergedReportSchema.name)` version \(MergedReportSchema.version)"))
+        #expect(Self.table(text, head: "Object") == [
+            "the merged report": keys(MergedReportSchema.DocumentField.self),
+            "`reports[]`": keys(MergedReportSchema.ReportField.self),
+            "`windows[]`": keys(MergedReportSchema.WindowField.self),
+            "`groups[]`": keys(MergedReportSchema.GroupField.self),
+            "`groups[].leaks[]`": keys(MergedReportSchema.PlacedLeakField.self),
+            "`clobbers[]`": keys(MergedReportSchema.ClobberField.self),
+            "`summary`": keys(MergedReportSchema.SummaryField.self),
+        ])
+    }
+}
