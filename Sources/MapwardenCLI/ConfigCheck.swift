@@ -3,9 +3,9 @@ import Glibc
 #endif
 import MapwardenLogic
 
-/// Reads a configuration exactly as the library does (config file, then the
-/// environment, which wins) with MapwardenLogic's own parser, and keeps every
-/// problem with the library's own wording.
+/// Reads a configuration exactly as the library does, with the library's own
+/// code (MapwardenLogic's Settings.read: config file, then the environment,
+/// which wins), and keeps every problem with the library's own wording.
 struct ConfigCheck {
     /// Where the effective window came from.
     enum WindowOrigin: CustomStringConvertible {
@@ -44,13 +44,7 @@ struct ConfigCheck {
         var isDefault: Bool { name == "default" }
         /// `window "ipc"`.
         var title: String { "window \"\(name)\"" }
-        var backingText: String {
-            switch backing {
-            case .private: return "private"
-            case .shared: return "shared"
-            case .persistent: return "persistent"
-            }
-        }
+        var backingText: String { backing.word }
         /// The value with its range only: the same window, private.
         var privateValue: String { "\(Fmt.hex(window.base)):\(Fmt.sizeSpec(window.size))" }
         /// `:OPTIONS` as written in the value, or "".
@@ -78,22 +72,16 @@ struct ConfigCheck {
 
     var isValid: Bool { problems.isEmpty }
 
-    /// The process's address space, as the library detects it.
+    /// The process's address space, as the library detects it (from the
+    /// same facts: the page size and where the stack is).
     static func detectAddressSpace() -> AddressSpace {
-        var space: AddressSpace
-        #if arch(x86_64)
-        space = .x86_64
-        #else
         var probe = 0
         let stack = withUnsafePointer(to: &probe) { UInt64(UInt(bitPattern: $0)) }
-        space = stack < (1 << 39) ? .aarch64VA39 : .aarch64VA48
-        #endif
-        space.pageSize = UInt64(sysconf(Int32(_SC_PAGESIZE)))
-        return space
+        return AddressSpace.detect(pageSize: UInt64(sysconf(Int32(_SC_PAGESIZE))), stackAddress: stack)
     }
 
     /// The prefix of a named window's key.
-    static let namedPrefix = "MAPWARDEN_WINDOW_"
+    static let namedPrefix = Settings.namedWindowPrefix.description
 
     /// The window name a MAPWARDEN_WINDOW_<NAME> key is for, in lowercase (nil: not such a key).
     static func windowName(ofKey key: String) -> String? {
@@ -127,45 +115,43 @@ struct ConfigCheck {
         self.configPath = configPath
         let env = ConfigCheck.merged(environment, overrides)
 
+        var file = ConfigFile.none
         if let path = configPath, !path.isEmpty {
-            readFile(path, into: &settings)
-        }
-        for key in SettingKey.allCases where key != .config {
-            let name = ConfigCheck.name(key)
-            let fromOption = overrides[name]
-            guard let value = fromOption ?? env[name] else { continue }
-            let ok = apply(name: name, value: value, origin: .environment, file: "", to: &settings)
-            if ok {
-                values[name] = (value, fromOption != nil ? "option" : "environment")
-                if key == .window { windowOrigin = fromOption != nil ? .option : .environment }
-            } else if fromOption != nil, let last = problems.last {
-                problems[problems.count - 1] = last + " (from the command line)"
-            }
-        }
-        // MAPWARDEN_WINDOW_<NAME>: every such key of the environment. The
-        // library takes them in the environment's order; run and check give
-        // programs their environment sorted, so sorted here too.
-        for name in env.keys.filter({ $0.hasPrefix(ConfigCheck.namedPrefix) }).sorted() {
-            let value = env[name]!
-            let fromOption = overrides[name] != nil
-            if apply(name: name, value: value, origin: .environment, file: "", to: &settings) {
-                values[name] = (value, fromOption ? "option" : "environment")
-            } else if fromOption, let last = problems.last {
-                problems[problems.count - 1] = last + " (from the command line)"
-            }
-        }
-        // What only the whole configuration shows (overlapping windows), as
-        // the library checks it: when every entry was right.
-        if problems.isEmpty {
-            do throws(ConfigError) {
-                try settings.validate()
-            } catch {
-                var line = ConfigCheck.describe(error, file: configPath ?? "")
-                let keys = [ConfigCheck.string(error.key)] + ConfigCheck.overlapKeys(error)
-                if keys.contains(where: { overrides[$0] != nil }) { line += " (from the command line)" }
+            switch Paths.read(path, limit: 1 << 20) {
+            case .success(let data):
+                file = .text(store.copy(data))
+            case .failure(let e):
+                var line = "mapwarden: MAPWARDEN_CONFIG=" + ConfigCheck.quoted(path) + ": cannot read the config file: "
+                line += e.notRegular != 0 ? e.description : e.code == EFBIG ? "it is larger than 1 MiB" : ConfigCheck.errnoText(e.code)
                 problems.append(line)
+                file = .unreadable
             }
         }
+        // The library's own reading, in its order; here each value is also
+        // noted with where it came from, and each problem an option of this
+        // command caused says so.
+        var seenProblems = problems, seenValues = values, seenWindowOrigin = windowOrigin
+        let windowKey = ConfigCheck.name(.window)
+        _ = settings.read(file: file, environment: CommandEnvironment(env, store), applied: { k, v, origin in
+            let key = ConfigCheck.string(k), value = ConfigCheck.string(v)
+            switch origin {
+            case .file(let line):
+                seenValues[key] = (value, "\(Paths.display(configPath ?? "")):\(line)")
+                if key == windowKey { seenWindowOrigin = .file(path: configPath ?? "", line: line) }
+            case .environment:
+                let fromOption = overrides[key] != nil
+                seenValues[key] = (value, fromOption ? "option" : "environment")
+                if key == windowKey { seenWindowOrigin = fromOption ? .option : .environment }
+            }
+        }, problem: { error in
+            var line = ConfigCheck.describe(error, file: configPath ?? "")
+            let own = error.origin == .environment && overrides[ConfigCheck.string(error.key)] != nil
+            if own || ConfigCheck.overlapKeys(error).contains(where: { overrides[$0] != nil }) {
+                line += " (from the command line)"
+            }
+            seenProblems.append(line)
+        })
+        (problems, values, windowOrigin) = (seenProblems, seenValues, seenWindowOrigin)
         window = settings.window
         windows = ConfigCheck.windowInfos(settings.windows, configPath: configPath, overrides: overrides)
     }
@@ -225,49 +211,6 @@ struct ConfigCheck {
     static func name(_ key: SettingKey) -> String {
         let s = key.name
         return s.withUTF8Buffer { String(decoding: $0, as: UTF8.self) }
-    }
-
-    private mutating func readFile(_ path: String, into settings: inout Settings) {
-        let data: [UInt8]
-        switch Paths.read(path, limit: 1 << 20) {
-        case .success(let d): data = d
-        case .failure(let e):
-            var line = "mapwarden: MAPWARDEN_CONFIG=" + ConfigCheck.quoted(path) + ": cannot read the config file: "
-            line += e.notRegular != 0 ? e.description : e.code == EFBIG ? "it is larger than 1 MiB" : ConfigCheck.errnoText(e.code)
-            problems.append(line)
-            return
-        }
-        data.withUnsafeBufferPointer { buf in
-            var reader = EnvFileReader(Bytes(buf))
-            while true {
-                do throws(ConfigError) {
-                    guard let entry = try reader.next() else { break }
-                    let key = String(decoding: UnsafeBufferPointer(start: entry.key.base, count: entry.key.count), as: UTF8.self)
-                    let value = String(decoding: UnsafeBufferPointer(start: entry.value.base, count: entry.value.count), as: UTF8.self)
-                    if apply(name: key, value: value, origin: .file(line: entry.line), file: path, to: &settings) {
-                        values[key] = (value, "\(Paths.display(path)):\(entry.line)")
-                        if key == "MAPWARDEN_WINDOW" { windowOrigin = .file(path: path, line: entry.line) }
-                    }
-                } catch {
-                    problems.append(ConfigCheck.describe(error, file: path))
-                }
-            }
-        }
-    }
-
-    /// Applies one assignment; on failure records the library's message.
-    /// The key and value are copied into the store: the settings keep
-    /// pointers into them.
-    private mutating func apply(name: String, value: String, origin: ConfigError.Origin, file: String,
-                                to settings: inout Settings) -> Bool {
-        let k = store.copy(name), v = store.copy(value)
-        do throws(ConfigError) {
-            try settings.apply(key: k, value: v, origin: origin)
-        } catch {
-            problems.append(ConfigCheck.describe(error, file: file))
-            return false
-        }
-        return true
     }
 
     /// `ConfigError.describe`, into a String.
@@ -356,13 +299,35 @@ struct ConfigCheck {
     }
 }
 
+/// The environment a program is given, as the library reads it: the named
+/// windows in sorted order (the library takes them in the environment's
+/// order, and run and check give programs their environment sorted).
+struct CommandEnvironment: ConfigEnvironment {
+    let values: [String: String]
+    let store: ByteStore
+
+    init(_ values: [String: String], _ store: ByteStore) {
+        self.values = values
+        self.store = store
+    }
+
+    func value(of key: SettingKey) -> Bytes? {
+        values[ConfigCheck.name(key)].map(store.copy)
+    }
+
+    func forEachEntry(_ body: (Bytes, Bytes) -> Void) {
+        for (key, value) in values.sorted(by: { $0.key < $1.key }) { body(store.copy(key), store.copy(value)) }
+    }
+}
+
 /// Byte copies that live as long as their store (the library's parser keeps
 /// pointers into the text it parsed).
 final class ByteStore {
     private var blocks: [UnsafeMutablePointer<UInt8>] = []
 
-    func copy(_ s: String) -> Bytes {
-        let bytes = Array(s.utf8)
+    func copy(_ s: String) -> Bytes { copy(Array(s.utf8)) }
+
+    func copy(_ bytes: [UInt8]) -> Bytes {
         let p = UnsafeMutablePointer<UInt8>.allocate(capacity: max(bytes.count, 1))
         p.initialize(from: bytes, count: bytes.count)
         blocks.append(p)

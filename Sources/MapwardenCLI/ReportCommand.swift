@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MapwardenLogic
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,9 +1,13 @@
 import Foundation
+import MapwardenLogic
 
-/// The merged report as JSON (schema "mapwarden-merged-report", version 1).
+/// The merged report as JSON (MergedReportSchema: "mapwarden-merged-report",
+/// version 1). Its leaks, frames, suppressions and clobbers are the report's,
+/// written with the report's keys; the keys it adds are MergedReportSchema's.
 struct MergedJSON: Encodable {
-    var schema = "mapwarden-merged-report"
-    var version = 1
+    typealias CodingKeys = MergedReportSchema.DocumentField
+    var schema = MergedReportSchema.name.description
+    var version = MergedReportSchema.version
     var reports: [ReportRef]
     var windows: [WindowOut]
     var groups: [GroupOut]
@@ -13,6 +17,7 @@ struct MergedJSON: Encodable {
     var summary: SummaryOut
 
     struct ReportRef: Encodable {
+        typealias CodingKeys = MergedReportSchema.ReportField
         var file: String
         var pid: Int
         var parentPid: Int?
@@ -26,16 +31,15 @@ struct MergedJSON: Encodable {
         var pid: Int
         var leak: LeakReport.Leak
 
-        enum Keys: String, CodingKey { case pid }
-
         func encode(to encoder: any Encoder) throws {
             try leak.encode(to: encoder)
-            var c = encoder.container(keyedBy: Keys.self)
+            var c = encoder.container(keyedBy: MergedReportSchema.PlacedLeakField.self)
             try c.encode(pid, forKey: .pid)
         }
     }
 
     struct GroupOut: Encodable {
+        typealias CodingKeys = MergedReportSchema.GroupField
         var inherited: Bool
         var mappings: Int
         var bytes: UInt64
@@ -58,42 +62,39 @@ struct MergedJSON: Encodable {
         var leakedMappings: Int
         var leakedBytes: UInt64
 
-        enum CodingKeys: String, CodingKey {
-            case name, base, size, backing, path, reports, mappings, mappedBytes, leakedMappings, leakedBytes
-        }
-
         func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
+            var c = encoder.container(keyedBy: ReportSchema.WindowField.self)
             try c.encode(name, forKey: .name)
             try c.encode(base, forKey: .base)
             try c.encode(size, forKey: .size)
             try c.encode(backing, forKey: .backing)
             try c.encode(path, forKey: .path) // null for a private window
-            try c.encode(reports, forKey: .reports)
             try c.encode(mappings, forKey: .mappings)
             try c.encode(mappedBytes, forKey: .mappedBytes)
-            try c.encode(leakedMappings, forKey: .leakedMappings)
-            try c.encode(leakedBytes, forKey: .leakedBytes)
+            var m = encoder.container(keyedBy: MergedReportSchema.WindowField.self)
+            try m.encode(reports, forKey: .reports)
+            try m.encode(leakedMappings, forKey: .leakedMappings)
+            try m.encode(leakedBytes, forKey: .leakedBytes)
         }
     }
 
     struct ClobberOut: Encodable {
+        typealias CodingKeys = MergedReportSchema.ClobberField
         var count: Int
         var pids: [Int]
         var event: LeakReport.Clobber
     }
 
+    /// A report summary (every field set) with the number of reports.
     struct SummaryOut: Encodable {
         var reports: Int
-        var leakedMappings: Int
-        var leakedBytes: UInt64
-        var suppressedMappings: Int
-        var suppressedBytes: UInt64
-        var inheritedMappings: Int
-        var inheritedBytes: UInt64
-        var keptMappings: Int
-        var keptBytes: UInt64
-        var clobbers: Int
+        var totals: LeakReport.Summary
+
+        func encode(to encoder: any Encoder) throws {
+            try totals.encode(to: encoder)
+            var c = encoder.container(keyedBy: MergedReportSchema.SummaryField.self)
+            try c.encode(reports, forKey: .reports)
+        }
     }
 
     init(_ m: MergedReport, top: Int?) {
@@ -102,7 +103,7 @@ struct MergedJSON: Encodable {
                       executable: $0.report.executable, exitTime: $0.report.exitTime, summary: $0.report.effectiveSummary)
         }
         windows = m.windows.map {
-            WindowOut(name: $0.window.name, base: $0.window.base, size: $0.window.size, backing: $0.window.backing ?? "private",
+            WindowOut(name: $0.window.name, base: $0.window.base, size: $0.window.size, backing: $0.window.backing ?? Backing.private.word,
                       path: $0.window.path, reports: $0.reports, mappings: $0.mappings, mappedBytes: $0.mappedBytes,
                       leakedMappings: $0.leakedMappings, leakedBytes: $0.leakedBytes)
         }
@@ -118,16 +119,16 @@ struct MergedJSON: Encodable {
         clobbers = m.clobbers.map {
             ClobberOut(count: $0.events.count, pids: Array(Set($0.events.map(\.pid))).sorted(), event: $0.clobber)
         }
-        summary = SummaryOut(reports: m.sources.count, leakedMappings: m.leakedMappings, leakedBytes: m.leakedBytes,
-                             suppressedMappings: m.suppressedMappings, suppressedBytes: m.suppressedBytes,
-                             inheritedMappings: m.inheritedMappings, inheritedBytes: m.inheritedBytes,
-                             keptMappings: m.keptMappings, keptBytes: m.keptBytes,
-                             clobbers: m.clobberCount)
+        summary = SummaryOut(reports: m.sources.count, totals: LeakReport.Summary(
+            leakedMappings: m.leakedMappings, leakedBytes: m.leakedBytes,
+            suppressedMappings: m.suppressedMappings, suppressedBytes: m.suppressedBytes,
+            inheritedMappings: m.inheritedMappings, inheritedBytes: m.inheritedBytes,
+            keptMappings: m.keptMappings, keptBytes: m.keptBytes,
+            clobbers: m.clobberCount))
     }
 
     func render() throws -> String {
-        let e = JSONEncoder()
-        e.keyEncodingStrategy = .convertToSnakeCase
+        let e = JSONEncoder() // the keys are the schemas', as written
         e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try e.encode(self), as: UTF8.self) + "\n"
     }

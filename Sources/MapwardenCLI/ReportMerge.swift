@@ -21,7 +21,7 @@ struct MergedReport {
         var window: LeakReport.ReportWindow
         var key: String
         /// Shared or persistent: what is left mapped there is kept in the file, not leaked.
-        var keeps: Bool { (window.backing ?? "private") != "private" }
+        var keeps: Bool { window.keeps }
         var reports = 0
         var mappings = 0
         var mappedBytes: UInt64 = 0

@@ -1,9 +1,12 @@
 import Foundation
+import MapwardenLogic
 
 /// A leak report as the library writes it with MAPWARDEN_REPORT_FORMAT=json
-/// (schema "mapwarden-report", version 1). Every field the renderer can do
-/// without is optional, so that a report from a newer library still reads.
+/// (ReportSchema: "mapwarden-report", version 1). Every field the renderer
+/// can do without is optional, so that a report from a newer library still
+/// reads. The keys are the schema's (each type's CodingKeys), never spelled here.
 struct LeakReport: Codable {
+    typealias CodingKeys = ReportSchema.DocumentField
     var schema: String
     var version: Int
     var pid: Int
@@ -12,16 +15,19 @@ struct LeakReport: Codable {
     var executable: String?
     var exitTime: String?
     var exitTimeUnix: Int?
+    /// How the process ended (ReportSchema.EndedBy), "exit" when absent.
+    var endedBy: String?
     var settings: ReportSettings?
     var stacks: StackInfo?
     var windows: [ReportWindow]?
-    var statistics: [String: Int]?
+    var statistics: Statistics?
     var leaks: [Leak]?
     var suppressed: [Suppression]?
     var clobbers: [Clobber]?
     var summary: Summary?
 
     struct ReportSettings: Codable {
+        typealias CodingKeys = ReportSchema.SettingsField
         var track: String?
         var backtraceDepth: Int?
         var clobber: String?
@@ -29,6 +35,7 @@ struct LeakReport: Codable {
     }
 
     struct StackInfo: Codable {
+        typealias CodingKeys = ReportSchema.StacksField
         var available: Bool?
         var reason: String?
         var unique: Int?
@@ -38,6 +45,7 @@ struct LeakReport: Codable {
     /// One window of the process (every window it had, the default one
     /// included; reports from before named windows have only "default").
     struct ReportWindow: Codable {
+        typealias CodingKeys = ReportSchema.WindowField
         var name: String?
         var base: String
         var size: UInt64
@@ -54,10 +62,12 @@ struct LeakReport: Codable {
 
         /// `window "ipc"` (or `window` when the report names none).
         var title: String { name.map { "window \"\($0)\"" } ?? "window" }
+        /// Shared or persistent: what is left mapped there is kept in the file, not leaked.
+        var keeps: Bool { (backing ?? Backing.private.word) != Backing.private.word }
         /// `0x500000000000-0x500040000000 (1 GiB, shared /dev/shm/x)`.
         var rangeText: String {
             var s = "\(Fmt.hex(baseValue))-\(Fmt.hex(endValue)) (\(Fmt.bytes(size))"
-            if let backing, backing != "private" {
+            if let backing, keeps {
                 s += ", \(backing)"
                 if let path { s += " \(path)" }
             }
@@ -65,11 +75,28 @@ struct LeakReport: Codable {
         }
     }
 
+    /// The calls that touched a window.
+    struct Statistics: Codable {
+        typealias CodingKeys = ReportSchema.StatisticsField
+        var windowCalls: Int?
+        var mmap: Int?
+        var munmap: Int?
+        var mprotect: Int?
+        var mremap: Int?
+        var other: Int?
+        var trackedMappings: Int?
+        var outsideCalls: Int?
+    }
+
     struct Frame: Codable, Hashable {
+        typealias CodingKeys = ReportSchema.FrameField
         var address: String?
         var module: String?
         var moduleOffset: UInt64?
+        /// The readable (demangled) name.
         var symbol: String?
+        /// The name as the object has it.
+        var mangled: String?
         var offset: UInt64?
 
         /// What identifies the frame across processes (addresses move with ASLR).
@@ -79,22 +106,20 @@ struct LeakReport: Codable {
             return address ?? "?"
         }
 
-        /// `#N ADDR in SYMBOL+0xOFF (MODULE)` as the library writes it.
+        /// `#N ADDR in SYMBOL+0xOFF (MODULE)` as the library writes it (LeakText.frame).
         func line(_ n: Int) -> String {
-            var s = "#\(n) \(address ?? "0x0")"
-            if let symbol {
-                s += " in \(symbol)+\(Fmt.hex(offset ?? 0))"
-                if let module { s += " (\(module))" }
-            } else if let module {
-                s += " in ?? (\(module)+\(Fmt.hex(moduleOffset ?? 0)))"
-            } else {
-                s += " in ??"
+            Rendered.text { store, out in
+                let symbol = store.copy(self.symbol ?? "")
+                let facts = ReportFrameFacts(
+                    address: LeakReport.parseAddress(address ?? "") ?? 0, module: store.copy(module ?? ""),
+                    moduleOffset: moduleOffset ?? 0, symbol: symbol, readable: symbol, symbolOffset: offset ?? 0)
+                LeakText.frame(n, facts, &out)
             }
-            return s
         }
     }
 
     struct Leak: Codable {
+        typealias CodingKeys = ReportSchema.LeakField
         var address: String
         var size: UInt64
         var protection: String?
@@ -115,37 +140,43 @@ struct LeakReport: Codable {
         var isInherited: Bool { inherited ?? false }
 
         /// `(4096 bytes, rw-, private anonymous, thread 1234)` without the
-        /// parentheses, as the library writes it; `, in window "NAME"` when
-        /// `namingWindows` (the reports have more than one window).
+        /// parentheses, as the library writes it (LeakText.details); `, in
+        /// window "NAME"` when `namingWindows` (the reports have more than one window).
         func details(namingWindows: Bool = false) -> String {
-            var parts = ["\(size) bytes"]
-            if let protection { parts.append(protection) }
-            let kind = (shared ?? false) ? "shared" : "private"
-            if anonymous ?? (path == nil) {
-                parts.append("\(kind) anonymous")
-            } else if moved == true && path == nil {
-                parts.append("\(kind) (moved by mremap)")
-            } else {
-                parts.append("\(kind) file \(path ?? "") offset \(Fmt.hex(offset ?? 0))")
+            Rendered.text { store, out in
+                var kind: UInt32 = 0
+                if shared ?? false { kind |= MappingKind.shared }
+                if anonymous ?? (path == nil) { kind |= MappingKind.anonymous }
+                if moved ?? false { kind |= MappingKind.moved }
+                let facts = ReportLeakFacts(
+                    address: addressValue, size: size, protection: Leak.protectionBits(protection), kind: kind,
+                    path: store.copy(path ?? ""), offset: offset ?? 0, thread: UInt32(truncatingIfNeeded: thread ?? 0),
+                    inherited: isInherited, inWindow: inWindow ?? true,
+                    window: window.flatMap { WindowName(validating: store.copy($0)) }, stack: 0)
+                LeakText.details(facts, namingWindow: namingWindows, &out)
             }
-            if inWindow == false {
-                parts.append("outside the window")
-            } else if namingWindows, let window {
-                parts.append("in window \"\(window)\"")
+        }
+
+        /// PROT_* bits from `rwx` letters; -1 (`?`) when unknown or absent.
+        static func protectionBits(_ text: String?) -> Int32 {
+            guard let text, text.utf8.count == 3 else { return -1 }
+            var bits: Int32 = 0
+            for (i, (c, letter)) in zip(text.utf8, "rwx".utf8).enumerated() {
+                if c == letter { bits |= 1 << i } else if c != UInt8(ascii: "-") { return -1 }
             }
-            if let thread, thread != 0 { parts.append("thread \(thread)") }
-            if isInherited { parts.append("inherited") }
-            return parts.joined(separator: ", ")
+            return bits
         }
     }
 
     struct Suppression: Codable {
+        typealias CodingKeys = ReportSchema.SuppressionField
         var pattern: String
         var mappings: Int
         var bytes: UInt64
     }
 
     struct Clobber: Codable {
+        typealias CodingKeys = ReportSchema.ClobberField
         var kind: String
         var call: String?
         var address: String?
@@ -157,6 +188,7 @@ struct LeakReport: Codable {
     }
 
     struct Summary: Codable {
+        typealias CodingKeys = ReportSchema.SummaryField
         var leakedMappings: Int
         var leakedBytes: UInt64
         var suppressedMappings: Int?
@@ -184,6 +216,21 @@ struct LeakReport: Codable {
             clobbers: clobbers?.count ?? 0)
     }
 
+    /// The totals in the form LeakText writes.
+    var totals: ReportTotals {
+        let s = effectiveSummary
+        var t = ReportTotals()
+        t.leaked = ReportCount(mappings: s.leakedMappings, bytes: s.leakedBytes)
+        t.suppressed = ReportCount(mappings: s.suppressedMappings ?? 0, bytes: s.suppressedBytes ?? 0)
+        t.inherited = ReportCount(mappings: s.inheritedMappings ?? 0, bytes: s.inheritedBytes ?? 0)
+        t.kept = ReportCount(mappings: s.keptMappings ?? 0, bytes: s.keptBytes ?? 0)
+        t.clobbers = s.clobbers ?? 0
+        return t
+    }
+
+    /// How the process ended ("exit" when the report does not say).
+    var endedByValue: ReportSchema.EndedBy { endedBy.flatMap(ReportSchema.EndedBy.init(word:)) ?? .exit }
+
     var programName: String { Paths.basename(executable ?? "?") }
 
     static func parseAddress(_ text: String) -> UInt64? {
@@ -201,15 +248,13 @@ struct LeakReport: Codable {
             switch self {
             case .unreadable(let p, let e): return "\(p): cannot read: \(e)"
             case .notJSON(let p, let why): return "\(p): not a mapwarden JSON report (\(why)); write reports with --format json"
-            case .wrongSchema(let p, let s): return "\(p): schema \"\(s)\" is not mapwarden-report version 1"
+            case .wrongSchema(let p, let s): return "\(p): schema \"\(s)\" is not \(ReportSchema.name) version \(ReportSchema.version)"
             }
         }
     }
 
     static func decoder() -> JSONDecoder {
-        let d = JSONDecoder()
-        d.keyDecodingStrategy = .convertFromSnakeCase
-        return d
+        JSONDecoder() // the keys are the schema's, as written
     }
 
     static func load(_ path: String) throws(LoadError) -> LeakReport {
@@ -226,7 +271,7 @@ struct LeakReport: Codable {
         } catch {
             throw .notJSON(path, "\(error)")
         }
-        if report.schema != "mapwarden-report" || report.version != 1 {
+        if report.schema != ReportSchema.name.description || report.version != ReportSchema.version {
             throw .wrongSchema(path, "\(report.schema)\" version \"\(report.version)")
         }
         return report

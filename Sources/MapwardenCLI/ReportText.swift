@@ -1,4 +1,8 @@
-/// The merged report as text, in the library's own (LSan-like) format.
+import MapwardenLogic
+
+/// The merged report as text, in the library's own (LSan-like) format: the
+/// lines a single report has are MapwardenLogic's LeakText, as the library
+/// writes them; the merged forms (pids, counts, the Windows block) are here.
 struct ReportText {
     var merged: MergedReport
     /// Show only the largest N groups (nil: all).
@@ -11,16 +15,16 @@ struct ReportText {
     func render() -> String {
         var out: [String] = []
         let m = merged
+        let totals = m.totals
         if single {
             let r = m.sources[0].report
             if m.leakedMappings == 0 && m.inheritedMappings == 0 && m.clobberCount == 0 && m.suppressedMappings == 0 {
-                let tracked = r.statistics?["tracked_mappings"] ?? r.statistics?["trackedMappings"] ?? 0
-                if m.keptMappings > 0 {
-                    return "mapwarden: no leaks (pid \(r.pid), \(Fmt.count(tracked, "mapping")) tracked; \(m.keptMappings) kept in shared or persistent windows (\(m.keptBytes) bytes, not leaks))\n"
-                }
-                return "mapwarden: no leaks (pid \(r.pid), \(Fmt.count(tracked, "mapping")) tracked, \(tracked == 1 ? "unmapped" : "all unmapped"))\n"
+                let tracked = r.statistics?.trackedMappings ?? 0
+                return Rendered.text { _, out in LeakText.noLeaks(pid: r.pid, tracked: tracked, kept: totals.kept, &out) } + "\n"
             }
-            out.append("==\(r.pid)== mapwarden: \(Fmt.count(m.leakedMappings, "leaked mapping")) (\(m.leakedBytes) bytes) at exit of \(r.programName)")
+            out.append(Rendered.text { store, out in
+                LeakText.head(pid: r.pid, leaked: totals.leaked, endedBy: r.endedByValue, program: store.copy(r.programName), &out)
+            })
         } else {
             let who = m.sources.map { s -> String in
                 var t = "\(s.report.programName) (pid \(s.report.pid)"
@@ -67,24 +71,20 @@ struct ReportText {
 
         if !m.suppressed.isEmpty {
             out.append("")
-            out.append("Suppressions used:")
-            out.append("  mappings        bytes  pattern")
+            out.append(LeakText.suppressionsHeading.description)
             for s in m.suppressed {
-                out.append("  " + Fmt.pad("\(s.mappings)", 8) + " " + Fmt.pad("\(s.bytes)", 12) + "  " + s.pattern)
+                out.append(Rendered.text { store, out in
+                    LeakText.suppression(store.copy(s.pattern), ReportCount(mappings: s.mappings, bytes: s.bytes), &out)
+                })
             }
         }
         if !m.clobbers.isEmpty {
             out.append("")
-            out.append("Clobbers and misuse:")
+            out.append(LeakText.clobbersHeading.description)
             for c in m.clobbers { out += clobber(c) }
         }
         out.append("")
-        var summary = "SUMMARY: mapwarden: \(m.leakedBytes) bytes leaked in \(Fmt.count(m.leakedMappings, "mapping")); "
-        summary += "\(m.suppressedMappings) suppressed (\(m.suppressedBytes) bytes); "
-        summary += "\(m.inheritedMappings) inherited (\(m.inheritedBytes) bytes); \(Fmt.count(m.clobberCount, "clobber"))"
-        if m.keptMappings > 0 {
-            summary += "; \(m.keptMappings) kept in shared or persistent windows (\(m.keptBytes) bytes, not leaks)"
-        }
+        var summary = Rendered.text { _, out in LeakText.summary(totals, &out) }
         if !single { summary += "; \(m.sources.count) reports" }
         out.append(summary + ".")
         return out.joined(separator: "\n") + "\n"
@@ -130,5 +130,31 @@ struct ReportText {
         var out = [line]
         for (i, f) in (c.stack ?? []).enumerated() { out.append("      " + f.line(i)) }
         return out
+    }
+}
+
+extension MergedReport {
+    /// The totals in the form LeakText writes.
+    var totals: ReportTotals {
+        var t = ReportTotals()
+        t.leaked = ReportCount(mappings: leakedMappings, bytes: leakedBytes)
+        t.suppressed = ReportCount(mappings: suppressedMappings, bytes: suppressedBytes)
+        t.inherited = ReportCount(mappings: inheritedMappings, bytes: inheritedBytes)
+        t.kept = ReportCount(mappings: keptMappings, bytes: keptBytes)
+        t.clobbers = clobberCount
+        return t
+    }
+}
+
+/// What MapwardenLogic writes into a TextBuffer, as a String. The store
+/// keeps the Bytes made from Strings for it alive meanwhile.
+enum Rendered {
+    static func text(capacity: Int = 64 << 10, _ body: (ByteStore, inout TextBuffer) -> Void) -> String {
+        let store = ByteStore()
+        let storage = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        defer { storage.deallocate() }
+        var out = TextBuffer(storage, capacity: capacity)
+        body(store, &out)
+        return String(decoding: UnsafeBufferPointer(start: storage, count: out.count), as: UTF8.self)
     }
 }

@@ -1,11 +1,33 @@
 import ArgumentParser
 import Foundation
+import MapwardenLogic
 
-enum ReportFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
-enum TrackMode: String, ExpressibleByArgument, CaseIterable { case window, all }
-enum ClobberMode: String, ExpressibleByArgument, CaseIterable { case allow, report, deny }
-enum LogMode: String, ExpressibleByArgument, CaseIterable { case quiet, info, debug }
-enum FailurePolicy: String, ExpressibleByArgument, CaseIterable { case abort, warn }
+// The options that take one of a setting's words take MapwardenLogic's own
+// values (SettingWords.swift), so that they are the words the library reads.
+extension ReportFormat: ExpressibleByArgument {}
+extension TrackScope: ExpressibleByArgument {}
+extension ClobberPolicy: ExpressibleByArgument {}
+extension ReserveFailurePolicy: ExpressibleByArgument {}
+extension LogLevel: ExpressibleByArgument {
+    // Its Int raw values are not what the option takes: its words are.
+    public init?(argument: String) { self.init(word: argument) }
+    public var defaultValueDescription: String { word }
+    public static var allValueStrings: [String] { allCases.map(\.word) }
+    public static var allValueDescriptions: [String: String] { [:] }
+    public static var defaultCompletionKind: CompletionKind { .list(allValueStrings) }
+}
+
+extension ExpressibleByArgument where Self: SettingWord {
+    public init?(argument: String) { self.init(word: argument) }
+    public var defaultValueDescription: String { word }
+    public static var allValueStrings: [String] { allCases.map(\.word) }
+    public static var defaultCompletionKind: CompletionKind { .list(allValueStrings) }
+}
+
+extension SettingKey {
+    /// The key as a String (MAPWARDEN_TRACK).
+    var word: String { name.description }
+}
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -73,7 +95,7 @@ struct RunCommand: ParsableCommand {
     var format: ReportFormat?
 
     @Option(name: .long, help: ArgumentHelp("Track mappings in the window only, or all mappings (MAPWARDEN_TRACK). Default: window.", valueName: "window|all"))
-    var track: TrackMode?
+    var track: TrackScope?
 
     @Option(name: .customLong("leak-exitcode"), help: ArgumentHelp(
         "With leaks (not counting suppressed or inherited ones) the program exits with this status, 0-255 (MAPWARDEN_LEAK_EXITCODE). Default: 0, the status is left alone.",
@@ -90,14 +112,14 @@ struct RunCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp(
         "MAP_FIXED over memory the program did not map (libraries, heap, stacks): allow it, report it, or deny it with EEXIST (MAPWARDEN_CLOBBER). Default: allow.", valueName: "allow|report|deny"))
-    var clobber: ClobberMode?
+    var clobber: ClobberPolicy?
 
     @Option(name: .long, help: ArgumentHelp("What the library prints (MAPWARDEN_LOG). Default: info.", valueName: "quiet|info|debug"))
-    var log: LogMode?
+    var log: LogLevel?
 
     @Option(name: .customLong("on-reserve-failure"), help: ArgumentHelp(
         "When the window cannot be reserved: exit with 71 before main, or warn and run without a window (MAPWARDEN_ON_RESERVE_FAILURE). Default: abort.", valueName: "abort|warn"))
-    var onReserveFailure: FailurePolicy?
+    var onReserveFailure: ReserveFailurePolicy?
 
     @Flag(name: .customLong("no-follow-children"), help: ArgumentHelp(
         "Only the program itself runs with mapwarden: the library leaves LD_PRELOAD before the programs it executes (MAPWARDEN_CHILDREN=stop)."))
@@ -190,16 +212,16 @@ struct RunPlan {
     var environment: [String: String]
     /// The report destination in force: "stderr", "none" or an absolute file pattern.
     var report: String
-    /// "text" or "json".
+    /// The format's word ("text" or "json"; as the environment gives it).
     var format: String
 
     init(options o: RunCommand, environment inherited: [String: String], library: String) {
         var env = inherited
         func set(_ key: String, _ value: String?) { if let value { env[key] = value } }
 
-        let configPath = o.config.map(Paths.absolute) ?? inherited["MAPWARDEN_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
-        set("MAPWARDEN_CONFIG", o.config.map(Paths.absolute))
-        set("MAPWARDEN_WINDOW", o.window)
+        let configPath = o.config.map(Paths.absolute) ?? inherited[SettingKey.config.word].flatMap { $0.isEmpty ? nil : $0 }
+        set(SettingKey.config.word, o.config.map(Paths.absolute))
+        set(SettingKey.window.word, o.window)
         // MAPWARDEN_WINDOW_<NAME>: the option replaces the environment's
         // entries for the same window, whatever their case.
         var named: [String: String] = [:]
@@ -207,37 +229,38 @@ struct RunPlan {
             if case .success(let kv) = ConfigCheck.parseNamedWindow(text) { named[kv.key] = kv.value }
         }
         env = ConfigCheck.merged(env, named)
-        set("MAPWARDEN_TRACK", o.track?.rawValue)
-        set("MAPWARDEN_LEAK_EXITCODE", o.leakExitcode.map(String.init))
-        set("MAPWARDEN_SUPPRESSIONS", o.suppressions.map(Paths.absolute))
-        set("MAPWARDEN_BACKTRACE_DEPTH", o.backtraceDepth.map(String.init))
-        set("MAPWARDEN_CLOBBER", o.clobber?.rawValue)
-        set("MAPWARDEN_LOG", o.log?.rawValue)
-        set("MAPWARDEN_ON_RESERVE_FAILURE", o.onReserveFailure?.rawValue)
+        set(SettingKey.track.word, o.track?.word)
+        set(SettingKey.leakExitCode.word, o.leakExitcode.map(String.init))
+        set(SettingKey.suppressions.word, o.suppressions.map(Paths.absolute))
+        set(SettingKey.backtraceDepth.word, o.backtraceDepth.map(String.init))
+        set(SettingKey.clobber.word, o.clobber?.word)
+        set(SettingKey.log.word, o.log?.word)
+        set(SettingKey.onReserveFailure.word, o.onReserveFailure?.word)
         if o.noFollowChildren { env["MAPWARDEN_CHILDREN"] = "stop" }
 
         // The report: the option, else the environment, else the config file,
         // else our default (JSON files in the current directory).
         func fromFile(_ key: String) -> String? { configPath.flatMap { ConfigCheck.fileValue(key, inFile: $0) } }
-        let chosenFormat = o.format?.rawValue ?? inherited["MAPWARDEN_REPORT_FORMAT"] ?? fromFile("MAPWARDEN_REPORT_FORMAT")
-        var report = o.report ?? inherited["MAPWARDEN_REPORT"] ?? fromFile("MAPWARDEN_REPORT")
+        let reportKey = SettingKey.report.word, formatKey = SettingKey.reportFormat.word
+        let chosenFormat = o.format?.word ?? inherited[formatKey] ?? fromFile(formatKey)
+        var report = o.report ?? inherited[reportKey] ?? fromFile(reportKey)
         var format = chosenFormat
         if report == nil {
-            let ext = chosenFormat == "text" ? "txt" : "json"
+            let ext = chosenFormat == ReportFormat.text.word ? "txt" : "json"
             report = Paths.currentDirectory() + "/mapwarden.%e.%p." + ext
-            if format == nil { format = "json" }
+            if format == nil { format = ReportFormat.json.word }
         } else if let r = report, r != "stderr", r != "none" {
             report = Paths.absolute(r)
-            if format == nil && r.hasSuffix(".json") { format = "json" }
+            if format == nil && r.hasSuffix(".json") { format = ReportFormat.json.word }
         }
-        if report != inherited["MAPWARDEN_REPORT"] || o.report != nil { env["MAPWARDEN_REPORT"] = report }
-        if let format, format != inherited["MAPWARDEN_REPORT_FORMAT"] || o.format != nil {
-            env["MAPWARDEN_REPORT_FORMAT"] = format
+        if report != inherited[reportKey] || o.report != nil { env[reportKey] = report }
+        if let format, format != inherited[formatKey] || o.format != nil {
+            env[formatKey] = format
         }
         env["LD_PRELOAD"] = Library.preloadValue(library: library, existing: inherited["LD_PRELOAD"])
         self.environment = env
         self.report = report ?? "stderr"
-        self.format = format ?? "text"
+        self.format = format ?? ReportFormat.text.word
     }
 
     var environmentList: [String] { environment.map { "\($0.key)=\($0.value)" }.sorted() }

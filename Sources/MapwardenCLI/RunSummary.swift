@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MapwardenLogic
 
 /// Finding the reports a run wrote: the files that match the report pattern
 /// (%p any pid, %e any name) and were written since the run started.
@@ -150,7 +151,7 @@ struct RunSummary {
         if read < files.count {
             Out.note("\(files.count - read) of the reports could not be read")
         }
-        guard plan.format == "json" else {
+        guard plan.format == ReportFormat.json.word else {
             Out.note("next: less \(shown.count == 1 ? shown[0] : Paths.display(ReportFinder.glob(plan.report)))")
             return
         }
@@ -174,7 +175,7 @@ struct Totals {
     var kept = 0
 
     static func read(_ path: String, format: String) -> Totals? {
-        if format == "json" || path.hasSuffix(".json") {
+        if format == ReportFormat.json.word || path.hasSuffix(".json") {
             guard let r = try? LeakReport.load(path) else { return nil }
             let s = r.effectiveSummary
             return Totals(pid: r.pid, leaked: s.leakedMappings, bytes: s.leakedBytes,
@@ -189,14 +190,14 @@ struct Totals {
     static func fromText(_ text: String) -> Totals? {
         var t = Totals()
         for line in text.split(separator: "\n") {
-            if line.hasPrefix("mapwarden: no leaks") {
+            if line.hasPrefix(LeakText.noLeaksStart.description) {
                 t.pid = numbers(line).first.map { Int($0) }
                 return t
             }
             if line.hasPrefix("==") , let end = line.dropFirst(2).firstIndex(of: "=") {
                 t.pid = Int(line[line.index(line.startIndex, offsetBy: 2)..<end])
             }
-            if line.hasPrefix("SUMMARY: mapwarden:") {
+            if line.hasPrefix(LeakText.summaryStart.description) {
                 let n = numbers(line)
                 if n.count >= 2 { t.bytes = n[0]; t.leaked = Int(n[1]) }
                 if n.count >= 3 { t.suppressed = Int(n[2]) }

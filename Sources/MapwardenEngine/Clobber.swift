@@ -76,11 +76,7 @@ enum Clobber {
         if log < .info { return }
         Output.line { out in
             out.append("mapwarden: ")
-            switch e.kind {
-            case .clobber: out.append("clobber: ")
-            case .freeWindowCall: out.append("call on free window pages: ")
-            case .unmappedWindowMunmap: out.append("munmap of window pages never mapped: ")
-            }
+            out.append(e.kind.title)
             out.append(e.call)
             out.append(e.kind == .clobber ? " MAP_FIXED " : " ")
             out.append(hex: e.address)

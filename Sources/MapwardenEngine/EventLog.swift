@@ -3,14 +3,8 @@ import MapwardenLogic
 
 /// One clobber or misuse the guard saw (MAPWARDEN_CLOBBER=report|deny).
 struct GuardEvent {
-    enum Kind: UInt8 {
-        /// A MAP_FIXED outside the window over memory the program did not map.
-        case clobber = 0
-        /// A call refused on free window pages (ENOMEM).
-        case freeWindowCall = 1
-        /// munmap of window pages that were never mapped.
-        case unmappedWindowMunmap = 2
-    }
+    /// clobber, freeWindowCall or unmappedWindowMunmap (the report's words).
+    typealias Kind = ReportSchema.EventKind
 
     var kind: Kind
     var denied: Bool

@@ -30,13 +30,13 @@ struct ReportSettings {
     /// How the process ends (enum mw_end): exit(), or at once.
     var endedBy: Int32 = 0
     /// The function or system call that ends it, as the reports name it.
-    var endedByName: StaticString {
+    var endedByValue: ReportSchema.EndedBy {
         switch UInt32(endedBy) {
-        case MW_END__EXIT.rawValue: "_exit"
-        case MW_END__EXIT_C99.rawValue: "_Exit"
-        case MW_END_QUICK_EXIT.rawValue: "quick_exit"
-        case MW_END_EXIT_GROUP.rawValue: "exit_group"
-        default: "exit"
+        case MW_END__EXIT.rawValue: ._exit
+        case MW_END__EXIT_C99.rawValue: ._Exit
+        case MW_END_QUICK_EXIT.rawValue: .quickExit
+        case MW_END_EXIT_GROUP.rawValue: .exitGroup
+        default: .exit
         }
     }
 }

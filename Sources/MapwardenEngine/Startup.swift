@@ -6,16 +6,7 @@ import MapwardenLogic
 enum Startup {
     /// The address space of this process.
     static func detectAddressSpace() -> AddressSpace {
-        var space: AddressSpace
-        #if arch(x86_64)
-        space = .x86_64
-        #else
-        // aarch64: the stack sits near the top of user space; below 2^39
-        // means a 39-bit kernel.
-        space = UInt64(mw_stack_address()) < (1 << 39) ? .aarch64VA39 : .aarch64VA48
-        #endif
-        space.pageSize = UInt64(mw_page_size())
-        return space
+        AddressSpace.detect(pageSize: UInt64(mw_page_size()), stackAddress: UInt64(mw_stack_address()))
     }
 
     static func run() -> Bool {
@@ -250,74 +241,27 @@ enum Startup {
         }
     }
 
-    /// The config file, then the environment (which wins). Returns how many
-    /// problems there were, printing each when `reporting`.
+    /// The config file, then the environment (which wins), in the order
+    /// MapwardenLogic's Settings.read keeps for the library and the command.
+    /// Returns how many problems there were, printing each when `reporting`.
     static func readConfiguration(_ file: ScratchFile?, _ configPath: UnsafePointer<CChar>?,
                                   into settings: inout Settings, reporting: Bool) -> Int {
-        var errors = 0
-        if let file, let configPath {
-            errors += loadFile(file, configPath, into: &settings, reporting: reporting)
-        }
-        for key in SettingKey.allCases where key != .config {
-            guard let value = mw_getenv(key.cName) else { continue }
-            let raw = UnsafeRawPointer(value).assumingMemoryBound(to: UInt8.self)
-            do {
-                try settings.apply(key: Bytes(key.name), value: Bytes(cString: raw), origin: .environment)
-            } catch {
-                if reporting { report(error, file: .empty) }
-                errors += 1
+        let name = configPath.map { Bytes(cString: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self)) } ?? .empty
+        var text = ConfigFile.none
+        if let file, configPath != nil {
+            if readable(file) {
+                text = .text(file.bytes)
+            } else {
+                if reporting { sayUnreadable(file, key: SettingKey.config, name: name, what: "the config file") }
+                text = .unreadable
             }
         }
-        // MAPWARDEN_WINDOW_<NAME>: the environment's entries with that prefix.
-        var cursor: UInt = 0
-        while let entry = mw_env_entry(&cursor) {
-            let text = Bytes(cString: UnsafeRawPointer(entry).assumingMemoryBound(to: UInt8.self))
-            guard text.hasPrefix(Settings.namedWindowPrefix), let equals = text.firstIndex(of: 0x3D) else { continue }
-            do {
-                try settings.apply(key: text.slice(0, equals), value: text.dropFirst(equals + 1), origin: .environment)
-            } catch {
-                if reporting { report(error, file: .empty) }
-                errors += 1
-            }
+        return settings.read(file: text, environment: StartupEnvironment()) { error in
+            if reporting { report(error, file: name) }
         }
-        if errors == 0 {
-            do {
-                try settings.validate()
-            } catch {
-                if reporting { report(error, file: configPath.map { Bytes(cString: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self)) } ?? .empty) }
-                errors += 1
-            }
-        }
-        return errors
     }
 
     static let configFileLimit: UInt64 = 1 << 20
-
-    /// Applies every entry of the config file; returns how many were wrong.
-    static func loadFile(_ file: ScratchFile, _ path: UnsafePointer<CChar>, into settings: inout Settings, reporting: Bool) -> Int {
-        let name = Bytes(cString: UnsafeRawPointer(path).assumingMemoryBound(to: UInt8.self))
-        if !readable(file) {
-            if reporting { sayUnreadable(file, key: SettingKey.config, name: name, what: "the config file") }
-            return 1
-        }
-        var errors = 0
-        var reader = EnvFileReader(file.bytes)
-        while true {
-            do {
-                guard let entry = try reader.next() else { break }
-                do {
-                    try settings.apply(key: entry.key, value: entry.value, origin: .file(line: entry.line))
-                } catch {
-                    if reporting { report(error, file: name) }
-                    errors += 1
-                }
-            } catch {
-                if reporting { report(error, file: name) }
-                errors += 1
-            }
-        }
-        return errors
-    }
 
     /// Whether a file named by the configuration was read whole.
     static func readable(_ file: ScratchFile) -> Bool {
@@ -379,6 +323,22 @@ extension Settings {
 
 extension SettingKey {
     var cName: UnsafePointer<CChar> { cString(name) }
+}
+
+/// The environment at start-up (its early copy before libc has one).
+struct StartupEnvironment: ConfigEnvironment {
+    func value(of key: SettingKey) -> Bytes? {
+        mw_getenv(key.cName).map { Bytes(cString: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self)) }
+    }
+
+    func forEachEntry(_ body: (Bytes, Bytes) -> Void) {
+        var cursor: UInt = 0
+        while let entry = mw_env_entry(&cursor) {
+            let text = Bytes(cString: UnsafeRawPointer(entry).assumingMemoryBound(to: UInt8.self))
+            guard let equals = text.firstIndex(of: 0x3D) else { continue }
+            body(text.slice(0, equals), text.dropFirst(equals + 1))
+        }
+    }
 }
 
 /// Text from the configuration that must outlive it (paths), copied into

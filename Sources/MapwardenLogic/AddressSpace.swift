@@ -16,6 +16,24 @@ public struct AddressSpace: Equatable, Sendable {
     /// aarch64 with 39-bit virtual addresses (some embedded kernels).
     public static let aarch64VA39 = AddressSpace(pageSize: 4096, userEnd: 1 << 39)
 
+    /// The address space of a process, from what its caller reads of it:
+    /// the page size and an address on its stack. x86-64 user space ends at
+    /// 2^47 - 4096 (also under la57, without a high hint); on aarch64 the
+    /// stack sits near the top of user space, and below 2^39 means a 39-bit
+    /// kernel. The library and the `mapwarden` command both decide here.
+    public static func detect(pageSize: UInt64, stackAddress: UInt64,
+                              x86_64: Bool = AddressSpace.builtForX86_64) -> AddressSpace {
+        var space = x86_64 ? AddressSpace.x86_64 : stackAddress < (1 << 39) ? .aarch64VA39 : .aarch64VA48
+        space.pageSize = pageSize
+        return space
+    }
+
+    #if arch(x86_64)
+    public static let builtForX86_64 = true
+    #else
+    public static let builtForX86_64 = false
+    #endif
+
     /// The window used when none is configured (docs/configuration.md gives the reasoning).
     public var defaultWindow: Window {
         if userEnd <= 1 << 39 { return Window(base: 0x10_0000_0000, size: 32 << 30) } // 64 GiB, 32 GiB

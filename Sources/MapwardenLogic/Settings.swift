@@ -1,5 +1,5 @@
 /// What to do when the window cannot be reserved.
-public enum ReserveFailurePolicy: Equatable {
+public enum ReserveFailurePolicy: Equatable, CaseIterable {
     /// Print why and exit before `main` with `ExitStatus.reservationFailed`.
     case abort
     /// Print why and run the program without a window.
@@ -7,7 +7,7 @@ public enum ReserveFailurePolicy: Equatable {
 }
 
 /// How much mapwarden prints.
-public enum LogLevel: Int, Comparable {
+public enum LogLevel: Int, Comparable, CaseIterable {
     /// Fatal errors only.
     case quiet = 0
     /// Also warnings (the default).
@@ -27,7 +27,7 @@ public enum ExitStatus {
 }
 
 /// What the leak report covers (MAPWARDEN_TRACK).
-public enum TrackScope: Equatable {
+public enum TrackScope: Equatable, CaseIterable {
     /// Mappings the program made inside the window.
     case window
     /// Also those it made outside through the interposed calls.
@@ -35,14 +35,14 @@ public enum TrackScope: Equatable {
 }
 
 /// How the report is written (MAPWARDEN_REPORT_FORMAT).
-public enum ReportFormat: Equatable {
+public enum ReportFormat: Equatable, CaseIterable {
     case text
     case json
 }
 
 /// What a MAP_FIXED over memory the program did not map itself gets
 /// (MAPWARDEN_CLOBBER).
-public enum ClobberPolicy: Equatable {
+public enum ClobberPolicy: Equatable, CaseIterable {
     /// Nothing is checked (the default, and free).
     case allow
     /// The call goes ahead; it is reported with its stack.
@@ -171,31 +171,11 @@ public struct Settings: Equatable {
                 throw ConfigError(error, origin: origin, key: key, value: value)
             }
         case .onReserveFailure:
-            if value.equals("abort") {
-                onReserveFailure = .abort
-            } else if value.equals("warn") {
-                onReserveFailure = .warn
-            } else {
-                throw ConfigError(.notOneOf("abort, warn"), origin: origin, key: key, value: value)
-            }
+            onReserveFailure = try Settings.word(value, key: key, origin: origin)
         case .log:
-            if value.equals("quiet") {
-                log = .quiet
-            } else if value.equals("info") {
-                log = .info
-            } else if value.equals("debug") {
-                log = .debug
-            } else {
-                throw ConfigError(.notOneOf("quiet, info, debug"), origin: origin, key: key, value: value)
-            }
+            log = try Settings.word(value, key: key, origin: origin)
         case .track:
-            if value.equals("window") {
-                track = .window
-            } else if value.equals("all") {
-                track = .all
-            } else {
-                throw ConfigError(.notOneOf("window, all"), origin: origin, key: key, value: value)
-            }
+            track = try Settings.word(value, key: key, origin: origin)
         case .backtraceDepth:
             guard let n = Settings.parseCount(value, maximum: UInt64(Settings.maximumBacktraceDepth)) else {
                 throw ConfigError(.notACount(maximum: UInt64(Settings.maximumBacktraceDepth)),
@@ -220,13 +200,7 @@ public struct Settings: Equatable {
                 report = v
             }
         case .reportFormat:
-            if value.equals("text") {
-                reportFormat = .text
-            } else if value.equals("json") {
-                reportFormat = .json
-            } else {
-                throw ConfigError(.notOneOf("text, json"), origin: origin, key: key, value: value)
-            }
+            reportFormat = try Settings.word(value, key: key, origin: origin)
         case .leakExitCode:
             guard let n = Settings.parseCount(value, maximum: 255) else {
                 throw ConfigError(.notACount(maximum: 255), origin: origin, key: key, value: value)
@@ -237,15 +211,7 @@ public struct Settings: Equatable {
             try Settings.checkPath(v, key: key, value: value, origin: origin)
             suppressions = v.count == 0 ? nil : v
         case .clobber:
-            if value.equals("allow") {
-                clobber = .allow
-            } else if value.equals("report") {
-                clobber = .report
-            } else if value.equals("deny") {
-                clobber = .deny
-            } else {
-                throw ConfigError(.notOneOf("allow, report, deny"), origin: origin, key: key, value: value)
-            }
+            clobber = try Settings.word(value, key: key, origin: origin)
         case .children:
             if value.equals("follow") {
                 followChildren = true
@@ -259,6 +225,14 @@ public struct Settings: Equatable {
             try Settings.checkPath(v, key: key, value: value, origin: origin)
             libunwind = v.count == 0 ? nil : v
         }
+    }
+
+    /// One of a setting's words (SettingWords.swift), or the problem listing them.
+    static func word<W: SettingWord>(_ value: Bytes, key: Bytes, origin: ConfigError.Origin) throws(ConfigError) -> W {
+        guard let w = W(named: value) else {
+            throw ConfigError(.notOneOf(W.choices), origin: origin, key: key, value: value)
+        }
+        return w
     }
 
     /// A decimal count from 0 to maximum, or nil.

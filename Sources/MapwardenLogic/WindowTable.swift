@@ -1,5 +1,5 @@
 /// What backs the mappings of a window (the values of `mapwarden_backing`).
-public enum Backing: UInt32, Equatable, Sendable {
+public enum Backing: UInt32, Equatable, Sendable, CaseIterable {
     /// As the program asked: the default.
     case `private` = 0
     /// A shared-memory file: every process configured alike sees the same
