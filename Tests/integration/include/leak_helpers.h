@@ -20,11 +20,13 @@
 
 /* One line on stdout, flushed (the scripts read it after the exit). */
 static inline void say(const char *fmt, ...) {
+    /* One line in one stdio call: lines said by threads at once never mix. */
+    char line[1024];
     va_list ap;
     va_start(ap, fmt);
-    vprintf(fmt, ap);
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    putchar('\n');
+    printf("%s\n", line);
     fflush(stdout);
 }
 
