@@ -100,7 +100,7 @@ public enum MapPlan: Equatable, Sendable {
 
     /// The plan for request, with the registry when the caller holds the
     /// lock, nil from a signal handler that interrupted the engine.
-    @inlinable
+    @inlinable @inline(__always)
     public static func decide(_ r: MapRequest, _ view: WindowView, _ registry: MappingRegistry?) -> MapPlan {
         let space = view.space
         // The kernel refuses an unaligned offset before anything else (for

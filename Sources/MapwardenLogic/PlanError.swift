@@ -33,15 +33,13 @@ public struct WindowView {
     }
 
     /// Whether a request (anonymous or not) in window i maps the window's file.
-    @inline(__always)
-    @inlinable
+    @inlinable @inline(__always)
     public func mapsWindowFile(_ i: Int, anonymous: Bool) -> Bool {
         anonymous && fileBacked & (1 << UInt32(i)) != 0
     }
 
     /// The page range [lo, hi) of (addr, len), or nil when it overflows.
-    @inline(__always)
-    @inlinable
+    @inlinable @inline(__always)
     public func pages(_ addr: UInt64, _ len: UInt64) -> (lo: UInt64, hi: UInt64)? {
         let (end, overflow) = addr.addingReportingOverflow(len)
         if overflow { return nil }

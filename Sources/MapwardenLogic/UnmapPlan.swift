@@ -32,7 +32,8 @@ public enum UnmapPlan {
                                    _ body: (Step) -> Bool) -> Bool {
         var going = true
         var at = lo
-        for i in windows.touching(lo, hi) {
+        let touched = windows.touching(lo, hi)
+        for i in touched {
             let w = windows[i]
             if at < w.base {
                 going = body(.unmap(lo: at, hi: w.base))
@@ -41,7 +42,7 @@ public enum UnmapPlan {
             at = Swift.min(w.end, hi)
         }
         if at < hi && !body(.unmap(lo: at, hi: hi)) { return false }
-        for i in windows.touching(lo, hi) {
+        for i in touched {
             let inside = windows[i].clip(lo, hi)
             if !body(.release(window: i, lo: inside.lo, hi: inside.hi)) { return false }
         }

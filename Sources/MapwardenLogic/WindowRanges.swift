@@ -29,7 +29,7 @@ public struct WindowRanges: Equatable {
         return true
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public subscript(i: Int) -> Window {
         // (A switch reads one element in place: a pointer to a borrowed
         // tuple would copy all eight, on every call's lookups.)
@@ -55,14 +55,14 @@ public struct WindowRanges: Equatable {
     }
 
     /// The index of the window containing addr.
-    @inlinable
+    @inlinable @inline(__always)
     public func index(containing addr: UInt64) -> Int? {
         for i in 0..<count where self[i].contains(addr) { return i }
         return nil
     }
 
     /// The index of the lowest window sharing a byte with [lo, hi).
-    @inlinable
+    @inlinable @inline(__always)
     public func firstTouching(_ lo: UInt64, _ hi: UInt64) -> Int? {
         for i in 0..<count where self[i].overlaps(lo, hi) { return i }
         return nil
@@ -70,8 +70,10 @@ public struct WindowRanges: Equatable {
 
     /// The indices of the windows sharing a byte with [lo, hi): a run, since
     /// the windows are sorted and disjoint (empty when none).
-    @inlinable
+    @inlinable @inline(__always)
     public func touching(_ lo: UInt64, _ hi: UInt64) -> Range<Int> {
+        // (One window, the usual case: one comparison pair.)
+        if count == 1 { return slots.0.overlaps(lo, hi) ? 0..<1 : 0..<0 }
         var first = 0
         while first < count && !self[first].overlaps(lo, hi) { first += 1 }
         if first == count { return 0..<0 }
@@ -81,7 +83,7 @@ public struct WindowRanges: Equatable {
     }
 
     /// How many windows share a byte with [lo, hi).
-    @inlinable
+    @inlinable @inline(__always)
     public func countTouching(_ lo: UInt64, _ hi: UInt64) -> Int {
         touching(lo, hi).count
     }
