@@ -27,11 +27,13 @@ CLI     := $(BUILD)/mapwarden
 LOGIC_SRC  := $(wildcard Sources/MapwardenLogic/*.swift)
 ENGINE_SRC := $(wildcard Sources/MapwardenEngine/*.swift)
 SHIM_SRC   := $(wildcard CShim/*.c)
-SHIM_HDR   := $(wildcard CShim/*.h CShim/include/*.h CShim/include/module.modulemap)
+SHIM_HDR   := $(wildcard CShim/*.h CShim/include/*.h CShim/include/platform/*.h CShim/include/module.modulemap)
 
+# _GNU_SOURCE for C and Swift alike: both see the same system headers
+# (F_OFD_SETLK, dladdr's Dl_info...).
 EMBEDDED := -enable-experimental-feature Embedded -wmo -parse-as-library -Osize \
-            -Xcc -fPIC -Xfrontend -function-sections -I CShim/include -I $(OBJ)
-CFLAGS_SHIM := -std=gnu11 -O2 -fPIC -fvisibility=hidden -fno-plt -Wall -Wextra -Werror \
+            -Xcc -fPIC -Xcc -D_GNU_SOURCE -Xfrontend -function-sections -I CShim/include -I $(OBJ)
+CFLAGS_SHIM := -std=gnu11 -D_GNU_SOURCE -O2 -fPIC -fvisibility=hidden -fno-plt -Wall -Wextra -Werror \
                -ftls-model=initial-exec -fno-stack-protector
 
 .PHONY: all lib test unit-test integration-test bench demo clean setup-build setup-test

@@ -5,13 +5,23 @@
  * to the engine; otherwise make the raw system call. Either way exactly one
  * answer comes back in the kernel's convention and is turned into libc's
  * here (errno only on failure).
+ *
+ * Layer: hooks. Calls the engine (mw_engine_*), startup.c and exit.c
+ * (through hooks.h), and the platform (system calls, stack capture).
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <sys/types.h>
-#include "guard.h"
+#include "hooks.h"
+#include "include/mapwarden_constants.h"
 #include "include/mapwarden_engine.h"
+#include "include/mapwarden_kernel.h"
+#include "include/platform/backtrace.h"
 
 #define EXPORT __attribute__((visibility("default")))
+
+/* errno for the caller of an interposed function (never touched on success). */
+static inline void mw_set_errno(int e) { errno = e; }
 
 static inline long libc_result(long r) {
     if (__builtin_expect((unsigned long)r > -4096UL, 0)) {

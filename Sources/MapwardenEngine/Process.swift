@@ -37,15 +37,19 @@ enum Process {
 /// .bss: never the heap, never a window; start-up and exit each run on one
 /// thread at a time).
 enum StaticBuffer {
-    static var executable: (base: UnsafeMutablePointer<UInt8>, size: Int) { buffer(0) }
-    static var reportPath: (base: UnsafeMutablePointer<UInt8>, size: Int) { buffer(1) }
-    static var demangled: (base: UnsafeMutablePointer<UInt8>, size: Int) { buffer(2) }
-    static var workingDirectory: (base: UnsafeMutablePointer<UInt8>, size: Int) { buffer(3) }
-    static var startupText: (base: UnsafeMutablePointer<UInt8>, size: Int) {
-        (mw_static_buffer(4), Int(MW_STARTUP_TEXT_SIZE))
+    static var executable: (base: UnsafeMutablePointer<UInt8>, size: Int) {
+        (mw_buffer_executable(), Int(MW_STATIC_BUFFER_SIZE))
     }
-
-    static func buffer(_ i: Int32) -> (base: UnsafeMutablePointer<UInt8>, size: Int) {
-        (mw_static_buffer(i), Int(MW_STATIC_BUFFER_SIZE))
+    static var reportPath: (base: UnsafeMutablePointer<UInt8>, size: Int) {
+        (mw_buffer_report_path(), Int(MW_STATIC_BUFFER_SIZE))
+    }
+    static var demangled: (base: UnsafeMutablePointer<UInt8>, size: Int) {
+        (mw_buffer_demangled(), Int(MW_STATIC_BUFFER_SIZE))
+    }
+    static var workingDirectory: (base: UnsafeMutablePointer<UInt8>, size: Int) {
+        (mw_buffer_working_directory(), Int(MW_STATIC_BUFFER_SIZE))
+    }
+    static var startupText: (base: UnsafeMutablePointer<UInt8>, size: Int) {
+        (mw_buffer_startup_text(), Int(MW_STARTUP_TEXT_SIZE))
     }
 }
