@@ -171,47 +171,4 @@ static inline _Noreturn void mw_sys_exit_group(int status) {
     for (;;) mw_syscall6(SYS_exit_group, status, 0, 0, 0, 0, 0);
 }
 
-/* ---- (still called by the engine; moving to Kernel.swift) ---- */
-#include <sys/mman.h>
-static inline long mw_sys_time(void) {
-    struct timespec ts;
-    if (mw_syscall6(SYS_clock_gettime, CLOCK_REALTIME, (long)&ts, 0, 0, 0, 0) != 0) return 0;
-    return ts.tv_sec;
-}
-static inline unsigned long mw_sys_file_identity(int fd) {
-    struct stat st;
-    if (mw_syscall6(SYS_fstat, fd, (long)&st, 0, 0, 0, 0) != 0) return 0;
-    return ((unsigned long)st.st_dev << 40) ^ (unsigned long)st.st_ino ^ 1;
-}
-static inline long mw_sys_path_type(const char *path, int nofollow, long *size) {
-    struct stat st;
-    long r = mw_syscall6(SYS_newfstatat, AT_FDCWD, (long)path, (long)&st, nofollow ? AT_SYMLINK_NOFOLLOW : 0, 0, 0);
-    if (r != 0) return r;
-    if (size) *size = (long)st.st_size;
-    return (long)(st.st_mode & S_IFMT);
-}
-static inline long mw_sys_fd_type(int fd, long *size) {
-    struct stat st;
-    long r = mw_syscall6(SYS_fstat, fd, (long)&st, 0, 0, 0, 0);
-    if (r != 0) return r;
-    if (size) *size = (long)st.st_size;
-    return (long)(st.st_mode & S_IFMT);
-}
-static inline long mw_sys_pread(int fd, void *buf, size_t len, long off) { return mw_sys_pread64(fd, buf, len, off); }
-static inline long mw_sys_pwrite(int fd, const void *buf, size_t len, long off) { return mw_sys_pwrite64(fd, buf, len, off); }
-static inline long mw_sys_file_size(int fd) {
-    struct stat st;
-    long r = mw_syscall6(SYS_fstat, fd, (long)&st, 0, 0, 0, 0);
-    return r != 0 ? r : (long)st.st_size;
-}
-static inline long mw_sys_ofd_lock(int fd, int type, int wait) {
-    struct flock l = { .l_type = (short)type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1, .l_pid = 0 };
-    return mw_syscall6(SYS_fcntl, fd, wait ? 38 /* F_OFD_SETLKW */ : 37 /* F_OFD_SETLK */, (long)&l, 0, 0, 0);
-}
-static inline unsigned long mw_hugetlbfs_page_size(int fd) {
-    struct statfs s;
-    if (mw_syscall6(SYS_fstatfs, fd, (long)&s, 0, 0, 0, 0) != 0) return 0;
-    return s.f_type == 0x958458f6 /* HUGETLBFS_MAGIC */ ? (unsigned long)s.f_bsize : 0;
-}
-
 #endif

@@ -18,7 +18,7 @@ enum JSONReport {
         out.text.append(c.generation > 0 ? "true" : "false")
         out.text.append(",\n \"executable\": ")
         Process.withExecutable { out.text.appendJSONString($0) }
-        let now = Int64(mw_sys_time())
+        let now = Int64(WallClock.secondsSinceEpoch)
         out.text.append(", \"exit_time\": \"")
         out.text.append(isoTime: now)
         out.text.append("\", \"exit_time_unix\": ")

@@ -3,14 +3,14 @@ import MapwardenLogic
 
 /// Facts about this process, read with raw system calls.
 enum Process {
-    static var id: Int { mw_sys_getpid() }
-    static var parentID: Int { mw_sys_getppid() }
+    static var id: Int { Kernel.getpid() }
+    static var parentID: Int { Kernel.getppid() }
 
     /// Runs body with the executable's path (/proc/self/exe), or empty.
     static func withExecutable<R>(_ body: (Bytes) -> R) -> R {
         let buffer = StaticBuffer.executable
-        let n = mw_sys_readlinkat(AT_FDCWD, cString("/proc/self/exe"),
-                                  UnsafeMutableRawPointer(buffer.base).assumingMemoryBound(to: CChar.self), buffer.size)
+        let n = Kernel.readlink(cString("/proc/self/exe"),
+                                UnsafeMutableRawPointer(buffer.base).assumingMemoryBound(to: CChar.self), buffer.size).raw
         return body(n > 0 ? Bytes(UnsafePointer(buffer.base), count: n) : .empty)
     }
 

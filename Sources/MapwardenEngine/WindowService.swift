@@ -154,7 +154,7 @@ enum WindowService {
             let shift = UInt64((flags >> 26) & 0x3F)
             return shift != 0 ? 1 << shift : 2 << 20
         }
-        if flags & MAP_ANONYMOUS == 0 { return UInt64(mw_hugetlbfs_page_size(fd)) }
+        if flags & MAP_ANONYMOUS == 0 { return FileFacts.hugePageSize(of: fd) }
         return 0
     }
 
