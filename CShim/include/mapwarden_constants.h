@@ -39,11 +39,24 @@
 #ifndef MREMAP_DONTUNMAP
 #define MREMAP_DONTUNMAP 4
 #endif
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 #ifndef PR_SET_VMA
 #define PR_SET_VMA 0x53564d41
 #endif
 #ifndef PR_SET_VMA_ANON_NAME
 #define PR_SET_VMA_ANON_NAME 0
+#endif
+
+/* MAP_32BIT exists on x86-64 only; elsewhere no flag means it. */
+#ifdef MAP_32BIT
+#define MW_MAP_32BIT MAP_32BIT
+#else
+#define MW_MAP_32BIT 0
 #endif
 
 #endif

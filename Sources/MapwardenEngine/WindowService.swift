@@ -47,7 +47,7 @@ enum WindowService {
 
     static func kind(ofFlags flags: Int32, windowFile: Bool = false) -> UInt32 {
         var kind: UInt32 = windowFile ? MappingKind.windowFile : 0
-        let type = flags & 0x0F // MAP_TYPE
+        let type = flags & MAP_TYPE
         if type == MAP_SHARED || type == MAP_SHARED_VALIDATE { kind |= MappingKind.shared }
         if flags & MAP_ANONYMOUS != 0 { kind |= MappingKind.anonymous }
         if flags & MAP_LOCKED != 0 || engine?.pointee.lockFuture == true { kind |= MappingKind.locked }
@@ -139,7 +139,7 @@ enum WindowService {
     @inline(__always)
     static func reach(_ len: UInt64, _ flags: Int32) -> UInt64 {
         if flags & MAP_ANONYMOUS != 0 && flags & MAP_HUGETLB == 0 { return len }
-        let shift = UInt64((flags >> 26) & 0x3F)
+        let shift = UInt64((flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK)
         let huge: UInt64 = flags & MAP_HUGETLB != 0 && shift != 0 ? 1 << shift : 1 << 30
         let (r, overflow) = len.addingReportingOverflow(huge)
         return overflow ? UInt64.max : r
@@ -151,7 +151,7 @@ enum WindowService {
     /// For a file on hugetlbfs, the file system's page size. Otherwise 0.
     static func hugePageSize(_ flags: Int32, _ fd: Int32) -> UInt64 {
         if flags & MAP_HUGETLB != 0 {
-            let shift = UInt64((flags >> 26) & 0x3F)
+            let shift = UInt64((flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK)
             return shift != 0 ? 1 << shift : 2 << 20
         }
         if flags & MAP_ANONYMOUS == 0 { return FileFacts.hugePageSize(of: fd) }
@@ -163,11 +163,6 @@ enum WindowService {
         return o ? nil : s & ~(size - 1)
     }
 
-    /// Flags whose meaning a hint-turned-MAP_FIXED would change: the kernel
-    /// places such calls itself (outside the window), but for MAP_32BIT
-    /// hints in a window below 2 GiB, which it would honour.
-    static let map32Bit: Int32 = 0x40
-
     /// A hint inside the window: placed exactly there (rounded down to a page,
     /// as x86-64 does) when the range is free; otherwise left to the kernel,
     /// which places it outside the window, never over a live mapping.
@@ -177,7 +172,7 @@ enum WindowService {
         guard flags & (MAP_HUGETLB | MAP_GROWSDOWN) == 0, !hugePages, let size = state.space.pageAlignedUp(len),
               !start.addingReportingOverflow(size).overflow,
               // MAP_32BIT: the kernel honours a free hint that ends at or below 2 GiB.
-              flags & map32Bit == 0 || start + size <= 0x8000_0000,
+              flags & MW_MAP_32BIT == 0 || start + size <= 0x8000_0000,
               case let inside = state.window.clip(start, start + size), inside.lo < inside.hi,
               !state.registry.overlapsAny(inside.lo, inside.hi),
               // (the window's file backs only what lies in the window)
@@ -244,7 +239,7 @@ enum WindowService {
         // MAP_SHARED_VALIDATE checks the flags of a file mapping after the
         // range (below: once the parts outside are known free), and refuses
         // MAP_FIXED_NOREPLACE among them.
-        let validateRefuses = flags & MAP_FIXED_NOREPLACE != 0 && flags & 0x0F == MAP_SHARED_VALIDATE
+        let validateRefuses = flags & MAP_FIXED_NOREPLACE != 0 && flags & MAP_TYPE == MAP_SHARED_VALIDATE
             && flags & MAP_ANONYMOUS == 0
         guard let (flags, fd, off) = backed(state.windowIndex, addr, flags, fd, off) else { return .failure(EBADF) }
         var claimed = (below: false, above: false)

@@ -78,7 +78,7 @@ enum Windows {
     static func backed(_ i: Int, _ addr: UInt64, _ flags: Int32, _ fd: Int32, _ off: Int) -> (flags: Int32, fd: Int32, off: Int) {
         let d = details[i]
         guard d.backing != .private, flags & MAP_ANONYMOUS != 0 else { return (flags, fd, off) }
-        let shared = (flags & ~(0x0F | MAP_ANONYMOUS)) | MAP_SHARED // 0x0F: MAP_TYPE
+        let shared = (flags & ~(MAP_TYPE | MAP_ANONYMOUS)) | MAP_SHARED
         return (shared, d.file.fd, Int(d.file.offset(of: addr, in: ranges[i])))
     }
 }
