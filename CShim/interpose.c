@@ -132,10 +132,9 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
     return (void *)libc_result(do_mmap((uintptr_t)addr, len, prot, flags, fd, (long)off));
 }
 
-/* The JVM and node bind mmap64. On 64-bit Linux off_t is 64 bits already. */
-EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
-    return (void *)libc_result(do_mmap((uintptr_t)addr, len, prot, flags, fd, (long)off));
-}
+/* The JVM and node bind mmap64. On 64-bit Linux off_t is 64 bits already:
+ * it is mmap itself, under a second name. */
+EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off) __attribute__((alias("mmap")));
 
 EXPORT int munmap(void *addr, size_t len) { return (int)libc_result(do_munmap((uintptr_t)addr, len)); }
 

@@ -3,18 +3,23 @@
  * its stack (thread.c).
  *
  * Layer: platform. Included by the engine (module.modulemap), the lock
- * (lock.c) and the hooks (exit.c). Calls nothing above it.
+ * (lock.c) and the hooks (exit.c). Calls nothing above it: the kernel
+ * (gettid) only.
  */
 #ifndef MAPWARDEN_PLATFORM_THREAD_H
 #define MAPWARDEN_PLATFORM_THREAD_H
 
 #include <stdint.h>
+#include "../mapwarden_kernel.h"
 
 /* This thread's id, once asked (0 before). */
 extern __thread unsigned mw_tid __attribute__((tls_model("initial-exec"), visibility("hidden")));
 
 /* Asks the kernel for this thread's id and remembers it (mw_tid). */
-unsigned mw_thread_id_renew(void);
+static inline unsigned mw_thread_id_renew(void) {
+    mw_tid = (unsigned)mw_sys_gettid();
+    return mw_tid;
+}
 
 /* The calling thread's id (cached; right in a forked child too, whose fork
  * handler renews it). */
