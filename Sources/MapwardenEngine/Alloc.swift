@@ -16,22 +16,21 @@ extension WindowService {
         else { return .failure(EINVAL) }
         let window: Int?
         if let name {
-            window = (0..<Windows.count).first { Windows.details[$0].name.matches(cString: name) }
+            window = (0..<Windows.count).first { config.windowDetails[$0].name.matches(cString: name) }
         } else {
-            window = (0..<Windows.count).first { Windows.details[$0].name == .defaultWindow }
+            window = (0..<Windows.count).first { config.windowDetails[$0].name == .defaultWindow }
         }
         guard let window else { return .failure(ENOENT) }
         if stack.missing { return .needsStack }
         return locked({ .failure(EAGAIN) }) { state in
             state.calls.mmap += 1
             state.setCallOrigin(stack)
-            let page = state.space.pageSize
-            guard let length = state.space.pageAlignedUp(size) else { return noMemory }
-            guard state.ensureSpare(8) else { return noMemory }
-            state.focus(window)
-            guard let at = state.registry.firstFit(in: state.window, size: length, align: Swift.max(align, page))
-            else { return noMemory }
-            return mapFixed(at, at + length, prot, flags | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0, &state)
+            return withLockedEdits(&state) { edits in
+                let plan = MapPlan.alloc(window: window, size: size, align: align, view, edits.state.pointee.registry)
+                let call = flags | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE
+                guard case .place(let p) = plan else { return execute(plan, 0, size, prot, call, -1, 0, &edits) }
+                return execute(plan, p.start, p.end - p.start, prot, call, -1, 0, &edits)
+            }
         }
     }
 }

@@ -8,9 +8,8 @@ import MapwardenLogic
 /// of the window is reported too: calls refused on free window pages, and
 /// munmap of window pages never mapped.
 enum Clobber {
-    nonisolated(unsafe) static var policy: ClobberPolicy = .allow
-
-    static var on: Bool { policy != .allow }
+    /// Whether the guard is on (`config.clobber`, MAPWARDEN_CLOBBER).
+    static var on: Bool { config.clobber != .allow }
 
     /// Before a MAP_FIXED over [lo, hi) outside the window: every part the
     /// program's own mappings do not cover is probed with a NOREPLACE
@@ -40,12 +39,12 @@ enum Clobber {
             at = gapEnd
         }
         guard let victim else { return true }
-        var event = GuardEvent(kind: .clobber, denied: policy == .deny, call: "mmap", address: lo,
+        var event = GuardEvent(kind: .clobber, denied: config.clobber == .deny, call: "mmap", address: lo,
                                size: hi - lo, stack: state.stackID(stack), thread: mw_thread_id())
         name(victim.lo, victim.hi, &event)
-        say(event, state.log)
+        say(event, config.log)
         state.events.add(event)
-        if policy == .deny {
+        if config.clobber == .deny {
             placeholders.removeAll()
             return false
         }
@@ -56,7 +55,7 @@ enum Clobber {
     static func misuse(_ kind: GuardEvent.Kind, _ stack: CallStack, _ lo: UInt64, _ hi: UInt64, _ state: inout EngineState) {
         let event = GuardEvent(kind: kind, denied: false, call: stack.call, address: lo, size: hi - lo,
                                stack: state.stackID(stack), thread: mw_thread_id())
-        say(event, state.log)
+        say(event, config.log)
         state.events.add(event)
     }
 

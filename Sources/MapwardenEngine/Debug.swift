@@ -3,10 +3,8 @@ import MapwardenLogic
 
 /// MAPWARDEN_LOG=debug: one line per call that touched a window, e.g.
 /// `mapwarden: mmap 0x400000010000+0x3000 prot 3 flags 0x32 -> 0x400000010000`.
+/// (Whether they are wanted: `config.debug`.)
 enum Debug {
-    /// Whether debug lines are wanted (fixed at start-up).
-    nonisolated(unsafe) static var enabled = false
-
     static func call(_ name: StaticString, _ addr: UInt64, _ len: UInt64, _ a: Int64? = nil, _ aName: StaticString = "",
                      _ b: Int64? = nil, _ bName: StaticString = "", result r: KernelResult) {
         Output.line { out in

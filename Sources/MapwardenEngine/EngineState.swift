@@ -1,15 +1,14 @@
 import CShim
 import MapwardenLogic
 
-/// Everything the engine knows, kept in its metadata arena.
+/// What changes while the program runs, kept in the engine's metadata
+/// arena and changed under the registry lock (the window files also at
+/// exit): the registry and its arenas,
+/// the window files (reopened when the program closed one, given lock
+/// descriptions of their own in a forked child), the fork generation,
+/// mlockall's MCL_FUTURE, the counts and events for the report. What was
+/// fixed at start-up is in `config` (EngineConfig).
 struct EngineState {
-    /// The window the call being served works in: each call chooses it
-    /// (`focus`) under the lock before it touches the registry. The
-    /// windows themselves are in `Windows`, fixed at start-up.
-    var window: Window
-    var windowIndex = 0
-    var space: AddressSpace
-    var log: LogLevel
     var arena: MetadataArena
     var registry: MappingRegistry
     /// Set once some mapping may not be inherited by a forked child
@@ -30,8 +29,8 @@ struct EngineState {
     var callOrigin = Mapping.Origin()
     /// Calls that touched a window, by kind, and mappings recorded.
     var calls = CallCounts()
-    /// What the report needs (fixed at start-up).
-    var report: ReportSettings
+    /// The files of the shared and persistent windows.
+    var files: WindowFiles
     /// The program's own mappings outside the window (MAPWARDEN_TRACK=all
     /// or the clobber guard), in their own arena; nil otherwise.
     var outside: OutsideMappings?
@@ -41,19 +40,6 @@ struct EngineState {
     var events: EventLog
     /// Memory for the exit report, reserved at start-up (see LeakReport).
     var reportArena: MetadataArena
-
-    /// Makes window i the one the current call works in.
-    mutating func focus(_ i: Int) {
-        if i == windowIndex { return } // (window is always windowIndex's)
-        windowIndex = i
-        window = Windows.ranges[i]
-    }
-
-    /// The window holding addr (which must lie in one), without changing
-    /// the focus: for work on a range found later (repairs, deferred changes).
-    func window(around addr: UInt64) -> Window {
-        Windows.ranges.index(containing: addr).map { Windows.ranges[$0] } ?? window
-    }
 
     /// The registry's nodes start one page into the arena, after this state.
     static let nodesOffset: UInt64 = 4096
@@ -98,19 +84,23 @@ struct EngineState {
 }
 
 /// The engine's state, or nil while inactive. Set once, before the hooks
-/// start forwarding calls (mw_phase publishes it with release ordering).
+/// start forwarding calls (mw_phase publishes it with release ordering);
+/// the state it points to changes (under the lock).
 nonisolated(unsafe) var engine: UnsafeMutablePointer<EngineState>? = nil
 
-/// The lowest window base and the highest window end, read without the
-/// lock on every call: they never change after start-up. windowEnd == 0
-/// means "no window". (The windows themselves: `Windows`.)
-nonisolated(unsafe) var windowBase: UInt64 = 0
-nonisolated(unsafe) var windowEnd: UInt64 = 0
+/// The files behind the shared and persistent windows (index as in
+/// `config.windows`; private windows have none open). State, not
+/// configuration: the descriptors change when the program closes one (it is
+/// opened again) and in a forked child (a lock description of its own).
+struct WindowFiles {
+    var slots: (BackingFile, BackingFile, BackingFile, BackingFile, BackingFile, BackingFile, BackingFile, BackingFile) =
+        (BackingFile(), BackingFile(), BackingFile(), BackingFile(), BackingFile(), BackingFile(), BackingFile(), BackingFile())
 
-/// The address space's facts, likewise fixed at start-up: what a signal
-/// handler that interrupted the engine may read instead of the state.
-nonisolated(unsafe) var pageSize: UInt64 = 4096
-nonisolated(unsafe) var userEnd: UInt64 = 0
+    subscript(i: Int) -> BackingFile {
+        get { withUnsafeBytes(of: slots) { $0.baseAddress!.assumingMemoryBound(to: BackingFile.self)[i] } }
+        set { withUnsafeMutableBytes(of: &slots) { $0.baseAddress!.assumingMemoryBound(to: BackingFile.self)[i] = newValue } }
+    }
+}
 
 /// Calls that touched a window, for the report's statistics.
 struct CallCounts {

@@ -16,15 +16,7 @@ extension WindowService {
     }
 
     /// How the kernel treats unmapped pages inside the call's range.
-    enum Holes {
-        /// mprotect, pkey_mprotect, mlock, mlock2, munlock, mincore and
-        /// msync(MS_ASYNC): VMA by VMA from the start, stopping with ENOMEM
-        /// at the first hole (what lies before it is done).
-        case stop
-        /// madvise and msync with MS_SYNC or MS_INVALIDATE: every mapped
-        /// part, holes skipped, then ENOMEM.
-        case skip
-    }
+    typealias Holes = RangeCall.Holes
 
     /// - roundsStart: the call rounds an unaligned start down (mlock,
     ///   munlock) instead of refusing it with EINVAL.
@@ -38,8 +30,8 @@ extension WindowService {
     static func onMappings(_ addr: UInt64, _ len: UInt64, _ stack: CallStack, roundsStart: Bool = false, holes: Holes = .stop,
                            change: Change = .none, refusedWhenInterrupted: Int32? = nil,
                            argumentError: () -> Int32? = { nil }, _ call: (UInt64, UInt64) -> KernelResult) -> KernelResult {
-        if !touchesWindow(addr, roundsStart && (len == 0 || len > UInt64.max - 2 * pageSize) ? 1 : len) {
-            if Tracking.outside, case .protection(let prot) = change { return protectOutside(addr, len, prot) { call(addr, len) } }
+        if !touchesWindow(addr, roundsStart && (len == 0 || len > UInt64.max - 2 * config.space.pageSize) ? 1 : len) {
+            if config.tracksOutside, case .protection(let prot) = change { return protectOutside(addr, len, prot) { call(addr, len) } }
             return call(addr, len)
         }
         if Clobber.on && stack.missing { return .needsStack }
@@ -53,7 +45,7 @@ extension WindowService {
                                    _ call: (UInt64, UInt64) -> KernelResult) -> KernelResult {
         let r = serveOnMappings(addr, len, stack, roundsStart: roundsStart, holes: holes, change: change,
                                 refusedWhenInterrupted: refusedWhenInterrupted, argumentError: argumentError, call)
-        if Debug.enabled {
+        if config.debug {
             if case .protection(let prot) = change {
                 Debug.call("mprotect", addr, len, Int64(prot), "prot", result: r)
             } else {
@@ -67,134 +59,94 @@ extension WindowService {
     /// about the parts it would act on (outside every window, or mapped in
     /// the registry), in its own order, so the reservation is never touched
     /// and the answer is the one Linux gives on the same range unmapped.
+    /// RangeCallPlan decides (rule 7); this executes the plan.
     static func serveOnMappings(_ addr: UInt64, _ len: UInt64, _ stack: CallStack, roundsStart: Bool, holes: Holes,
                                 change: Change, refusedWhenInterrupted: Int32?, argumentError: () -> Int32?,
                                 _ call: (UInt64, UInt64) -> KernelResult) -> KernelResult {
-        locked({
-            if let refused = refusedWhenInterrupted { return .failure(refused) }
-            return Deferral.onMappings(addr, len, roundsStart: roundsStart, change: change) { call(addr, len) }
+        var c = RangeCall(addr: addr, length: len)
+        c.roundsStart = roundsStart
+        c.holes = holes
+        if case .protection(let prot) = change { c.growsDown = prot & PROT_GROWSDOWN != 0 }
+        c.needsRegistry = refusedWhenInterrupted != nil
+        return locked({
+            var edits = DeferredEdits()
+            return executeRangeCall(c, change, &edits, argumentError: argumentError, onFree: { _, _ in }, call)
         }) { state in
             if case .protection = change { state.calls.mprotect += 1 } else { state.calls.other += 1 }
-            // mlock and munlock round as the kernel does, wrapping: the start
-            // down to its page, the length up over the start's offset (so
-            // (addr, 0) is addr's page when addr is not aligned, and a length
-            // near 2^64 can wrap to a page or two).
-            let range: (lo: UInt64, hi: UInt64)
-            if roundsStart {
-                let mask = state.space.pageSize - 1
-                let lo = addr & ~mask, n = (len &+ (addr & mask) &+ mask) & ~mask
-                let (hi, overflow) = lo.addingReportingOverflow(n)
-                guard n > 0, !overflow else { return call(addr, len) } // the kernel's 0 or EINVAL
-                range = (lo, hi)
-            } else {
-                guard len > 0, state.space.isPageAligned(addr), let r = pages(addr, len, state.space), r.lo < r.hi
-                else { return call(addr, len) } // the kernel's answer: 0 for len 0, EINVAL, ENOMEM
-                range = r
+            return withLockedEdits(&state) { edits in
+                let state = edits.state
+                return executeRangeCall(c, change, &edits, argumentError: argumentError, onFree: { lo, hi in
+                    Clobber.misuse(.freeWindowCall, stack, lo, hi, &state.pointee)
+                }, call)
             }
-            let touched = Windows.ranges.touching(range.lo, range.hi)
-            if touched.isEmpty { return call(addr, len) }
-            // (The common case, every window page of the range recorded, in
-            // one walk per window; the first free page only when there is one.)
-            var allMapped = true
-            for i in touched {
-                let inside = Windows.ranges[i].clip(range.lo, range.hi)
-                if !state.registry.covers(inside.lo, inside.hi) {
-                    allMapped = false
-                    break
-                }
-            }
-            guard !allMapped, let hole = firstFree(range.lo, range.hi, state) else {
-                // All mapped: the call as it is.
-                if case .none = change { return call(addr, len) }
-                guard state.ensureSpare(MappingRegistry.nodesPerChange * Windows.count) else { return noMemory }
-                let r = call(addr, len)
-                // madvise skips holes outside the windows and does the rest.
-                let done = holes == .skip && r.failed && r.errno == ENOMEM ? KernelResult.success : r
-                for i in touched { record(change, done, Windows.ranges[i].clip(range.lo, range.hi), range, &state) }
-                return r
-            }
+        }
+    }
+
+    /// Executes a call's RangeCallPlan; `onFree` sees the window part that
+    /// holds the first free page (the clobber guard, under the lock).
+    static func executeRangeCall<E: RegistryEdits>(_ c: RangeCall, _ change: Change, _ edits: inout E,
+                                                   argumentError: () -> Int32?, onFree: (UInt64, UInt64) -> Void,
+                                                   _ call: (UInt64, UInt64) -> KernelResult) -> KernelResult {
+        let windows = view.windows
+        switch RangeCallPlan.decide(c, view, edits.registry) {
+        case .kernel:
+            return call(c.addr, c.length)
+        case .fail(let e):
+            return .failure(e.errno)
+        case .whole(let lo, let hi):
+            if case .none = change { return call(c.addr, c.length) }
+            let touched = windows.touching(lo, hi)
+            guard edits.reserve(recording: change, windows: touched.count) else { return noMemory }
+            let r = call(c.addr, c.length)
+            // madvise skips holes outside the windows and does the rest.
+            let done = c.holes == .skip && r.failed && r.errno == ENOMEM ? KernelResult.success : r
+            for i in touched { edits.record(change, done, windows[i].clip(lo, hi), (lo, hi)) }
+            return r
+        case .overFreePages(let lo, let hi, let free, let then):
             if let e = argumentError() { return .failure(e) }
-            if Clobber.on, let i = Windows.ranges.index(containing: hole) {
-                state.focus(i)
-                let inside = Windows.ranges[i].clip(range.lo, range.hi)
-                Clobber.misuse(.freeWindowCall, stack, inside.lo, inside.hi, &state)
+            if Clobber.on, let i = windows.index(containing: free) {
+                let inside = windows[i].clip(lo, hi)
+                onFree(inside.lo, inside.hi)
             }
-            guard state.ensureSpare(MappingRegistry.nodesPerChange * (Windows.count + 2)) else { return noMemory }
-            switch holes {
-            case .stop:
-                if hole == range.lo {
-                    // mprotect with PROT_GROWSDOWN starts at the first VMA of
-                    // the range, and refuses one that does not grow down.
-                    guard case .protection(let prot) = change, prot & PROT_GROWSDOWN != 0 else { return noMemory }
-                    var first: UInt64? = nil
-                    forEachRun(range.lo, range.hi, state) { lo, _, free in
-                        if !free { first = lo }
-                        return free
-                    }
-                    guard let first else { return noMemory }
-                    let r = call(first, range.hi - first)
-                    for i in touched { record(change, r, Windows.ranges[i].clip(first, range.hi), (first, range.hi), &state) }
-                    return r
-                }
-                let part = (lo: range.lo, hi: hole)
-                let r = call(addr, hole - addr)
-                for i in touched { record(change, r, Windows.ranges[i].clip(part.lo, part.hi), part, &state) }
+            guard edits.reserve(recording: change, windows: Windows.count) else { return noMemory }
+            switch then {
+            case .noMemory:
+                return noMemory
+            case .fromFirstMapped(let first):
+                let r = call(first, hi - first)
+                for i in windows.touching(first, hi) { edits.record(change, r, windows[i].clip(first, hi), (first, hi)) }
+                return r
+            case .upToFree:
+                let r = call(c.addr, free - c.addr)
+                for i in windows.touching(lo, free) { edits.record(change, r, windows[i].clip(lo, free), (lo, free)) }
                 return r.failed ? r : noMemory
-            case .skip:
+            case .eachMappedRun:
                 var result = noMemory
-                forEachRun(range.lo, range.hi, state) { lo, hi, free in
-                    if free { return true }
-                    let r = call(lo, hi - lo)
+                // Run by run from the live registry (recording a run may
+                // split or join records).
+                var at = lo
+                while at < hi {
+                    var run: (lo: UInt64, hi: UInt64)? = nil
+                    edits.registry!.forEachRun(at, hi, in: windows) { a, b, free in
+                        if free { return true }
+                        run = (a, b)
+                        return false
+                    }
+                    guard let run else { break }
+                    let r = call(run.lo, run.hi - run.lo)
                     // (ENOMEM here is a hole outside the windows: the mapped
                     // parts were done all the same.)
                     let done = r.failed && r.errno == ENOMEM ? KernelResult.success : r
-                    for i in Windows.ranges.touching(lo, hi) { record(change, done, Windows.ranges[i].clip(lo, hi), (lo, hi), &state) }
+                    for i in windows.touching(run.lo, run.hi) { edits.record(change, done, windows[i].clip(run.lo, run.hi), run) }
                     if r.failed && r.errno != ENOMEM {
                         result = r
-                        return false
+                        break
                     }
-                    return true
+                    at = run.hi
                 }
                 return result
             }
         }
-    }
-
-    /// The first free window page in [lo, hi), or nil.
-    static func firstFree(_ lo: UInt64, _ hi: UInt64, _ state: EngineState) -> UInt64? {
-        var found: UInt64? = nil
-        forEachRun(lo, hi, state) { at, _, free in
-            if free { found = at }
-            return !free
-        }
-        return found
-    }
-
-    /// Splits [lo, hi) into the runs the kernel acts on (outside every
-    /// window, or mapped in the registry: free == false) and free window
-    /// runs (free == true), in address order, until body returns false.
-    static func forEachRun(_ lo: UInt64, _ hi: UInt64, _ state: EngineState, _ body: (UInt64, UInt64, Bool) -> Bool) {
-        var runStart = lo, runFree = false, cursor = lo
-        while cursor < hi {
-            let end: UInt64, free: Bool
-            if let i = Windows.ranges.index(containing: cursor) {
-                if let m = state.registry.mapping(containing: cursor) {
-                    (end, free) = (Swift.min(m.end, hi), false)
-                } else {
-                    (end, free) = (Swift.min(state.registry.freeRun(around: cursor, in: Windows.ranges[i]).hi, hi), true)
-                }
-            } else {
-                let next = Windows.ranges.firstTouching(cursor, hi).map { Swift.max(Windows.ranges[$0].base, cursor) } ?? hi
-                (end, free) = (next, false)
-            }
-            if cursor > lo && free != runFree {
-                if !body(runStart, cursor, runFree) { return }
-                runStart = cursor
-            }
-            runFree = free
-            cursor = end
-        }
-        _ = body(runStart, hi, runFree)
     }
 
     /// mlockall(flags), or munlockall() for flags -1: every recorded
@@ -215,7 +167,7 @@ extension WindowService {
     /// munlockall, and a forked child, which inherits no locks).
     static func markAllLocked(_ locked: Bool, _ state: inout EngineState) {
         for i in 0..<Windows.count {
-            state.registry.update(Windows.ranges[i].base, Windows.ranges[i].end) { m in
+            state.registry.update(config.windows[i].base, config.windows[i].end) { m in
                 m.kind = locked ? m.kind | MappingKind.locked : m.kind & ~MappingKind.locked
             }
         }

@@ -63,7 +63,7 @@ func mw_engine_mlock(_ addr: UInt, _ len: Int, _ frames: UnsafePointer<UInt64>?,
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
     // The probe starts at the page: mlock(a, 0) locks a's page when a is
     // not aligned (the kernel rounds the length up over the offset).
-    let page = a & ~(UInt64(pageSize) - 1)
+    let page = a & ~(config.space.pageSize - 1)
     return WindowService.onMappings(a, n, stack, roundsStart: true, change: .locking(true), refusedWhenInterrupted: EAGAIN,
                                     argumentError: { Kernel.mlock(page, 0).failure }) { Kernel.mlock($0, $1) }.raw
 }
@@ -72,7 +72,7 @@ func mw_engine_mlock(_ addr: UInt, _ len: Int, _ frames: UnsafePointer<UInt64>?,
 func mw_engine_mlock2(_ addr: UInt, _ len: Int, _ flags: UInt32, _ frames: UnsafePointer<UInt64>?, _ depth: Int32) -> Int {
     let stack = CallStack(frames, depth, call: "mlock2")
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
-    let page = a & ~(UInt64(pageSize) - 1)
+    let page = a & ~(config.space.pageSize - 1)
     return WindowService.onMappings(a, n, stack, roundsStart: true, change: .locking(true), refusedWhenInterrupted: EAGAIN,
                                     argumentError: { Kernel.mlock2(page, 0, flags).failure }) {
         Kernel.mlock2($0, $1, flags)
@@ -104,11 +104,11 @@ func mw_engine_mincore(_ addr: UInt, _ len: Int, _ vec: UnsafeMutablePointer<UIn
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
     // The kernel refuses a range past user space (ENOMEM) before it looks
     // at any page, after the alignment (EINVAL).
-    if a & (pageSize - 1) == 0, n > 0, a.addingReportingOverflow(n).overflow || a + n > userEnd {
+    if a & (config.space.pageSize - 1) == 0, n > 0, a.addingReportingOverflow(n).overflow || a + n > config.space.userEnd {
         return -Int(ENOMEM)
     }
     return WindowService.onMappings(a, n, stack, argumentError: { Kernel.mincore(a, 0, vec).failure }) {
-        lo, len in Kernel.mincore(lo, len, vec.map { $0 + Int((lo - a) / UInt64(pageSize)) })
+        lo, len in Kernel.mincore(lo, len, vec.map { $0 + Int((lo - a) / config.space.pageSize) })
     }.raw
 }
 
@@ -172,7 +172,7 @@ func mw_engine_forked() {
     // A child inherits no memory locks (VM_LOCKED cleared, MCL_FUTURE gone).
     engine!.pointee.lockFuture = false
     WindowService.markAllLocked(false, &engine!.pointee)
-    for i in 0..<Windows.count { Windows.details[i].file.ownDescriptionAfterFork(window: Windows.ranges[i]) }
+    for i in 0..<Windows.count { engine!.pointee.files[i].ownDescriptionAfterFork(window: config.windows[i]) }
     WindowService.forgetNotInherited(&engine!.pointee)
     WindowService.unlockApplyingDeferred()
 }
@@ -184,8 +184,8 @@ func mw_engine_exit(_ how: Int32) -> Int32 {
     // _exit skips the program's exit handlers, where persistent heaps
     // finish their writes: the window files stay marked open, as after a crash.
     if atOnce { return status }
-    for i in 0..<Windows.count where Windows.details[i].file.isOpen {
-        Windows.details[i].file.closeAtExit(window: Windows.ranges[i], pageSize: pageSize)
+    for i in 0..<Windows.count where engine!.pointee.files[i].isOpen {
+        engine!.pointee.files[i].closeAtExit(window: config.windows[i], pageSize: config.space.pageSize)
     }
     return status
 }

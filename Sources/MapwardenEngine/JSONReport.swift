@@ -28,11 +28,11 @@ enum JSONReport {
         out.text.append(s.endedByName)
         out.text.append("\"")
         out.text.append(",\n \"settings\": {\"track\": ")
-        out.text.append(s.track == .all ? "\"all\"" : "\"window\"")
+        out.text.append(config.track == .all ? "\"all\"" : "\"window\"")
         out.text.append(", \"backtrace_depth\": ")
-        out.text.append(decimal: s.depth)
+        out.text.append(decimal: config.backtraceDepth)
         out.text.append(", \"clobber\": ")
-        switch s.clobber {
+        switch config.clobber {
         case .allow: out.text.append("\"allow\"")
         case .report: out.text.append("\"report\"")
         case .deny: out.text.append("\"deny\"")
@@ -40,11 +40,11 @@ enum JSONReport {
         out.text.append(", \"leak_exitcode\": ")
         out.text.append(decimal: Int(s.leakExitCode))
         out.text.append("},\n \"stacks\": {\"available\": ")
-        out.text.append(s.stacksMissing == nil && s.depth > 0 ? "true" : "false")
+        out.text.append(s.stacksMissing == nil && config.backtraceDepth > 0 ? "true" : "false")
         out.text.append(", \"reason\": ")
         if let why = s.stacksMissing {
             out.text.appendJSONString(Bytes(cString: UnsafeRawPointer(why).assumingMemoryBound(to: UInt8.self)))
-        } else if s.depth == 0 {
+        } else if config.backtraceDepth == 0 {
             out.text.append("\"MAPWARDEN_BACKTRACE_DEPTH=0\"")
         } else {
             out.text.append("null")
@@ -55,7 +55,7 @@ enum JSONReport {
         out.text.append(decimal: c.droppedStacks)
         out.text.append("},\n \"windows\": [")
         for i in 0..<Windows.count {
-            let w = Windows.ranges[i], d = Windows.details[i]
+            let w = config.windows[i], d = config.windowDetails[i]
             if i > 0 { out.text.append(", ") }
             out.text.append("{\"name\": \"")
             out.text.append(name: d.name)
@@ -70,7 +70,7 @@ enum JSONReport {
             case .persistent: out.text.append("\"persistent\"")
             }
             out.text.append(", \"path\": ")
-            if let path = d.file.path {
+            if let path = d.path {
                 out.text.appendJSONString(Bytes(cString: UnsafeRawPointer(path).assumingMemoryBound(to: UInt8.self)))
             } else {
                 out.text.append("null")

@@ -87,7 +87,7 @@ struct LeakReport {
             var own = 0
             let generation = state.pointee.generation
             state.pointee.registry.forEach { if $0.origin.generation == generation { own += 1 } }
-            let code = own > 0 ? state.pointee.report.leakExitCode : 0
+            let code = own > 0 ? config.report.leakExitCode : 0
             mw_unlock()
             Output.line { out in
                 out.append("mapwarden: no memory for the leak report (ENOMEM); ")
@@ -96,9 +96,9 @@ struct LeakReport {
             }
             return code
         }
-        var settings = state.pointee.report
+        var settings = config.report
         settings.endedBy = endedBy
-        if settings.depth > 0, let why = mw_backtrace_error() { settings.stacksMissing = why }
+        if config.backtraceDepth > 0, let why = mw_backtrace_error() { settings.stacksMissing = why }
         let events = state.pointee.events
         mw_unlock()
 
@@ -121,7 +121,7 @@ struct LeakReport {
 
     /// Copies what the registries hold (the lock is held).
     init?(_ state: inout EngineState) {
-        let trackOutside = state.report.track == .all && state.outside != nil
+        let trackOutside = config.track == .all && state.outside != nil
         let total = state.registry.count + (trackOutside ? state.outside!.registry.count : 0)
         let suppressionBytes = LeakReport.suppressionLimit * MemoryLayout<(Int, UInt64)>.stride
         let bytes = UInt64(total * (MemoryLayout<Leak>.stride + 4 + MemoryLayout<LeakGroup>.stride) + suppressionBytes + 4096)
@@ -154,7 +154,7 @@ struct LeakReport {
         state.registry.forEach { m in
             window.mappings += 1
             window.bytes += m.size
-            guard let i = Windows.ranges.index(containing: m.start) else { return add(m, true) }
+            guard let i = config.windows.index(containing: m.start) else { return add(m, true) }
             perWindow.add(i, m.size)
             if m.kind & MappingKind.windowFile == 0 {
                 add(m, true)

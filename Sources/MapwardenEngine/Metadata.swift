@@ -16,12 +16,12 @@ struct MetadataArena {
     /// What may be committed: all but the last page.
     var usable: UInt64 { size - UInt64(mw_page_size()) }
 
-    /// Maps an arena of `size` bytes and commits its first step. nil when
-    /// the kernel refuses.
-    static func create(size: UInt64) -> MetadataArena? {
+    /// Maps an arena of `size` bytes (named when the kernel `names` anonymous
+    /// memory) and commits its first step. nil when the kernel refuses.
+    static func create(size: UInt64, names: Bool) -> MetadataArena? {
         let r = Kernel.mmap(0, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
         if r.failed { return nil }
-        if Reservation.namesWork { _ = Kernel.nameAnonymous(r.address, size, "mapwarden-metadata") }
+        if names { _ = Kernel.nameAnonymous(r.address, size, "mapwarden-metadata") }
         var arena = MetadataArena(base: r.address, committed: 0, size: size)
         if !arena.commit(upTo: Swift.min(commitStep, arena.usable)) {
             _ = Kernel.munmap(r.address, size)
@@ -75,8 +75,9 @@ struct Arenas {
 
     /// nil (having said why, naming RLIMIT_AS when it is the limit) when
     /// the kernel refuses even the smallest arenas. The windows are
-    /// reserved already: what the process uses then includes them.
-    static func create(_ windows: WindowRanges, _ settings: Settings, tracksOutside: Bool) -> Arenas? {
+    /// reserved already: what the process uses then includes them. `names`:
+    /// whether the kernel names anonymous memory (they are named then).
+    static func create(_ windows: WindowRanges, _ settings: Settings, tracksOutside: Bool, names: Bool) -> Arenas? {
         var windowBytes: UInt64 = 0
         for i in 0..<windows.count { windowBytes += windows[i].size }
         let wanted = MetadataBudget.wanted(windowBytes: windowBytes, pageSize: settings.space.pageSize,
@@ -95,10 +96,10 @@ struct Arenas {
             sayNoMemory(least.total, limit: limit, inUse: inUse, windowBytes: windowBytes)
             return nil
         }
-        let registry = MetadataArena.create(size: sizes.registry)
-        let depot = registry == nil ? nil : MetadataArena.create(size: sizes.depot)
-        let report = depot == nil ? nil : MetadataArena.create(size: sizes.report)
-        let outside = report == nil || sizes.outside == 0 ? nil : OutsideMappings.create(size: sizes.outside)
+        let registry = MetadataArena.create(size: sizes.registry, names: names)
+        let depot = registry == nil ? nil : MetadataArena.create(size: sizes.depot, names: names)
+        let report = depot == nil ? nil : MetadataArena.create(size: sizes.report, names: names)
+        let outside = report == nil || sizes.outside == 0 ? nil : OutsideMappings.create(size: sizes.outside, names: names)
         guard let registry, let depot, let report, sizes.outside == 0 || outside != nil else {
             func release(_ arena: MetadataArena?) { if let arena { _ = Kernel.munmap(arena.base, arena.size) } }
             release(registry)
@@ -109,7 +110,7 @@ struct Arenas {
             return nil
         }
         // Not needed to run: without it libunwind's mappings are the kernel's to place.
-        let zone = UnwindZone(chunk: sizes.unwind)
+        let zone = UnwindZone(chunk: sizes.unwind, names: names)
         return Arenas(registry: registry, depot: depot, report: report, outside: outside, unwindZone: zone)
     }
 

@@ -9,8 +9,8 @@ struct OutsideMappings {
     var arena: MetadataArena
     var registry: MappingRegistry
 
-    static func create(size: UInt64) -> OutsideMappings? {
-        guard let arena = MetadataArena.create(size: size) else { return nil }
+    static func create(size: UInt64, names: Bool) -> OutsideMappings? {
+        guard let arena = MetadataArena.create(size: size, names: names) else { return nil }
         return OutsideMappings(arena: arena,
                                registry: MappingRegistry(storage: arena.pointer, capacity: arena.registryCapacity(nodesAt: 0)))
     }
@@ -32,7 +32,7 @@ extension WindowService {
     @inline(never)
     static func mmapForUnwind(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int) -> KernelResult {
         locked({ Kernel.mmap(addr, len, prot, flags, fd, off) }) { state in
-            state.unwindZone.map(addr, len, prot, flags, fd, off, state.space)
+            state.unwindZone.map(addr, len, prot, flags, fd, off, config.space)
         }
     }
 
@@ -41,12 +41,12 @@ extension WindowService {
                             _ stack: CallStack) -> KernelResult {
         if mw_capturing() != 0 { return mmapForUnwind(addr, len, prot, flags, fd, off) }
         let replaces = flags & MAP_FIXED != 0 && flags & MAP_FIXED_NOREPLACE == 0
-        let tracked = engine!.pointee.report.track == .all
+        let tracked = config.track == .all
         if stack.missing && (tracked || (replaces && Clobber.on)) { return .needsStack }
         return locked({ Kernel.mmap(addr, len, prot, flags, fd, off) }) { state in
             state.calls.outside += 1
-            guard len > 0, let range = pages(addr, len, state.space), state.outside != nil,
-                  !replaces || state.space.isPageAligned(addr),
+            guard len > 0, let range = pages(addr, len, config.space), state.outside != nil,
+                  !replaces || config.space.isPageAligned(addr),
                   state.outside!.ensureSpare(MappingRegistry.nodesPerChange)
             else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
             var placeholders = Placeholders()
@@ -59,7 +59,7 @@ extension WindowService {
                 return r
             }
             // Where the kernel put it: a hint's own offset in its page does not count.
-            guard let size = state.space.pageAlignedUp(len) else { return r }
+            guard let size = config.space.pageAlignedUp(len) else { return r }
             let end = r.address &+ size
             state.outside!.registry.insert(Mapping(start: r.address, end: end, prot: recorded(prot), kind: kind(ofFlags: flags),
                                                    offset: UInt64(bitPattern: Int64(off)),
@@ -76,7 +76,7 @@ extension WindowService {
         return locked({ Kernel.munmap(addr, len) }) { state in
             state.calls.outside += 1
             let r = Kernel.munmap(addr, len)
-            if !r.failed, let range = pages(addr, len, state.space), state.outside != nil,
+            if !r.failed, let range = pages(addr, len, config.space), state.outside != nil,
                state.outside!.ensureSpare(MappingRegistry.nodesPerChange) {
                 state.outside!.registry.remove(range.lo, range.hi)
             }
@@ -93,8 +93,8 @@ extension WindowService {
             let r = Kernel.mremap(old, oldLen, newLen, flags, newAddr)
             guard !r.failed, state.outside != nil, state.outside!.ensureSpare(4),
                   let from = state.outside!.registry.mapping(containing: old),
-                  let oldRange = pages(old, Swift.max(oldLen, 1), state.space),
-                  let newRange = pages(r.address, newLen, state.space)
+                  let oldRange = pages(old, Swift.max(oldLen, 1), config.space),
+                  let newRange = pages(r.address, newLen, config.space)
             else { return r } // not one of the program's recorded mappings
             if flags & MREMAP_DONTUNMAP == 0 && oldLen != 0 {
                 state.outside!.registry.remove(oldRange.lo, oldRange.hi)
@@ -114,7 +114,7 @@ extension WindowService {
         return locked(call) { state in
             state.calls.outside += 1
             let r = call()
-            if !r.failed, let range = pages(addr, len, state.space), state.outside != nil,
+            if !r.failed, let range = pages(addr, len, config.space), state.outside != nil,
                state.outside!.registry.overlapsAny(range.lo, range.hi),
                state.outside!.ensureSpare(MappingRegistry.nodesPerChange) {
                 let p = recorded(prot)

@@ -7,14 +7,14 @@ extension WindowService {
     static func query(_ addr: UInt64, _ out: inout mapwarden_info) -> KernelResult {
         locked({ .failure(EAGAIN) }) { state in
             out = mapwarden_info()
-            guard let i = Windows.ranges.index(containing: addr) else {
+            guard let i = config.windows.index(containing: addr) else {
                 out.state = UInt32(MAPWARDEN_OUTSIDE.rawValue)
                 return .success
             }
-            let w = Windows.ranges[i]
+            let w = config.windows[i]
             out.window_base = UInt(w.base)
             out.window_size = Int(w.size)
-            withUnsafeMutableBytes(of: &out.window) { Windows.details[i].name.copy(to: $0.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
+            withUnsafeMutableBytes(of: &out.window) { config.windowDetails[i].name.copy(to: $0.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
             if let m = state.registry.mapping(containing: addr) {
                 out.state = UInt32(MAPWARDEN_MAPPED.rawValue)
                 out.kind = m.kind
@@ -40,7 +40,7 @@ extension WindowService {
     static func windows(_ out: UnsafeMutablePointer<mapwarden_window>) -> KernelResult {
         locked({ .failure(EAGAIN) }) { state in
             for i in 0..<Windows.count {
-                let w = Windows.ranges[i], d = Windows.details[i]
+                let w = config.windows[i], d = config.windowDetails[i]
                 let use = state.registry.usage(of: w)
                 var e = mapwarden_window()
                 withUnsafeMutableBytes(of: &e.name) { d.name.copy(to: $0.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
@@ -50,7 +50,7 @@ extension WindowService {
                 e.mappings = UInt32(truncatingIfNeeded: use.mappings)
                 e.mapped = Int(use.mappedBytes)
                 e.largest_free = Int(use.largestFree)
-                e.path = d.file.path
+                e.path = d.path
                 out[i] = e
             }
             return KernelResult(Windows.count)
@@ -60,7 +60,7 @@ extension WindowService {
     /// The tag of the mapping at addr: set it (when `set` is given) and/or read it.
     static func tag(_ addr: UInt64, set: UInt64?, _ out: inout UInt64) -> KernelResult {
         locked({ .failure(EAGAIN) }) { state in
-            guard Windows.ranges.index(containing: addr) != nil else { return .failure(ERANGE) }
+            guard config.windows.index(containing: addr) != nil else { return .failure(ERANGE) }
             guard let m = state.registry.mapping(containing: addr) else { return .failure(ENOENT) }
             if let set {
                 // Changing a field splits nothing: no spare nodes needed.
@@ -78,7 +78,7 @@ extension WindowService {
     static func forgetNotInherited(_ state: inout EngineState) {
         guard state.needsForkCheck else { return }
         for i in 0..<Windows.count {
-            let w = Windows.ranges[i]
+            let w = config.windows[i]
             var at = w.base
             while let m = state.registry.firstOverlapping(at, w.end) {
                 at = m.end

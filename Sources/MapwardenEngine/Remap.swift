@@ -13,7 +13,7 @@ extension WindowService {
             : (newLen > oldLen && touchesWindow(old, newLen))
                 || (flags & MREMAP_DONTUNMAP != 0 && newAddr != 0 && touchesWindow(newAddr, newLen)) // a hint
         if !sourceIn && !targetIn {
-            if Tracking.outside { return mremapOutside(old, oldLen, newLen, flags, newAddr, stack) }
+            if config.tracksOutside { return mremapOutside(old, oldLen, newLen, flags, newAddr, stack) }
             return Kernel.mremap(old, oldLen, newLen, flags, newAddr)
         }
         return mremapInWindow(old, oldLen, newLen, flags, newAddr, sourceIn: sourceIn, stack)
@@ -24,7 +24,7 @@ extension WindowService {
                                sourceIn: Bool, _ stack: CallStack) -> KernelResult {
         if stack.missing { return .needsStack }
         let r = serveMremap(old, oldLen, newLen, flags, newAddr, sourceIn: sourceIn, stack)
-        if Debug.enabled {
+        if config.debug {
             Debug.call("mremap", old, oldLen, Int64(bitPattern: newLen), "to size", Int64(bitPattern: newAddr), "at", result: r)
         }
         return r
@@ -36,7 +36,7 @@ extension WindowService {
         locked({ noMemory }) { state in
             state.calls.mremap += 1
             state.setCallOrigin(stack)
-            let space = state.space
+            let space = config.space
             let known = MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP
             // The kernel's own rounding, which wraps: a huge oldLen becomes 0,
             // the "duplicate a shared mapping" request.
@@ -48,7 +48,7 @@ extension WindowService {
             defer { sourceMaps?.release() }
             if !sourceIn && flags & (MREMAP_DONTUNMAP | MREMAP_FIXED) == MREMAP_DONTUNMAP && flags & MREMAP_MAYMOVE != 0,
                oldSize > 0, space.isPageAligned(newAddr), !newAddr.addingReportingOverflow(oldSize).overflow,
-               let i = Windows.ranges.index(containing: newAddr), Windows.ranges[i].encloses(newAddr, newAddr + oldSize),
+               let i = config.windows.index(containing: newAddr), config.windows[i].encloses(newAddr, newAddr + oldSize),
                !state.registry.overlapsAny(newAddr, newAddr + oldSize) {
                 // MREMAP_DONTUNMAP's hint, free in a window: the kernel would
                 // take it, so it is the destination (for a source that is one
@@ -82,10 +82,9 @@ extension WindowService {
                     // again and forgotten.
                     let (end, overflow) = newAddr.addingReportingOverflow(newSize)
                     let hi = overflow ? UInt64.max : end
-                    for i in Windows.ranges.touching(newAddr, hi) {
-                        state.focus(i)
-                        let part = Windows.ranges[i].clip(newAddr, hi)
-                        Reservation.repair(part.lo, part.hi, &state)
+                    for i in config.windows.touching(newAddr, hi) {
+                        let part = config.windows[i].clip(newAddr, hi)
+                        Reservation.repair(part.lo, part.hi, in: config.windows[i], &state)
                     }
                 }
                 return r
@@ -93,22 +92,17 @@ extension WindowService {
             guard state.ensureSpare(8) else { return noMemory }
             // The window the call works in: the source's, or the target's.
             // A move between two windows is not supported (docs/choices.md).
-            let targetWindow = fixed ? Windows.ranges.firstTouching(newAddr, newAddr + newSize) : nil
+            let targetWindow = fixed ? config.windows.firstTouching(newAddr, newAddr + newSize) : nil
             // In a shared or persistent window an address's pages are the
             // file's at its offset: a mapping moved there would break that.
-            if Windows.anyBacked, let t = targetWindow, Windows.details[t].backing != .private { return .failure(EINVAL) }
-            if targetWindow != nil && Windows.ranges.countTouching(newAddr, newAddr + newSize) > 1 { return .failure(EINVAL) }
+            if config.anyBacked, let t = targetWindow, config.windowDetails[t].backing != .private { return .failure(EINVAL) }
+            if targetWindow != nil && config.windows.countTouching(newAddr, newAddr + newSize) > 1 { return .failure(EINVAL) }
             if sourceIn {
                 let end = old + Swift.max(oldSize, space.pageSize)
-                guard Windows.ranges.countTouching(old, end) == 1, let i = Windows.ranges.firstTouching(old, end),
+                guard config.windows.countTouching(old, end) == 1, let i = config.windows.firstTouching(old, end),
                       targetWindow == nil || targetWindow == i
                 else { return .failure(EINVAL) }
-                state.focus(i)
-            } else if let targetWindow {
-                state.focus(targetWindow)
-            }
-            if sourceIn {
-                return remapFromWindow(old, oldSize, newSize, flags, newAddr, &state)
+                return remapFromWindow(old, oldSize, newSize, flags, newAddr, in: config.windows[i], &state)
             }
             if !fixed {
                 // Growing from outside towards a window.
@@ -118,12 +112,15 @@ extension WindowService {
             }
             // From outside into the window. What arrives is what the kernel
             // has at the source now: its /proc/self/smaps entries, read first.
-            let target = state.window.clip(newAddr, newAddr + newSize)
+            // (A fixed target here touches a window: `mremap` checked.)
+            guard let targetWindow else { return Kernel.mremap(old, oldLen, newLen, flags, newAddr) }
+            let window = config.windows[targetWindow]
+            let target = window.clip(newAddr, newAddr + newSize)
             let maps = sourceMaps ?? ScratchFile(path: cString("/proc/self/smaps"), limit: 256 << 20)
             sourceMaps = maps
             let r = Kernel.mremap(old, oldLen, newLen, flags, newAddr)
             if r.failed {
-                Reservation.repair(target.lo, target.hi, &state)
+                Reservation.repair(target.lo, target.hi, in: window, &state)
                 return r
             }
             var origin = state.callOrigin
@@ -132,11 +129,11 @@ extension WindowService {
                 // One of the program's recorded outside mappings moves in:
                 // it keeps where it was made, and is no longer outside.
                 origin = from.origin
-                if flags & MREMAP_DONTUNMAP == 0, let source = pages(old, Swift.max(oldLen, 1), state.space) {
+                if flags & MREMAP_DONTUNMAP == 0, let source = pages(old, Swift.max(oldLen, 1), config.space) {
                     state.outside!.registry.remove(source.lo, source.hi)
                 }
             }
-            adopt(from: old, oldSize, newSize, to: newAddr, maps, origin: origin, &state)
+            adopt(from: old, oldSize, newSize, to: newAddr, maps, origin: origin, in: window, &state)
             state.needsForkCheck = true // it may carry MADV_DONTFORK from outside
             return r
         }
@@ -153,10 +150,10 @@ extension WindowService {
     /// reserved again. Without the maps text, the whole range is recorded
     /// with protection unknown and probed for holes.
     static func adopt(from old: UInt64, _ oldSize: UInt64, _ newSize: UInt64, to dst: UInt64, _ maps: ScratchFile,
-                      origin: Mapping.Origin, _ state: inout EngineState) {
+                      origin: Mapping.Origin, in window: Window, _ state: inout EngineState) {
         let shift = dst &- old
         guard maps.count > 0 else {
-            let target = state.window.clip(dst, dst + newSize)
+            let target = window.clip(dst, dst + newSize)
             state.registry.insert(Mapping(start: target.lo, end: target.hi, prot: -1, kind: MappingKind.moved, origin: origin))
             Reservation.verifyMapped(target.lo, target.hi, &state)
             return
@@ -175,7 +172,7 @@ extension WindowService {
             }
             guard let f = MapsLine.fields(line) else { continue }
             if let c = current {
-                if let last { place(last, shiftedBy: shift, &state) }
+                if let last { place(last, shiftedBy: shift, in: window, &state) }
                 last = c
                 current = nil
             }
@@ -191,7 +188,7 @@ extension WindowService {
                               offset: f.file && !zero ? f.offset &+ (start - f.start) : 0, origin: origin)
         }
         if let c = current {
-            if let last { place(last, shiftedBy: shift, &state) }
+            if let last { place(last, shiftedBy: shift, in: window, &state) }
             last = c
         }
         if oldSize == 0, var copy = last ?? nil {
@@ -202,10 +199,10 @@ extension WindowService {
             last = copy
         }
         if oldSize > 0, newSize > oldSize, last != nil, last!.end == old + oldSize { last!.end = old + newSize }
-        if let last { place(last, shiftedBy: shift, &state) }
+        if let last { place(last, shiftedBy: shift, in: window, &state) }
         // The destination's parts that nothing arrived in nor was recorded
         // in before: the reservation's (again).
-        let target = state.window.clip(dst, dst + newSize)
+        let target = window.clip(dst, dst + newSize)
         var cursor = target.lo
         state.registry.forEach(overlapping: target.lo, target.hi) { m in
             if m.start > cursor { _ = Reservation.cover(cursor, m.start) }
@@ -218,26 +215,27 @@ extension WindowService {
     /// re-reserve whatever the source lost, and record the result where it
     /// lies in the window.
     static func reconcileUnexpected(source old: UInt64, _ result: UInt64, size: UInt64, _ state: inout EngineState) {
-        if let m = state.registry.mapping(containing: old) {
-            Reservation.repair(m.start, m.end, &state)
+        if let m = state.registry.mapping(containing: old), let w = config.windows.index(containing: m.start) {
+            Reservation.repair(m.start, m.end, in: config.windows[w], &state)
         }
         let (end, overflow) = result.addingReportingOverflow(size)
         let resultEnd = overflow ? UInt64.max : end
-        guard let i = Windows.ranges.firstTouching(result, resultEnd) else { return }
-        let target = Windows.ranges[i].clip(result, resultEnd)
+        guard let i = config.windows.firstTouching(result, resultEnd) else { return }
+        let target = config.windows[i].clip(result, resultEnd)
         guard target.lo < target.hi, state.ensureSpare(MappingRegistry.nodesPerChange) else { return }
         state.registry.insert(Mapping(start: target.lo, end: target.hi, prot: -1, kind: MappingKind.moved, origin: state.callOrigin))
         state.needsForkCheck = true
     }
 
+    /// mremap of a source in `window`.
     static func remapFromWindow(_ old: UInt64, _ oldSize: UInt64, _ newSize: UInt64, _ flags: Int32, _ newAddr: UInt64,
-                                _ state: inout EngineState) -> KernelResult {
-        let page = state.space.pageSize
+                                in window: Window, _ state: inout EngineState) -> KernelResult {
+        let page = config.space.pageSize
         // A mapping that straddles the window edge is one VMA the registry
         // sees only half of; moving it is not supported. (Nothing at all at
         // the source is the kernel's EFAULT.)
-        if !state.window.encloses(old, old + Swift.max(oldSize, page)) {
-            let mapped = state.window.contains(old) ? state.registry.mapping(containing: old) != nil
+        if !window.encloses(old, old + Swift.max(oldSize, page)) {
+            let mapped = window.contains(old) ? state.registry.mapping(containing: old) != nil
                                                     : Kernel.msync(old, page, MS_ASYNC).errno != ENOMEM
             return .failure(mapped ? EINVAL : EFAULT)
         }
@@ -248,8 +246,8 @@ extension WindowService {
             let r = Kernel.mremap(old, 0, newSize, flags, newAddr)
             if fixed {
                 if r.failed {
-                    let target = state.window.clip(newAddr, newAddr + newSize)
-                    Reservation.repair(target.lo, target.hi, &state)
+                    let target = window.clip(newAddr, newAddr + newSize)
+                    Reservation.repair(target.lo, target.hi, in: window, &state)
                 } else if let from = state.registry.mapping(containing: old) {
                     // A duplicate is one new VMA of newSize from the VMA at
                     // old (its protection and object, past its end too);
@@ -259,7 +257,7 @@ extension WindowService {
                     copy.end = old + newSize
                     copy.offset = from.offset &+ (old - from.start)
                     copy.kind &= ~(MappingKind.dontFork | MappingKind.locked)
-                    place(copy, shiftedBy: newAddr &- old, &state)
+                    place(copy, shiftedBy: newAddr &- old, in: window, &state)
                 }
             }
             return r
@@ -270,7 +268,7 @@ extension WindowService {
             // Shrinking (or keeping the size) in place unmaps the tail,
             // whatever it holds; the rest stays where it is.
             if newSize < oldSize {
-                let r = release(old + newSize, old + oldSize, &state)
+                let r = release(old + newSize, old + oldSize, in: window, &state)
                 if r.failed { return r }
             }
             return KernelResult(Int(bitPattern: UInt(old)))
@@ -281,43 +279,43 @@ extension WindowService {
             // Shrinking and moving: what stays must be one VMA (checked
             // first), then the kernel unmaps the tail and moves the rest.
             guard isOneVMA(old, old + newSize, state) else { return .failure(EFAULT) }
-            let r = release(old + newSize, old + oldSize, &state)
+            let r = release(old + newSize, old + oldSize, in: window, &state)
             if r.failed { return r }
             oldSize = newSize
         }
         if fixed && sameSize && !isOneVMA(old, old + oldSize, state) {
             // Linux 6.17 and later move a range of several VMAs, holes
             // included, VMA by VMA (older kernels refuse it with EFAULT).
-            return movePieces(old, oldSize, to: newAddr, keepSource: flags & MREMAP_DONTUNMAP != 0, &state)
+            return movePieces(old, oldSize, to: newAddr, keepSource: flags & MREMAP_DONTUNMAP != 0, in: window, &state)
         }
         // Growing or moving with a new size: the source must be one VMA.
         guard isOneVMA(old, old + oldSize, state) else { return .failure(EFAULT) }
 
         if fixed {
-            let target = state.window.clip(newAddr, newAddr + newSize)
+            let target = window.clip(newAddr, newAddr + newSize)
             let keepSource = flags & MREMAP_DONTUNMAP != 0
             let r = keepSource ? Kernel.mremap(old, oldSize, newSize, flags, newAddr)
                                : relocate(old, oldSize, newSize, to: newAddr, &state)
             if r.failed {
-                Reservation.repair(target.lo, target.hi, &state)
+                Reservation.repair(target.lo, target.hi, in: window, &state)
                 return r
             }
-            record(copyOf: old, oldSize: oldSize, at: newAddr, size: newSize, &state)
-            if keepSource { dontUnmapUnlocked(old, oldSize, &state) } else { release(old, old + oldSize, &state) }
+            record(copyOf: old, oldSize: oldSize, at: newAddr, size: newSize, in: window, &state)
+            if keepSource { dontUnmapUnlocked(old, oldSize, &state) } else { release(old, old + oldSize, in: window, &state) }
             return r
         }
         if flags & MREMAP_DONTUNMAP != 0 {
             // Moves a copy and keeps the source mapped. new_addr is a hint
             // here: taken, as the kernel takes it, when its range is free in
             // the window; otherwise the kernel places the copy (outside).
-            if newAddr != 0, state.window.encloses(newAddr, newAddr + newSize),
+            if newAddr != 0, window.encloses(newAddr, newAddr + newSize),
                !state.registry.overlapsAny(newAddr, newAddr + newSize) {
                 let r = Kernel.mremap(old, oldSize, newSize, flags | MREMAP_FIXED, newAddr)
                 if r.failed {
-                    Reservation.repair(newAddr, newAddr + newSize, &state)
+                    Reservation.repair(newAddr, newAddr + newSize, in: window, &state)
                     return r
                 }
-                record(copyOf: old, oldSize: oldSize, at: newAddr, size: newSize, &state)
+                record(copyOf: old, oldSize: oldSize, at: newAddr, size: newSize, in: window, &state)
                 dontUnmapUnlocked(old, oldSize, &state)
                 return r
             }
@@ -328,20 +326,20 @@ extension WindowService {
         // Grow: in place when the tail is free, in the window (the registry)
         // and past its end (claimed from the kernel first).
         let tail = (lo: old + oldSize, hi: old + newSize)
-        let inside = state.window.clip(tail.lo, tail.hi)
+        let inside = window.clip(tail.lo, tail.hi)
         if !state.registry.overlapsAny(inside.lo, inside.hi), let claimed = claimBeyond(inside, tail) {
             let r = relocate(old, oldSize, newSize, to: old, &state)
             if r.failed {
                 if claimed { _ = Kernel.munmap(inside.hi, tail.hi - inside.hi) }
-                Reservation.repair(old, inside.hi, &state)
+                Reservation.repair(old, inside.hi, in: window, &state)
                 return r
             }
-            record(copyOf: old, oldSize: oldSize, at: old, size: newSize, &state)
+            record(copyOf: old, oldSize: oldSize, at: old, size: newSize, in: window, &state)
             return r
         }
         if flags & MREMAP_MAYMOVE == 0 { return noMemory }
         let r = relocate(old, oldSize, newSize, to: nil, &state)
-        if !r.failed { release(old, old + oldSize, &state) }
+        if !r.failed { release(old, old + oldSize, in: window, &state) }
         return r
     }
 
@@ -374,10 +372,10 @@ extension WindowService {
     static func growIntoWindow(_ old: UInt64, _ oldSize: UInt64, _ newSize: UInt64, _ flags: Int32,
                                _ state: inout EngineState) -> KernelResult? {
         let tail = (lo: old + oldSize, hi: old + newSize)
-        guard let i = Windows.ranges.firstTouching(tail.lo, tail.hi), Windows.ranges.countTouching(tail.lo, tail.hi) == 1
+        guard let i = config.windows.firstTouching(tail.lo, tail.hi), config.windows.countTouching(tail.lo, tail.hi) == 1
         else { return nil }
-        state.focus(i)
-        let inside = state.window.clip(tail.lo, tail.hi)
+        let window = config.windows[i]
+        let inside = window.clip(tail.lo, tail.hi)
         guard inside.lo < inside.hi, !state.registry.overlapsAny(inside.lo, inside.hi), inside.hi == tail.hi
         else { return nil } // (a tail through a whole window: left to the kernel)
         // The source must be one VMA (EFAULT), as its smaps entry tells,
@@ -391,10 +389,10 @@ extension WindowService {
         let r = relocate(old, oldSize, newSize, to: old, locked: locked, &state)
         if r.failed {
             if below { _ = Kernel.munmap(tail.lo, inside.lo - tail.lo) }
-            Reservation.repair(inside.lo, inside.hi, &state)
+            Reservation.repair(inside.lo, inside.hi, in: window, &state)
             return r
         }
-        adopt(from: old, oldSize, newSize, to: old, maps, origin: state.callOrigin, &state)
+        adopt(from: old, oldSize, newSize, to: old, maps, origin: state.callOrigin, in: window, &state)
         return r
     }
 
@@ -434,21 +432,21 @@ extension WindowService {
     /// A same-size MREMAP_FIXED move of a range with holes, as Linux 6.17+
     /// does it: each mapping of the range moves to the same offset from
     /// newAddr; the destination's parts under the holes stay as they were.
-    static func movePieces(_ old: UInt64, _ size: UInt64, to dst: UInt64, keepSource: Bool,
+    static func movePieces(_ old: UInt64, _ size: UInt64, to dst: UInt64, keepSource: Bool, in window: Window,
                            _ state: inout EngineState) -> KernelResult {
         var cursor = old
         while cursor < old + size, let m = state.registry.firstOverlapping(cursor, old + size) {
             let lo = Swift.max(m.start, cursor), hi = Swift.min(m.end, old + size)
             let to = dst + (lo - old)
-            let target = state.window.clip(to, to + (hi - lo))
+            let target = window.clip(to, to + (hi - lo))
             let r = keepSource ? Kernel.mremap(lo, hi - lo, hi - lo, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to)
                                : relocate(lo, hi - lo, hi - lo, to: to, &state)
             if r.failed {
-                Reservation.repair(target.lo, target.hi, &state)
+                Reservation.repair(target.lo, target.hi, in: window, &state)
                 return r
             }
-            record(copyOf: lo, oldSize: hi - lo, at: to, size: hi - lo, &state)
-            if keepSource { dontUnmapUnlocked(lo, hi - lo, &state) } else { release(lo, hi, &state) }
+            record(copyOf: lo, oldSize: hi - lo, at: to, size: hi - lo, in: window, &state)
+            if keepSource { dontUnmapUnlocked(lo, hi - lo, &state) } else { release(lo, hi, in: window, &state) }
             cursor = hi
         }
         return KernelResult(Int(bitPattern: UInt(dst)))
@@ -543,7 +541,8 @@ extension WindowService {
     /// In-window parts go to the registry, the rest (moved out of the
     /// window) to the program's outside mappings when those are tracked.
     /// The source stays recorded: the caller releases it.
-    static func record(copyOf src: UInt64, oldSize: UInt64, at dst: UInt64, size: UInt64, _ state: inout EngineState) {
+    static func record(copyOf src: UInt64, oldSize: UInt64, at dst: UInt64, size: UInt64, in window: Window,
+                       _ state: inout EngineState) {
         let moved = Swift.min(oldSize, size)
         // The last piece waits, so that a grown tail extends it.
         var last: Mapping? = nil
@@ -554,7 +553,7 @@ extension WindowService {
         } else {
             var cursor = src
             while cursor < src + moved, let m = state.registry.firstOverlapping(cursor, src + moved) {
-                if let last { place(last, shiftedBy: dst &- src, &state) }
+                if let last { place(last, shiftedBy: dst &- src, in: window, &state) }
                 var piece = m
                 piece.start = Swift.max(m.start, cursor)
                 piece.end = Swift.min(m.end, src + moved)
@@ -565,22 +564,22 @@ extension WindowService {
         }
         if size > oldSize {
             if last == nil || last!.end != src + oldSize {
-                if let last { place(last, shiftedBy: dst &- src, &state) }
+                if let last { place(last, shiftedBy: dst &- src, in: window, &state) }
                 last = Mapping(start: src + oldSize, end: src + oldSize, prot: -1, kind: MappingKind.moved,
                                origin: state.callOrigin)
             }
             last!.end = src + size
         }
-        if let last { place(last, shiftedBy: dst &- src, &state) }
+        if let last { place(last, shiftedBy: dst &- src, in: window, &state) }
     }
 
-    /// Records m moved by `shift` (wrapping): its in-window part in the
+    /// Records m moved by `shift` (wrapping): its part in `window` in the
     /// registry, the rest among the outside mappings when tracked.
-    static func place(_ m: Mapping, shiftedBy shift: UInt64, _ state: inout EngineState) {
+    static func place(_ m: Mapping, shiftedBy shift: UInt64, in window: Window, _ state: inout EngineState) {
         var moved = m
         moved.start = m.start &+ shift
         moved.end = m.end &+ shift
-        let inside = state.window.clip(moved.start, moved.end)
+        let inside = window.clip(moved.start, moved.end)
         if inside.lo < inside.hi {
             var part = moved
             part.start = inside.lo

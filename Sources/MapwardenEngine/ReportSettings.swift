@@ -1,7 +1,10 @@
 import CShim
 import MapwardenLogic
 
-/// What the exit report needs to know, fixed at start-up.
+/// What the exit report needs to know, fixed at start-up (part of
+/// `config`; what it covers, the stack depth and the clobber policy are
+/// `config.track`, `config.backtraceDepth`, `config.clobber`). The last
+/// two fields are filled in at exit, on the report's own copy.
 struct ReportSettings {
     enum Destination {
         case standardError
@@ -15,10 +18,7 @@ struct ReportSettings {
     /// nothing prints nothing).
     var requested = false
     var format: ReportFormat = .text
-    var track: TrackScope = .window
-    var clobber: ClobberPolicy = .allow
     var leakExitCode: Int32 = 0
-    var depth = 0
     /// A copy of standard error made at start-up (programs close fd 2
     /// before exit), and what it referred to then.
     var standardError: Int32 = 2

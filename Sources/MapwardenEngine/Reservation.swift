@@ -9,17 +9,16 @@ import MapwardenLogic
 enum Reservation {
     static let flags: Int32 = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE
     static let name: StaticString = "mapwarden"
-    /// Whether this kernel names anonymous ranges (decided at reservation).
-    nonisolated(unsafe) static var namesWork = false
 
-    /// Reserves the whole window before main. nil (after saying why) on failure.
-    static func reserve(_ window: Window, name: WindowName, space: AddressSpace, explaining: Bool) -> Window? {
+    /// Reserves the whole window before main. Returns whether this kernel
+    /// names anonymous ranges (`config.namesWork`), or nil (after saying
+    /// why) when the window cannot be reserved.
+    static func reserve(_ window: Window, name: WindowName, space: AddressSpace, explaining: Bool) -> Bool? {
         let r = Kernel.mmap(window.base, window.size, PROT_NONE, flags | MAP_FIXED_NOREPLACE)
         if !r.failed && r.address == window.base {
             // Kernels without CONFIG_ANON_VMA_NAME refuse names: then never
             // spend a syscall on one again.
-            namesWork = !Kernel.nameAnonymous(window.base, window.size, Reservation.name).failed
-            return window
+            return !Kernel.nameAnonymous(window.base, window.size, Reservation.name).failed
         }
         if !explaining {
             if !r.failed { _ = Kernel.munmap(r.address, window.size) }
@@ -93,25 +92,20 @@ enum Reservation {
     static func cover(_ lo: UInt64, _ hi: UInt64) -> KernelResult {
         let r = Kernel.mmap(lo, hi - lo, PROT_NONE, flags | MAP_FIXED)
         if r.failed { return r }
-        if namesWork { _ = Kernel.nameAnonymous(lo, hi - lo, name) }
+        if config.namesWork { _ = Kernel.nameAnonymous(lo, hi - lo, name) }
         return .success
     }
 
-    /// After a failed kernel call on [lo, hi) inside the window: make sure
+    /// After a failed kernel call on [lo, hi) inside `window`: make sure
     /// free space is reserved again and the registry only lists mappings that
     /// still exist. (A failed MAP_FIXED|MAP_HUGETLB, for one, can punch a hole.)
-    static func repair(_ lo: UInt64, _ hi: UInt64, _ state: inout EngineState) {
+    static func repair(_ lo: UInt64, _ hi: UInt64, in window: Window, _ state: inout EngineState) {
         var at = lo
         while at < hi {
-            if let m = state.registry.mapping(containing: at) {
-                let end = Swift.min(m.end, hi)
-                verifyMapped(at, end, &state)
-                at = end
-            } else {
-                let end = Swift.min(state.registry.freeRun(around: at, in: state.window(around: at)).hi, hi)
-                _ = cover(at, end)
-                at = end
-            }
+            // (Read part by part: verifying a part may forget it.)
+            let part = state.registry.part(at, hi, in: window)
+            if part.free { _ = cover(at, part.hi) } else { verifyMapped(at, part.hi, &state) }
+            at = part.hi
         }
     }
 
@@ -120,7 +114,7 @@ enum Reservation {
     static func verifyMapped(_ lo: UInt64, _ hi: UInt64, _ state: inout EngineState) {
         let r = Kernel.msync(lo, hi - lo, MS_ASYNC)
         if !r.failed || r.errno != ENOMEM { return }
-        let page = state.space.pageSize
+        let page = config.space.pageSize
         if hi - lo <= page {
             if state.ensureSpare(MappingRegistry.nodesPerChange) { state.registry.remove(lo, hi) }
             _ = cover(lo, hi)

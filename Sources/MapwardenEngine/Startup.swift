@@ -61,24 +61,25 @@ enum Startup {
                 pathErrors += 1
                 if settings.saysFailures { kept.sayFailure(key: Bytes(SettingKey.libunwind.name), value: value) }
             }
-            let (ranges, details) = windows(settings.windows, &kept, errors: &pathErrors,
-                                            saying: settings.saysFailures)
+            let (ranges, details, files) = windows(settings.windows, &kept, errors: &pathErrors,
+                                                   saying: settings.saysFailures)
             file?.release()
             mw_release_initial_environment()
             if configErrors > 0 || pathErrors > 0 {
                 return giveUp(settings, status: ExitStatus.badConfig, because: "the configuration is invalid")
             }
-            return start(settings, kept, ranges, details, reportPath: reportPath, suppressions: suppressionsPath,
+            return start(settings, kept, ranges, details, files, reportPath: reportPath, suppressions: suppressionsPath,
                          libunwind: libunwindPath)
         }
     }
 
     /// The windows in address order, with their names, backings and the
-    /// paths of their files (kept).
+    /// paths of their files (kept), and their files (not open yet).
     static func windows(_ table: WindowTable, _ kept: inout KeptText, errors: inout Int,
-                        saying: Bool) -> (WindowRanges, Windows.Details) {
+                        saying: Bool) -> (WindowRanges, Windows.Details, WindowFiles) {
         let ranges = WindowRanges(table)
         var details = Windows.Details()
+        var files = WindowFiles()
         let cwd = StaticBuffer.workingDirectory
         var haveCwd = false
         for j in 0..<table.count {
@@ -98,50 +99,53 @@ enum Startup {
                     errors += 1
                     if saying { kept.sayFailure(key: spec.key, value: spec.value) }
                 }
-                detail.file.path = path.map { kept.pointer($0) }
-                detail.file.persistent = spec.backing == .persistent
+                detail.path = path.map { kept.pointer($0) }
+                files[i].path = detail.path
+                files[i].persistent = spec.backing == .persistent
             }
             details[i] = detail
         }
-        return (ranges, details)
+        return (ranges, details, files)
     }
 
-    /// Reserves the windows and sets up the engine's state.
+    /// Reserves the windows, sets up the engine's state and publishes its
+    /// configuration.
     static func start(_ settings: Settings, _ kept: KeptText, _ ranges: WindowRanges, _ details: Windows.Details,
-                      reportPath: Int?, suppressions: Int?, libunwind: Int?) -> Bool {
-        var details = details
+                      _ files: WindowFiles, reportPath: Int?, suppressions: Int?, libunwind: Int?) -> Bool {
+        var files = files
+        var namesWork = false
         for i in 0..<ranges.count {
-            let reserved = Reservation.reserve(ranges[i], name: details[i].name, space: settings.space,
-                                               explaining: settings.saysFailures)
-            if reserved == nil {
-                release(ranges, upTo: i, details)
+            guard let named = Reservation.reserve(ranges[i], name: details[i].name, space: settings.space,
+                                                  explaining: settings.saysFailures)
+            else {
+                release(ranges, upTo: i, files)
                 return giveUp(settings, status: ExitStatus.reservationFailed, because: "the window cannot be reserved")
             }
+            namesWork = named
         }
         // Every file is checked before any is marked open: a start-up that
         // gives up leaves them all as they were.
         for i in 0..<ranges.count where details[i].backing != .private {
-            let opened = details
+            let opened = files
             let usedBefore = { (id: UInt) -> Bool in
-                for j in 0..<i where opened[j].backing != .private && opened[j].file.identity == id { return true }
+                for j in 0..<i where details[j].backing != .private && opened[j].identity == id { return true }
                 return false
             }
-            if !details[i].file.open(name: details[i].name, window: ranges[i], pageSize: settings.space.pageSize,
-                                     usedBefore: usedBefore) {
-                release(ranges, upTo: ranges.count, details)
+            if !files[i].open(name: details[i].name, window: ranges[i], pageSize: settings.space.pageSize,
+                              usedBefore: usedBefore) {
+                release(ranges, upTo: ranges.count, files)
                 return giveUp(settings, status: ExitStatus.reservationFailed, because: "a window's file cannot be used")
             }
         }
         for i in 0..<ranges.count where details[i].backing != .private {
-            if !details[i].file.markOpen(name: details[i].name, log: settings.log) {
-                release(ranges, upTo: ranges.count, details)
+            if !files[i].markOpen(name: details[i].name, log: settings.log) {
+                release(ranges, upTo: ranges.count, files)
                 return giveUp(settings, status: ExitStatus.reservationFailed, because: "a window's file cannot be used")
             }
         }
-        let window = ranges[0]
         let tracksOutside = settings.track == .all || settings.clobber != .allow
-        guard let arenas = Arenas.create(ranges, settings, tracksOutside: tracksOutside) else {
-            release(ranges, upTo: ranges.count, details)
+        guard let arenas = Arenas.create(ranges, settings, tracksOutside: tracksOutside, names: namesWork) else {
+            release(ranges, upTo: ranges.count, files)
             return giveUp(settings, status: ExitStatus.reservationFailed, because: "mapwarden has no memory for its registry")
         }
         let arena = arenas.registry, depotArena = arenas.depot, reportArena = arenas.report
@@ -149,7 +153,7 @@ enum Startup {
         // The suppressions file stays mapped for the process's life.
         if let suppressions {
             guard let list = loadSuppressions(kept.pointer(suppressions), settings) else {
-                release(ranges, upTo: ranges.count, details)
+                release(ranges, upTo: ranges.count, files)
                 return giveUp(settings, status: ExitStatus.badConfig, because: "the configuration is invalid")
             }
             report.suppressions = list
@@ -157,7 +161,6 @@ enum Startup {
         let stateMemory = arena.pointer
         let nodes = stateMemory + Int(EngineState.nodesOffset)
         let capacity = EngineState.registryCapacity(arena)
-        Probe.page = arena.base + arena.size - settings.space.pageSize
         // The kept text stays where it is: static memory of the library.
         let text = kept.storage
         if let reportPath {
@@ -167,30 +170,23 @@ enum Startup {
         }
         report.requested = settings.reportRequested
         report.format = settings.reportFormat
-        report.track = settings.track
-        report.clobber = settings.clobber
         report.leakExitCode = settings.leakExitCode
-        report.depth = settings.backtraceDepth
         keepStandardError(&report)
         if settings.backtraceDepth > 0 {
             let library = libunwind.map { UnsafePointer(UnsafeRawPointer(text + $0).assumingMemoryBound(to: CChar.self)) }
             mw_backtrace_configure(library, Int32(settings.backtraceDepth), settings.log >= .info && Output.stderr >= 0 ? 1 : 0)
-            Tracking.depth = Int32(settings.backtraceDepth)
         }
         let state = stateMemory.bindMemory(to: EngineState.self, capacity: 1)
         state.initialize(to: EngineState(
-            window: window, space: settings.space, log: settings.log, arena: arena,
+            arena: arena,
             registry: MappingRegistry(storage: nodes, capacity: capacity),
             depotArena: depotArena, depot: StackDepot(storage: depotArena.pointer, capacity: Int(depotArena.committed)),
-            report: report, outside: arenas.outside, unwindZone: arenas.unwindZone,
+            files: files, outside: arenas.outside, unwindZone: arenas.unwindZone,
             events: settings.clobber != .allow ? EventLog.create() : EventLog(), reportArena: reportArena))
         engine = state
-        Windows.publish(ranges, details)
-        Tracking.outside = tracksOutside
-        Clobber.policy = settings.clobber
-        Debug.enabled = settings.log >= .debug
-        pageSize = settings.space.pageSize
-        userEnd = settings.space.userEnd
+        // Probe's page: the registry arena's last, never committed.
+        EngineConfig.publish(EngineConfig(settings, windows: ranges, details: details, namesWork: namesWork,
+                                          probePage: arena.base + arena.size - settings.space.pageSize, report: report))
         if settings.log >= .debug {
             for i in 0..<ranges.count {
                 Output.line { out in
@@ -202,7 +198,7 @@ enum Startup {
                     }
                     out.append(window: ranges[i])
                     out.append(" reserved")
-                    if let path = details[i].file.path {
+                    if let path = details[i].path {
                         out.append(details[i].backing == .shared ? ", shared through " : ", kept in ")
                         out.append(Bytes(cString: UnsafeRawPointer(path).assumingMemoryBound(to: UInt8.self)))
                     }
@@ -213,10 +209,10 @@ enum Startup {
     }
 
     /// Undoes the reservations of windows 0..<n and closes their files.
-    static func release(_ ranges: WindowRanges, upTo n: Int, _ details: Windows.Details) {
+    static func release(_ ranges: WindowRanges, upTo n: Int, _ files: WindowFiles) {
         for i in 0..<n {
             _ = Kernel.munmap(ranges[i].base, ranges[i].size)
-            var file = details[i].file
+            var file = files[i]
             file.closeAll()
         }
     }

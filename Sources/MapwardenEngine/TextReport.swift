@@ -133,7 +133,7 @@ enum TextReport {
     static func frames(_ stack: UInt32, _ c: ReportContext, _ out: inout ReportSink) {
         let (frames, depth) = c.depot.frames(stack)
         guard let frames, depth > 0 else {
-            out.text.append(c.settings.stacksMissing != nil || c.settings.depth == 0
+            out.text.append(c.settings.stacksMissing != nil || config.backtraceDepth == 0
                             ? "    (no stack: capture is off or unavailable)\n"
                             : "    (no stack: made before libunwind was loaded, or from a signal handler that interrupted mapwarden)\n")
             return

@@ -4,17 +4,10 @@ import MapwardenLogic
 /// Where mappings come from. A call that may record a mapping captures its
 /// stack before taking the lock (libunwind may call mmap itself: those calls
 /// see mw_capturing() and go straight to the kernel); under the lock the
-/// stack is interned in the depot and becomes the call's origin.
-enum Tracking {
-    /// MAPWARDEN_BACKTRACE_DEPTH, fixed at start-up (0 when stacks are off
-    /// or libunwind is missing).
-    nonisolated(unsafe) static var depth: Int32 = 0
-    /// Whether mappings outside the window are recorded (MAPWARDEN_TRACK=all
-    /// or the clobber guard). Fixed at start-up.
-    nonisolated(unsafe) static var outside = false
-
-}
-
+/// stack is interned in the depot and becomes the call's origin. How deep
+/// (MAPWARDEN_BACKTRACE_DEPTH) and whether mappings outside the windows are
+/// recorded: `config.backtraceDepth`, `config.tracksOutside`.
+///
 /// The stack of the program's call, captured by the hook (in C: libunwind
 /// cannot walk the engine's frames) when the engine asks for it.
 struct CallStack {
@@ -34,7 +27,7 @@ struct CallStack {
 
     /// Whether a call that will be recorded must first get its stack.
     @inline(__always)
-    var missing: Bool { frames == nil && Tracking.depth > 0 }
+    var missing: Bool { frames == nil && config.backtraceDepth > 0 }
 }
 
 extension KernelResult {

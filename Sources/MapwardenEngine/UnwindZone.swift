@@ -28,18 +28,21 @@ struct UnwindZone {
     /// Below this an area would hold too few threads' caches to be worth it.
     static let smallest: UInt64 = 4 << 20
 
-    init(chunk: UInt64) {
+    /// (At start-up, before `config` is published: `names` is
+    /// config.namesWork to be.)
+    init(chunk: UInt64, names: Bool) {
         self.chunk = chunk >= UnwindZone.smallest ? chunk : 0
-        if self.chunk > 0 { _ = reserve() }
+        if self.chunk > 0 { _ = reserve(names: names) }
     }
 
-    /// Reserves a new chunk (the rest of the current one is returned).
-    mutating func reserve() -> Bool {
+    /// Reserves a new chunk (the rest of the current one is returned),
+    /// named when the kernel `names` anonymous memory.
+    mutating func reserve(names: Bool) -> Bool {
         if next < end { _ = Kernel.munmap(next, end - next) }
         (next, end) = (0, 0)
         let r = Kernel.mmap(0, chunk, PROT_NONE, Reservation.flags)
         if r.failed { return false }
-        if Reservation.namesWork { _ = Kernel.nameAnonymous(r.address, chunk, "mapwarden-unwind") }
+        if names { _ = Kernel.nameAnonymous(r.address, chunk, "mapwarden-unwind") }
         (next, end) = (r.address, r.address + chunk)
         return true
     }
@@ -51,7 +54,7 @@ struct UnwindZone {
         let unusual = MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_GROWSDOWN | MAP_HUGETLB | MAP_32BIT
         guard chunk > 0, flags & unusual == 0, len > 0, let size = space.pageAlignedUp(len), size <= chunk
         else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
-        if end - next < size && !reserve() { return Kernel.mmap(addr, len, prot, flags, fd, off) }
+        if end - next < size && !reserve(names: config.namesWork) { return Kernel.mmap(addr, len, prot, flags, fd, off) }
         let at = next
         next += size // never again, whatever the call does
         let r = Kernel.mmap(at, size, prot, flags | MAP_FIXED, fd, off)

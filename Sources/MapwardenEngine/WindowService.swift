@@ -28,8 +28,10 @@ enum WindowService {
 
     /// Applies what signal handlers logged while this thread held the lock,
     /// and releases it.
+    @inline(__always)
     static func unlockApplyingDeferred() {
-        Deferral.apply(&engine!.pointee)
+        // (Nearly always empty: one load, then the release.)
+        if mw_deferred_count() != 0 { Deferral.apply(&engine!.pointee) }
         mw_unlock()
         // A handler may have run between the last look and the release.
         while mw_deferred_count() != 0 {
@@ -77,7 +79,7 @@ enum WindowService {
         let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0
         let relevant = fixed ? touchesWindow(addr, reach(len, flags)) : addr != 0 && touchesWindow(addr, len)
         if !relevant {
-            if Tracking.outside { return mmapOutside(addr, len, prot, flags, fd, off, stack) }
+            if config.tracksOutside { return mmapOutside(addr, len, prot, flags, fd, off, stack) }
             // libunwind's caches (made while it captures a stack) go to the
             // area mapwarden reserved for them, never into a hole of the
             // program's own memory that the program may map over later.
@@ -94,40 +96,109 @@ enum WindowService {
                              _ stack: CallStack) -> KernelResult {
         if stack.missing { return .needsStack }
         let r = serveMmap(addr, len, prot, flags, fd, off, stack)
-        if Debug.enabled { Debug.call("mmap", addr, len, Int64(prot), "prot", Int64(flags), "flags", result: r) }
+        if config.debug { Debug.call("mmap", addr, len, Int64(prot), "prot", Int64(flags), "flags", result: r) }
         return r
     }
 
     static func serveMmap(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,
                           _ stack: CallStack) -> KernelResult {
-        let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0
-        return locked({ Deferral.mmap(addr, len, prot, flags, fd, off) }) { state in
+        let request = mapRequest(addr, len, flags, fd, off)
+        return locked({
+            var edits = DeferredEdits()
+            return execute(MapPlan.decide(request, view, nil), addr, len, prot, flags, fd, off, &edits)
+        }) { state in
             state.calls.mmap += 1
             state.setCallOrigin(stack)
-            guard len > 0, let range = pages(addr, len, state.space),
-                  !fixed || state.space.isPageAligned(addr)
-            else { return Kernel.mmap(addr, len, prot, flags, fd, off) } // the kernel's EINVAL/ENOMEM
-            guard state.ensureSpare(8) else { return noMemory }
-            // The kernel maps (and, failing, may unmap) whole huge pages, for
-            // MAP_HUGETLB and for files on hugetlbfs alike.
-            let huge = hugePageSize(flags, fd)
-            if !fixed {
-                // (With one window, the hint's range touches it: see `mmap`.)
-                guard let i = Windows.count == 1 ? 0 : Windows.ranges.firstTouching(range.lo, range.hi)
-                else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
-                state.focus(i)
-                return mapHinted(addr, len, prot, flags, fd, off, hugePages: huge != 0, &state)
+            return withLockedEdits(&state) { edits in
+                execute(MapPlan.decide(request, view, edits.state.pointee.registry), addr, len, prot, flags, fd, off, &edits)
             }
-            guard let end = huge != 0 ? alignedUp(range.hi, to: huge) : range.hi, touchesWindow(addr, end - addr)
-            else { return Kernel.mmap(addr, len, prot, flags, fd, off) } // (what `reach` feared, it does not reach)
-            // One mapping lives in one window (docs/choices.md).
-            if Windows.count > 1 {
-                guard Windows.ranges.countTouching(addr, end) == 1, let i = Windows.ranges.firstTouching(addr, end)
-                else { return .failure(EINVAL) }
-                state.focus(i)
-            }
-            return mapFixed(addr, end, prot, flags, fd, off, &state)
         }
+    }
+
+    /// The windows as the plans see them (fixed at start-up).
+    static var view: WindowView {
+        @inline(__always) _read { yield config.view }
+    }
+
+    /// The mmap call as the plans read it: its flags decoded.
+    static func mapRequest(_ addr: UInt64, _ len: UInt64, _ flags: Int32, _ fd: Int32, _ off: Int) -> MapRequest {
+        var r = MapRequest(addr: addr, length: len)
+        r.fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0
+        r.noReplace = flags & MAP_FIXED_NOREPLACE != 0
+        r.anonymous = flags & MAP_ANONYMOUS != 0
+        r.hugetlb = flags & MAP_HUGETLB != 0
+        r.growsDown = flags & MAP_GROWSDOWN != 0
+        r.below2GiB = flags & MW_MAP_32BIT != 0
+        r.validatesFlags = flags & MAP_TYPE == MAP_SHARED_VALIDATE && !r.anonymous
+        r.offset = UInt64(bitPattern: Int64(off))
+        // (Only a call that may be served needs its huge page size: the
+        // hugetlbfs test costs a system call for files.)
+        if len > 0 { r.hugePageSize = hugePageSize(flags, fd) }
+        return r
+    }
+
+    /// Executes an mmap plan (the same on every entry path; `edits` says
+    /// where its registry changes go).
+    static func execute<E: RegistryEdits>(_ plan: MapPlan, _ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32,
+                                          _ fd: Int32, _ off: Int, _ edits: inout E) -> KernelResult {
+        switch plan {
+        case .kernel:
+            return Kernel.mmap(addr, len, prot, flags, fd, off)
+        case .fail(let e):
+            return .failure(e.errno)
+        case .probeThenExists:
+            // The call itself gives the kernel's argument errors, or EEXIST
+            // (the window is all mapped).
+            let probe = Kernel.mmap(addr, len, prot, flags, fd, off)
+            if probe.failed { return probe }
+            _ = Kernel.munmap(probe.address, len) // a kernel before 4.17 took it as a hint
+            return .failure(EEXIST)
+        case .place(let p):
+            return place(p, addr, len, prot, flags, fd, off, &edits)
+        }
+    }
+
+    /// MAP_FIXED over [p.start, p.end), after claiming the parts outside the
+    /// window when the plan says so; records the window part.
+    static func place<E: RegistryEdits>(_ p: InPlaceMap, _ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32,
+                                        _ fd: Int32, _ off: Int, _ edits: inout E) -> KernelResult {
+        let elsewhere = p.onFailure == .placeElsewhere
+        guard edits.reserve(1) else { return noMemory }
+        guard let (mapFlags, mapFd, mapOff) = backed(p.window, p.windowFile, p.start, flags, fd, off, reopen: edits.holdsLock)
+        else { return .failure(EBADF) }
+        var claimed = (below: false, above: false)
+        func undoClaims() {
+            if claimed.below { _ = Kernel.munmap(p.start, p.lo - p.start) }
+            if claimed.above { _ = Kernel.munmap(p.hi, p.end - p.hi) }
+        }
+        if p.claimBelow {
+            let c = claim(p.start, p.lo)
+            if c.failed { return elsewhere ? Kernel.mmap(addr, len, prot, flags, fd, off) : c }
+            claimed.below = true
+        }
+        if p.claimAbove {
+            let c = claim(p.hi, p.end)
+            if c.failed {
+                undoClaims()
+                return elsewhere ? Kernel.mmap(addr, len, prot, flags, fd, off) : c
+            }
+            claimed.above = true
+        }
+        if let refused = p.refuse {
+            undoClaims()
+            return .failure(refused.errno)
+        }
+        let r = Kernel.mmap(p.start, p.end - p.start, prot, (mapFlags & ~MAP_FIXED_NOREPLACE) | MAP_FIXED, mapFd, mapOff)
+        if r.failed {
+            undoClaims()
+            edits.repair(p.lo, p.hi)
+            // Rule 4: an unsatisfiable hint is placed elsewhere, as the kernel would.
+            return elsewhere ? Kernel.mmap(addr, len, prot, flags, fd, off) : r
+        }
+        let offset = p.windowFile ? UInt64(bitPattern: Int64(mapOff)) &+ (p.lo - p.start) : p.offset
+        edits.insert(Mapping(start: p.lo, end: p.hi, prot: recorded(prot), kind: kind(ofFlags: mapFlags, windowFile: p.windowFile),
+                             offset: offset, origin: Mapping.Origin()))
+        return r
     }
 
     /// How far a fixed mapping of len bytes may reach, before the engine
@@ -163,134 +234,21 @@ enum WindowService {
         return o ? nil : s & ~(size - 1)
     }
 
-    /// A hint inside the window: placed exactly there (rounded down to a page,
-    /// as x86-64 does) when the range is free; otherwise left to the kernel,
-    /// which places it outside the window, never over a live mapping.
-    static func mapHinted(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,
-                          hugePages: Bool, _ state: inout EngineState) -> KernelResult {
-        let start = state.space.pageAlignedDown(addr)
-        guard flags & (MAP_HUGETLB | MAP_GROWSDOWN) == 0, !hugePages, let size = state.space.pageAlignedUp(len),
-              !start.addingReportingOverflow(size).overflow,
-              // MAP_32BIT: the kernel honours a free hint that ends at or below 2 GiB.
-              flags & MW_MAP_32BIT == 0 || start + size <= 0x8000_0000,
-              case let inside = state.window.clip(start, start + size), inside.lo < inside.hi,
-              !state.registry.overlapsAny(inside.lo, inside.hi),
-              // (the window's file backs only what lies in the window)
-              (inside.lo == start && inside.hi == start + size) || !isWindowFile(state.windowIndex, flags)
-        else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
-        // A hint whose range runs past the window's edge: the kernel would
-        // place it there if the pages beyond were free too. Claim them first.
-        var claimed = (below: false, above: false)
-        if start < inside.lo {
-            if claim(start, inside.lo).failed { return Kernel.mmap(addr, len, prot, flags, fd, off) }
-            claimed.below = true
-        }
-        if inside.hi < start + size {
-            if claim(inside.hi, start + size).failed {
-                if claimed.below { _ = Kernel.munmap(start, inside.lo - start) }
-                return Kernel.mmap(addr, len, prot, flags, fd, off)
-            }
-            claimed.above = true
-        }
-        let windowFile = isWindowFile(state.windowIndex, flags)
-        guard let (flags, fd, off) = backed(state.windowIndex, start, flags, fd, off) else { return .failure(EBADF) }
-        let r = Kernel.mmap(start, size, prot, flags | MAP_FIXED, fd, off)
-        if r.failed {
-            // Rule 4: an unsatisfiable hint is placed elsewhere, as the kernel would.
-            if claimed.below { _ = Kernel.munmap(start, inside.lo - start) }
-            if claimed.above { _ = Kernel.munmap(inside.hi, start + size - inside.hi) }
-            Reservation.repair(inside.lo, inside.hi, &state)
-            return Kernel.mmap(addr, len, prot, flags, fd, off)
-        }
-        state.registry.insert(Mapping(start: inside.lo, end: inside.hi, prot: recorded(prot), kind: kind(ofFlags: flags, windowFile: windowFile),
-                                      offset: UInt64(bitPattern: Int64(off)) &+ (inside.lo - start), origin: state.callOrigin))
-        state.calls.recorded += 1
-        return r
-    }
-
-    /// MAP_FIXED or MAP_FIXED_NOREPLACE over [addr, end), inside the window
-    /// or straddling its edge.
-    static func mapFixed(_ addr: UInt64, _ end: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,
-                         _ state: inout EngineState) -> KernelResult {
-        let inside = state.window.clip(addr, end)
-        if isWindowFile(state.windowIndex, flags)
-            && (inside.lo != addr || inside.hi != end) {
-            return .failure(EINVAL) // the window's file cannot back what lies outside it
-        }
-        let windowFile = isWindowFile(state.windowIndex, flags)
-        // The kernel refuses an unaligned offset before anything else, then
-        // a range past user space (ENOMEM), before it looks at the range.
-        if flags & MAP_ANONYMOUS == 0 && UInt64(bitPattern: Int64(off)) & (state.space.pageSize - 1) != 0 {
-            return .failure(EINVAL)
-        }
-        if end > state.space.userEnd { return noMemory }
-        if flags & MAP_FIXED_NOREPLACE != 0 && state.registry.overlapsAny(inside.lo, inside.hi) {
-            // The reservation is not an occupant; the program's own mappings
-            // are. The kernel checks the arguments (descriptor, offset,
-            // length) before the range: the call itself, made as it is,
-            // gives those errors, or EEXIST (the window is all mapped).
-            let probe = Kernel.mmap(addr, end - addr, prot, flags, fd, off)
-            if !probe.failed {
-                _ = Kernel.munmap(probe.address, end - addr) // a kernel before 4.17 took it as a hint
-                return .failure(EEXIST)
-            }
-            return probe
-        }
-        // MAP_SHARED_VALIDATE checks the flags of a file mapping after the
-        // range (below: once the parts outside are known free), and refuses
-        // MAP_FIXED_NOREPLACE among them.
-        let validateRefuses = flags & MAP_FIXED_NOREPLACE != 0 && flags & MAP_TYPE == MAP_SHARED_VALIDATE
-            && flags & MAP_ANONYMOUS == 0
-        guard let (flags, fd, off) = backed(state.windowIndex, addr, flags, fd, off) else { return .failure(EBADF) }
-        var claimed = (below: false, above: false)
-        if flags & MAP_FIXED_NOREPLACE != 0 {
-            // Outside the window the kernel decides: claim those parts first.
-            if addr < inside.lo {
-                let p = claim(addr, inside.lo)
-                if p.failed { return p }
-                claimed.below = true
-            }
-            if inside.hi < end {
-                let p = claim(inside.hi, end)
-                if p.failed {
-                    if claimed.below { _ = Kernel.munmap(addr, inside.lo - addr) }
-                    return p
-                }
-                claimed.above = true
-            }
-            if validateRefuses {
-                if claimed.below { _ = Kernel.munmap(addr, inside.lo - addr) }
-                if claimed.above { _ = Kernel.munmap(inside.hi, end - inside.hi) }
-                return .failure(EOPNOTSUPP)
-            }
-        }
-        let r = Kernel.mmap(addr, end - addr, prot, (flags & ~MAP_FIXED_NOREPLACE) | MAP_FIXED, fd, off)
-        if r.failed {
-            if claimed.below { _ = Kernel.munmap(addr, inside.lo - addr) }
-            if claimed.above { _ = Kernel.munmap(inside.hi, end - inside.hi) }
-            Reservation.repair(inside.lo, inside.hi, &state)
-            return r
-        }
-        let offset = UInt64(bitPattern: Int64(off)) &+ (inside.lo - addr)
-        state.registry.insert(Mapping(start: inside.lo, end: inside.hi, prot: recorded(prot), kind: kind(ofFlags: flags, windowFile: windowFile), offset: offset,
-                                      origin: state.callOrigin))
-        state.calls.recorded += 1
-        return r
-    }
-
     /// Whether an mmap with these flags in window i maps the window's file
     /// (an anonymous request in a shared or persistent window).
     static func isWindowFile(_ i: Int, _ flags: Int32) -> Bool {
-        Windows.anyBacked && flags & MAP_ANONYMOUS != 0 && Windows.details[i].backing != .private
+        view.mapsWindowFile(i, anonymous: flags & MAP_ANONYMOUS != 0)
     }
 
-    /// The arguments that map at addr in the focused window (see
-    /// Windows.backed), with the window's file open again if the program
-    /// closed it; nil when it cannot be.
-    static func backed(_ i: Int, _ addr: UInt64, _ flags: Int32, _ fd: Int32, _ off: Int) -> (Int32, Int32, Int)? {
-        if !isWindowFile(i, flags) { return (flags, fd, off) }
-        if !Windows.details[i].file.stillOpen && !Windows.details[i].file.reopen() { return nil }
-        let b = Windows.backed(i, addr, flags, fd, off)
+    /// The arguments that map at addr in window i (see Windows.backed), with
+    /// the window's file open again if the program closed it (only under the
+    /// lock: from a signal handler the call then fails as mmap would).
+    static func backed(_ i: Int, _ windowFile: Bool, _ addr: UInt64, _ flags: Int32, _ fd: Int32, _ off: Int,
+                       reopen: Bool) -> (Int32, Int32, Int)? {
+        if !windowFile { return (flags, fd, off) }
+        let state = engine!
+        if reopen && !state.pointee.files[i].stillOpen && !state.pointee.files[i].reopen() { return nil }
+        let b = Windows.backed(i, addr, flags, fd, off, file: state.pointee.files[i])
         return (b.flags, b.fd, b.off)
     }
 
@@ -310,7 +268,7 @@ enum WindowService {
     @inline(__always)
     static func munmap(_ addr: UInt64, _ len: UInt64, _ stack: CallStack) -> KernelResult {
         if !touchesWindow(addr, len) {
-            if Tracking.outside { return munmapOutside(addr, len) }
+            if config.tracksOutside { return munmapOutside(addr, len) }
             return Kernel.munmap(addr, len)
         }
         return munmapInWindow(addr, len, stack)
@@ -320,83 +278,83 @@ enum WindowService {
     static func munmapInWindow(_ addr: UInt64, _ len: UInt64, _ stack: CallStack) -> KernelResult {
         if Clobber.on && stack.missing { return .needsStack }
         let r = serveMunmap(addr, len, stack)
-        if Debug.enabled { Debug.call("munmap", addr, len, result: r) }
+        if config.debug { Debug.call("munmap", addr, len, result: r) }
         return r
     }
 
     static func serveMunmap(_ addr: UInt64, _ len: UInt64, _ stack: CallStack) -> KernelResult {
-        locked({ Deferral.munmap(addr, len) }) { state in
+        locked({
+            var edits = DeferredEdits()
+            return executeUnmap(addr, len, &edits) { _, _ in }
+        }) { state in
             state.calls.munmap += 1
-            guard len > 0, state.space.isPageAligned(addr), let range = pages(addr, len, state.space),
-                  withinUserSpace(range.lo, range.hi, state.space)
-            else { return Kernel.munmap(addr, len) } // the kernel's EINVAL, nothing changed
-            // Window by window (a range may span several).
-            var result = KernelResult.success
-            if Windows.count == 1 {
-                // One window: the range touches it (see `munmap`).
-                guard state.ensureSpare(MappingRegistry.nodesPerChange) else { return noMemory }
-                unmappingChecks(range.lo, range.hi, stack, &state)
-                return unmap(range.lo, range.hi, &state)
+            return withLockedEdits(&state) { edits in
+                let state = edits.state
+                return executeUnmap(addr, len, &edits) { lo, hi in unmappingChecks(lo, hi, stack, &state.pointee) }
             }
-            Windows.ranges.forEachPiece(range.lo, range.hi) { lo, hi, i in
-                guard let i else {
-                    result = Kernel.munmap(lo, hi - lo)
-                    return !result.failed
-                }
-                state.focus(i)
-                guard state.ensureSpare(MappingRegistry.nodesPerChange) else {
+        }
+    }
+
+    /// Executes munmap's plan (rule 6); `checks` looks at each window part
+    /// before it is released (the clobber guard, under the lock).
+    static func executeUnmap<E: RegistryEdits>(_ addr: UInt64, _ len: UInt64, _ edits: inout E,
+                                               _ checks: (UInt64, UInt64) -> Void) -> KernelResult {
+        guard let range = UnmapPlan.range(addr, len, view)
+        else { return Kernel.munmap(addr, len) } // the kernel's EINVAL, nothing changed
+        var result = KernelResult.success
+        UnmapPlan.forEachStep(range.lo, range.hi, view.windows) { step in
+            switch step {
+            case .unmap(let lo, let hi):
+                result = Kernel.munmap(lo, hi - lo)
+            case .release(_, let lo, let hi):
+                guard edits.reserve(1) else {
                     result = noMemory
                     return false
                 }
-                unmappingChecks(lo, hi, stack, &state)
-                result = unmap(lo, hi, &state)
-                return !result.failed
+                checks(lo, hi)
+                result = release(lo, hi, &edits)
             }
-            return result
+            return !result.failed
         }
+        return result
     }
 
-    /// The clobber guard's look at an munmap of [lo, hi) in the focused window.
+    /// The clobber guard's look at an munmap of [lo, hi), a window's part.
     static func unmappingChecks(_ lo: UInt64, _ hi: UInt64, _ stack: CallStack, _ state: inout EngineState) {
         guard Clobber.on else { return }
-        let inside = state.window.clip(lo, hi)
-        if inside.lo < inside.hi && !state.registry.overlapsAny(inside.lo, inside.hi) {
-            Clobber.misuse(.unmappedWindowMunmap, stack, inside.lo, inside.hi, &state)
+        if !state.registry.overlapsAny(lo, hi) {
+            Clobber.misuse(.unmappedWindowMunmap, stack, lo, hi, &state)
         }
-    }
-
-    /// Unmaps [lo, hi): the parts outside the window first (they are the
-    /// ones that can fail), then the part inside goes back to the reservation.
-    static func unmap(_ lo: UInt64, _ hi: UInt64, _ state: inout EngineState) -> KernelResult {
-        let inside = state.window.clip(lo, hi)
-        let outside = unmapOutside(lo, hi, inside)
-        if outside.failed { return outside }
-        return release(inside.lo, inside.hi, &state)
-    }
-
-    /// Unmaps the parts of [lo, hi) below and above `inside` (the window's part).
-    static func unmapOutside(_ lo: UInt64, _ hi: UInt64, _ inside: (lo: UInt64, hi: UInt64)) -> KernelResult {
-        if lo < inside.lo {
-            let below = Kernel.munmap(lo, inside.lo - lo)
-            if below.failed { return below }
-        }
-        if inside.hi < hi { return Kernel.munmap(inside.hi, hi - inside.hi) }
-        return .success
     }
 
     /// The protection the registry records: the access bits of a PROT_* value.
     static func recorded(_ prot: Int32) -> Int32 { prot & (PROT_READ | PROT_WRITE | PROT_EXEC) }
 
-    /// Returns [lo, hi) inside the window to the reservation and forgets it.
+    /// Returns [lo, hi) inside a window to the reservation and forgets it.
     @discardableResult
-    static func release(_ lo: UInt64, _ hi: UInt64, _ state: inout EngineState) -> KernelResult {
+    static func release<E: RegistryEdits>(_ lo: UInt64, _ hi: UInt64, _ edits: inout E) -> KernelResult {
         if lo == hi { return .success }
         let r = Reservation.cover(lo, hi)
         if r.failed {
-            Reservation.repair(lo, hi, &state)
+            edits.repair(lo, hi)
             return r
         }
-        state.registry.remove(lo, hi)
+        edits.forget(lo, hi)
         return r
+    }
+
+    /// The same under the lock (mremap's sources and tails).
+    @discardableResult
+    static func release(_ lo: UInt64, _ hi: UInt64, in window: Window, _ state: inout EngineState) -> KernelResult {
+        withLockedEdits(&state) { release(lo, hi, &$0) }
+    }
+
+    /// Runs body with the registry edits of the locked path, on state.
+    @inline(__always)
+    static func withLockedEdits<R>(_ state: inout EngineState, _ body: (inout LockedEdits) -> R) -> R {
+        withUnsafeMutablePointer(to: &state) { p in
+            var edits = LockedEdits(state: p)
+            return body(&edits)
+        }
     }
 }

@@ -23,14 +23,17 @@ public struct AddressSpace: Equatable, Sendable {
         return Window(base: 0x4000_0000_0000, size: 1 << 40)                            // x86-64
     }
 
+    @inlinable
     public func pageAlignedDown(_ a: UInt64) -> UInt64 { a & ~(pageSize - 1) }
 
     /// Rounds up to a page multiple; nil when that overflows.
+    @inlinable
     public func pageAlignedUp(_ a: UInt64) -> UInt64? {
         let (s, o) = a.addingReportingOverflow(pageSize - 1)
         return o ? nil : s & ~(pageSize - 1)
     }
 
+    @inlinable
     public func isPageAligned(_ a: UInt64) -> Bool { a & (pageSize - 1) == 0 }
 }
 
@@ -38,6 +41,7 @@ public struct AddressSpace: Equatable, Sendable {
 public struct Window: Equatable, Sendable {
     public var base: UInt64
     public var size: UInt64
+    @inlinable
     public var end: UInt64 { base + size }
 
     public init(base: UInt64, size: UInt64) {
@@ -45,15 +49,18 @@ public struct Window: Equatable, Sendable {
         self.size = size
     }
 
+    @inlinable
     public func contains(_ addr: UInt64) -> Bool { addr >= base && addr < end }
 
     /// True when [start, end) and the window share at least one byte.
+    @inlinable
     public func overlaps(_ start: UInt64, _ end: UInt64) -> Bool { start < self.end && end > base }
 
     /// True when [start, end) lies entirely inside the window.
     public func encloses(_ start: UInt64, _ end: UInt64) -> Bool { start >= base && end <= self.end && start < end }
 
     /// The part of [start, end) inside the window; empty (lo == hi) when none.
+    @inlinable
     public func clip(_ start: UInt64, _ end: UInt64) -> (lo: UInt64, hi: UInt64) {
         let lo = Swift.max(start, base), hi = Swift.min(end, self.end)
         return lo < hi ? (lo, hi) : (lo, lo)

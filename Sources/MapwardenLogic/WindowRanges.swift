@@ -2,6 +2,7 @@
 /// needs: which window holds an address, which windows a range touches.
 /// Fixed capacity, kept inline (the engine reads it without a lock).
 public struct WindowRanges: Equatable {
+    @usableFromInline
     var slots: (Window, Window, Window, Window, Window, Window, Window, Window) =
         (Window(base: 0, size: 0), Window(base: 0, size: 0), Window(base: 0, size: 0), Window(base: 0, size: 0),
          Window(base: 0, size: 0), Window(base: 0, size: 0), Window(base: 0, size: 0), Window(base: 0, size: 0))
@@ -28,8 +29,20 @@ public struct WindowRanges: Equatable {
         return true
     }
 
+    @inlinable
     public subscript(i: Int) -> Window {
-        withUnsafeBytes(of: slots) { $0.load(fromByteOffset: i * MemoryLayout<Window>.stride, as: Window.self) }
+        // (A switch reads one element in place: a pointer to a borrowed
+        // tuple would copy all eight, on every call's lookups.)
+        switch i {
+        case 0: return slots.0
+        case 1: return slots.1
+        case 2: return slots.2
+        case 3: return slots.3
+        case 4: return slots.4
+        case 5: return slots.5
+        case 6: return slots.6
+        default: return slots.7
+        }
     }
 
     mutating func set(_ i: Int, _ w: Window) {
@@ -42,12 +55,14 @@ public struct WindowRanges: Equatable {
     }
 
     /// The index of the window containing addr.
+    @inlinable
     public func index(containing addr: UInt64) -> Int? {
         for i in 0..<count where self[i].contains(addr) { return i }
         return nil
     }
 
     /// The index of the lowest window sharing a byte with [lo, hi).
+    @inlinable
     public func firstTouching(_ lo: UInt64, _ hi: UInt64) -> Int? {
         for i in 0..<count where self[i].overlaps(lo, hi) { return i }
         return nil
@@ -55,18 +70,20 @@ public struct WindowRanges: Equatable {
 
     /// The indices of the windows sharing a byte with [lo, hi): a run, since
     /// the windows are sorted and disjoint (empty when none).
+    @inlinable
     public func touching(_ lo: UInt64, _ hi: UInt64) -> Range<Int> {
-        guard let first = firstTouching(lo, hi) else { return 0..<0 }
+        var first = 0
+        while first < count && !self[first].overlaps(lo, hi) { first += 1 }
+        if first == count { return 0..<0 }
         var end = first + 1
         while end < count && self[end].overlaps(lo, hi) { end += 1 }
         return first..<end
     }
 
     /// How many windows share a byte with [lo, hi).
+    @inlinable
     public func countTouching(_ lo: UInt64, _ hi: UInt64) -> Int {
-        var n = 0
-        for i in 0..<count where self[i].overlaps(lo, hi) { n += 1 }
-        return n
+        touching(lo, hi).count
     }
 
     /// Splits [lo, hi) into consecutive pieces that each touch at most one

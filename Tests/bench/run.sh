@@ -51,7 +51,7 @@ grep -q '^400000000000-410000000000 ' <<<"$maps" || fail "the preloaded process 
 raw="$out/raw.txt"
 log="$out/stderr.txt"
 : >"$raw"; : >"$log"
-main_cases=(anon4k raw_anon4k sc_anon4k einval raw_einval sc_getppid raw_getppid win win_named mprot_win mprot_out)
+main_cases=(anon4k raw_anon4k sc_anon4k einval raw_einval sc_getppid raw_getppid win win_vs_raw win_named mprot_win mprot_out)
 many_cases=(win_before win30k)
 # The cases above run with stacks off (the cost of the window alone); the
 # tracked case captures a 16-frame stack per recorded call.
@@ -137,6 +137,10 @@ END {
     row("4 KiB anon mmap+munmap, outside the window", "anon4k", "anon4k", 1.03, "<= 1.03x")
     row("EINVAL mmap+munmap pair (own overhead)", "einval", "einval", 1.15, "<= 1.15x")
     row("in-window MAP_FIXED map + unmap (1 mapping)", "win", "win", 1.10, "<= 1.10x")
+    pl = b("preload", "win_lib"); pr = b("preload", "win_raw")
+    printf "| %-44s | %8s | %8s | %7s | %-8s | %-4s |\n", "  vs its kernel floor: the same 2 calls raw", ns(pr), ns(pl), ratio(pl, pr), "<= 1.05x", verdict(pl, pr, 1.05)
+    detail[++nd] = sprintf("  %-12s raw best %8s median %8s | mapwarden best %8s median %8s | median ratio %s (same process, interleaved)",
+        "win_vs_raw", ns(pr), ns(md("preload", "win_raw")), ns(pl), ns(md("preload", "win_lib")), ratio(md("preload", "win_lib"), md("preload", "win_raw")))
     row("  tracked: same pair, 16-frame stack captured", "win_stack16", "win_stack16", 1.5, "<= 1.5x")
     if (b("native", "win_named") > 0)
         row("  vs native overmap + PR_SET_VMA_ANON_NAME", "win", "win_named", 0, "info")

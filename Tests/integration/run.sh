@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Integration tests: every Tests/integration/*.c is compiled and run under
+# Integration tests, one folder per behaviour (window/, mremap/, fork/,
+# reports/, ...; shared headers and sourced helpers in include/). Every *.c
+# below Tests/integration is compiled (with -I include) and run under
 # LD_PRELOAD=build/libmapwarden.so (exit 0 = pass); every *.sh is run with
-# LIB, BUILD and CC set (exit 0 = pass). A C file may ask for environment
-# with lines "// ENV: KEY=VALUE" and for extra compiler flags with
-# "// CFLAGS: ...". A test that changes a machine-wide setting (a sysctl)
-# says so with a line "# EXCLUSIVE: why" ("// EXCLUSIVE: why" in C): it
-# runs while no other test of any run on this machine does (see
-# ../machine_lock.bash). Prints "N passed, N failed" last.
+# LIB, BUILD and CC set (exit 0 = pass). A test's name is its path without
+# the extension, e.g. window/munmap_rereserves; `run.sh FILTER` runs the
+# tests whose name contains FILTER (a folder: `run.sh fork/`) and fails when
+# none does. A C file may ask for environment with lines
+# "// ENV: KEY=VALUE" and for extra compiler flags with "// CFLAGS: ...".
+# A test that changes a machine-wide setting (a sysctl) says so with a line
+# "# EXCLUSIVE: why" ("// EXCLUSIVE: why" in C): it runs while no other
+# test of any run on this machine does (see ../machine_lock.bash). Prints
+# "N passed, N failed" last.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -24,6 +29,7 @@ lock_mode() { if grep -qE '^(#|//) EXCLUSIVE:' "$1"; then echo exclusive; else e
 run_case() { # name, lock mode, command...
     local name=$1 mode=$2; shift 2
     local log="$BUILD/$name.log"
+    mkdir -p "$(dirname "$log")"
     machine_lock "$mode"
     local start=$(date +%s%N)
     # (stdin from /dev/null: a test that counts on the lowest free descriptor
@@ -33,7 +39,7 @@ run_case() { # name, lock mode, command...
     machine_unlock
     if [ $status -eq 0 ]; then
         passed=$((passed + 1))
-        printf 'PASS %-40s %6d ms\n' "$name" $(( ($(date +%s%N) - start) / 1000000 ))
+        printf 'PASS %-64s %6d ms\n' "$name" $(( ($(date +%s%N) - start) / 1000000 ))
     else
         failed=$((failed + 1)); failures+=("$name")
         printf 'FAIL %s (exit %s)\n' "$name" "$status"
@@ -41,27 +47,39 @@ run_case() { # name, lock mode, command...
     fi
 }
 
-for src in "$here"/*.c; do
-    name=$(basename "$src" .c)
+# Every test below $here (not include/), by path: a folder's tests together.
+tests=()
+while IFS= read -r t; do tests+=("$t"); done < <(cd "$here" &&
+    find . -path ./include -prune -o -type f \( -name '*.c' -o -name '*.sh' \) ! -path ./run.sh -print |
+    sed 's|^\./||' | LC_ALL=C sort)
+
+for t in "${tests[@]}"; do
+    name=${t%.*}
     [ -n "$filter" ] && [[ "$name" != *$filter* ]] && continue
-    cflags=$(sed -n 's|^// CFLAGS: ||p' "$src" | tr '\n' ' ')
-    if ! $CC -std=gnu11 -O1 -g -Wall -Werror=implicit-function-declaration -Werror=int-conversion -pthread -I "$here" -I "$root/CShim/include" -o "$BUILD/$name" "$src" $cflags 2>"$BUILD/$name.cc.log"; then
-        failed=$((failed + 1)); failures+=("$name")
-        echo "FAIL $name (does not compile)"; sed 's/^/    | /' "$BUILD/$name.cc.log" | head -n 20
-        continue
-    fi
-    envs=()
-    while IFS= read -r kv; do envs+=("$kv"); done < <(sed -n 's|^// ENV: ||p' "$src")
-    run_case "$name" "$(lock_mode "$src")" env "${envs[@]}" LD_PRELOAD="$LIB" "$BUILD/$name"
+    case $t in
+    *.c)
+        src="$here/$t"
+        mkdir -p "$BUILD/$(dirname "$name")"
+        cflags=$(sed -n 's|^// CFLAGS: ||p' "$src" | tr '\n' ' ')
+        if ! $CC -std=gnu11 -O1 -g -Wall -Werror=implicit-function-declaration -Werror=int-conversion -pthread -I "$here/include" -I "$root/CShim/include" -o "$BUILD/$name" "$src" $cflags 2>"$BUILD/$name.cc.log"; then
+            failed=$((failed + 1)); failures+=("$name")
+            echo "FAIL $name (does not compile)"; sed 's/^/    | /' "$BUILD/$name.cc.log" | head -n 20
+            continue
+        fi
+        envs=()
+        while IFS= read -r kv; do envs+=("$kv"); done < <(sed -n 's|^// ENV: ||p' "$src")
+        run_case "$name" "$(lock_mode "$src")" env "${envs[@]}" LD_PRELOAD="$LIB" "$BUILD/$name"
+        ;;
+    *.sh)
+        run_case "$name" "$(lock_mode "$here/$t")" bash "$here/$t"
+        ;;
+    esac
 done
 
-for script in "$here"/*.sh; do
-    name=$(basename "$script" .sh)
-    [ "$name" = run ] && continue
-    [ -n "$filter" ] && [[ "$name" != *$filter* ]] && continue
-    run_case "$name" "$(lock_mode "$script")" bash "$script"
-done
-
+if [ -n "$filter" ] && [ $((passed + failed)) -eq 0 ]; then
+    echo "integration: no test name contains '$filter' (names are folder/name, e.g. window/munmap_rereserves)"
+    exit 1
+fi
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"
 echo "integration: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
