@@ -1,7 +1,9 @@
 # mapwarden - build, test, benchmark, demo.
 #
 #   make          build/libmapwarden.so (the preload library) and build/mapwarden (the command)
-#   make test     unit tests (swift test), integration tests under LD_PRELOAD, the command's tests
+#   make test     unit tests (swift test), the layer check, integration tests under LD_PRELOAD,
+#                 the command's tests
+#   make layers   the file-level graph of CShim/ and the engine: no cycle, no upward edge
 #   make bench    the benchmark (ratios against the raw syscall, one run)
 #   make fuzz     differential fuzzing against the kernel (FUZZ_SECONDS=300)
 #   make demo     a bundled program under the default window
@@ -27,14 +29,16 @@ CLI     := $(BUILD)/mapwarden
 LOGIC_SRC  := $(wildcard Sources/MapwardenLogic/*.swift)
 ENGINE_SRC := $(wildcard Sources/MapwardenEngine/*.swift)
 SHIM_SRC   := $(wildcard CShim/*.c)
-SHIM_HDR   := $(wildcard CShim/*.h CShim/include/*.h CShim/include/module.modulemap)
+SHIM_HDR   := $(wildcard CShim/*.h CShim/include/*.h CShim/include/platform/*.h CShim/include/module.modulemap)
 
+# _GNU_SOURCE for C and Swift alike: both see the same system headers
+# (F_OFD_SETLK, dladdr's Dl_info...).
 EMBEDDED := -enable-experimental-feature Embedded -wmo -parse-as-library -Osize \
-            -Xcc -fPIC -Xfrontend -function-sections -I CShim/include -I $(OBJ)
-CFLAGS_SHIM := -std=gnu11 -O2 -fPIC -fvisibility=hidden -fno-plt -Wall -Wextra -Werror \
+            -Xcc -fPIC -Xcc -D_GNU_SOURCE -Xfrontend -function-sections -I CShim/include -I $(OBJ)
+CFLAGS_SHIM := -std=gnu11 -D_GNU_SOURCE -O2 -fPIC -fvisibility=hidden -fno-plt -Wall -Wextra -Werror \
                -ftls-model=initial-exec -fno-stack-protector
 
-.PHONY: all lib test unit-test integration-test bench demo clean setup-build setup-test
+.PHONY: all lib test unit-test layers integration-test bench demo clean setup-build setup-test
 
 # The README's two commands do their own set-up: .ci/setup installs the
 # Debian packages that are missing when run as root, and otherwise stops at
@@ -68,10 +72,15 @@ $(OBJ):
 
 # ---- tests -------------------------------------------------------------
 test: setup-test
-	$(MAKE) unit-test integration-test cli-test
+	$(MAKE) unit-test layers integration-test cli-test
 
 unit-test:
 	swift test
+
+# Hooks -> engine -> logic, and the platform below the engine: derived from
+# the built objects (nm) and the #include lines (docs/architecture.md).
+layers: $(LIB)
+	python3 Tests/layers/check.py $(OBJ)
 
 integration-test: $(LIB) $(CLI)
 	Tests/integration/run.sh

@@ -1,7 +1,8 @@
 /*
  * backtrace.c - stacks for the leak report: capture with libunwind's
- * unw_backtrace, and name the frames at exit with dladdr and the demanglers
- * the program has loaded.
+ * unw_backtrace (backtrace.h). Naming the frames at exit is frame_names.c.
+ *
+ * Layer: platform. Calls libunwind (dlopen'd), the loader, and the kernel.
  *
  * libunwind is never a DT_NEEDED of the preload library: linked that way it
  * exports _Unwind_* and a weak backtrace that take over C++ exception
@@ -10,15 +11,15 @@
  * our hooks while mw_capturing() is set; the engine sends them straight to
  * the kernel.
  */
-#define _GNU_SOURCE
 #include <dlfcn.h>
 #include <link.h>
+#include <stdatomic.h>
 #include <string.h>
-#include <stdlib.h>
 #define UNW_LOCAL_ONLY
 #include <libunwind.h> /* libunwind-dev: the declaration only; nothing is linked */
-#include "guard.h"
-#include "include/mapwarden_engine.h"
+#include <sys/stat.h>
+#include "include/mapwarden_kernel.h"
+#include "include/platform/backtrace.h"
 
 static __typeof__(unw_backtrace) *unw_backtrace_fn;
 static const char *unwind_error;
@@ -125,7 +126,9 @@ static int load(void) {
     /* A path (not a name the loader searches for) must be a regular file:
      * dlopen would open a FIFO and wait for a writer, before main. */
     if (unwind_path && strchr(unwind_path, '/')) {
-        long type = mw_sys_path_type(unwind_path, 0, NULL);
+        struct stat st;
+        long r = mw_sys_newfstatat(AT_FDCWD, unwind_path, &st, 0);
+        long type = r == 0 ? (long)(st.st_mode & S_IFMT) : r;
         if (type >= 0 && type != S_IFREG) {
             char why[64] = ": not a regular file (";
             strcat(why, file_type(type));
@@ -190,78 +193,4 @@ int mw_backtrace(uint64_t *out, int capacity) {
     for (int i = skip; i < n && kept < depth; i++) out[kept++] = (uint64_t)(uintptr_t)frames[i];
     while (kept > 0 && out[kept - 1] == 0) kept--; /* trailing zero frames */
     return kept;
-}
-
-/* ---- at exit: naming frames ---- */
-
-/* The main program's lowest mapped address and its path: dladdr names it
- * as it was typed (./prog), which means nothing after a chdir. */
-static uintptr_t main_base;
-static char main_path[4096];
-
-static int find_main(struct dl_phdr_info *info, size_t size, void *data) {
-    (void)size;
-    (void)data;
-    uintptr_t lo = UINTPTR_MAX;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type == PT_LOAD && info->dlpi_addr + ph->p_vaddr < lo) lo = info->dlpi_addr + ph->p_vaddr;
-    }
-    main_base = lo & ~(uintptr_t)(mw_page_size() - 1);
-    return 1; /* the first object is the main program */
-}
-
-static const char *main_program_path(void) {
-    if (!main_path[0]) {
-        long n = mw_sys_readlinkat(AT_FDCWD, "/proc/self/exe", main_path, sizeof main_path - 1);
-        main_path[n > 0 ? n : 0] = 0;
-    }
-    return main_path[0] ? main_path : NULL;
-}
-
-int mw_symbolize(uint64_t address, struct mw_frame_name *out) {
-    memset(out, 0, sizeof *out);
-    Dl_info info;
-    /* A return address: the call is the byte before it. */
-    if (address == 0 || !dladdr((void *)(uintptr_t)(address - 1), &info)) return 0;
-    out->module = info.dli_fname;
-    out->module_base = (uintptr_t)info.dli_fbase;
-    if (info.dli_fname && info.dli_fname[0] != '/') {
-        if (!main_base) dl_iterate_phdr(find_main, NULL);
-        const char *path = (uintptr_t)info.dli_fbase == main_base ? main_program_path() : NULL;
-        if (path) out->module = path;
-    }
-    if (info.dli_sname && info.dli_saddr) {
-        out->symbol = info.dli_sname;
-        out->symbol_address = (uintptr_t)info.dli_saddr;
-    }
-    return 1;
-}
-
-typedef char *(*cxa_demangle_fn)(const char *, char *, size_t *, int *);
-typedef char *(*swift_demangle_fn)(const char *, size_t, char *, size_t *, uint32_t);
-
-static int demangling_off;
-void mw_demangle_off(void) { demangling_off = 1; }
-
-size_t mw_demangle(const char *name, char *out, size_t capacity) {
-    if (!name || capacity < 2 || demangling_off) return 0;
-    char *text = NULL;
-    if (name[0] == '_' && name[1] == 'Z') {
-        cxa_demangle_fn f = (cxa_demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");
-        int status = -1;
-        if (f) text = f(name, NULL, NULL, &status);
-        if (status != 0) text = NULL;
-    } else if ((name[0] == '$' && (name[1] == 's' || name[1] == 'S')) ||
-               (name[0] == '_' && name[1] == '$' && (name[2] == 's' || name[2] == 'S'))) {
-        swift_demangle_fn f = (swift_demangle_fn)dlsym(RTLD_DEFAULT, "swift_demangle");
-        if (f) text = f(name, strlen(name), NULL, NULL, 0);
-    }
-    if (!text) return 0;
-    size_t n = strlen(text);
-    if (n >= capacity) n = capacity - 1;
-    memcpy(out, text, n);
-    out[n] = 0;
-    free(text);
-    return n;
 }

@@ -1,5 +1,7 @@
 /*
- * deferred.c - the deferred log.
+ * deferred.c - the deferred log (deferred.h).
+ *
+ * Layer: platform. Calls nothing.
  *
  * Registry changes made by signal handlers that ran while their thread held
  * the registry lock, applied under the lock before (or just after) it is
@@ -10,8 +12,9 @@
  * touched cost nothing, and a storm of signals at one owner (a timer firing
  * faster than the owner can run) has room for thousands of calls.
  */
-#include "include/mapwarden_engine.h"
 #include <stdatomic.h>
+#include <stddef.h>
+#include "include/platform/deferred.h"
 
 static struct {
     _Atomic unsigned reserved;

@@ -25,11 +25,19 @@
  * pid than the one recorded at start-up and in the fork handler, and ends
  * without a report and without touching anything of its parent's.
  * Fatal signals and exec write no report.
+ *
+ * Layer: hooks. Calls the engine (mw_engine_exit) and the platform
+ * (thread ids, frame names, system calls); reads the guard's phase.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include "guard.h"
+#include <linux/futex.h>
+#include "hooks.h"
 #include "include/mapwarden_engine.h"
+#include "include/mapwarden_kernel.h"
+#include "include/platform/frame_names.h"
+#include "include/platform/thread.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -54,7 +62,7 @@ void mw_exit_set_owner(void) {
 static void wait_for_report(void) {
     struct timespec slice = { 0, 100 * 1000 * 1000 };
     for (int i = 0; i < 100 && atomic_load_explicit(&report_state, memory_order_acquire) == WRITING; i++)
-        mw_sys_futex_wait_for(&report_state, WRITING, &slice);
+        mw_sys_futex(&report_state, FUTEX_WAIT_PRIVATE, WRITING, &slice);
 }
 
 /* The status to end with: the leak status when there is one, else `status`. */
@@ -76,7 +84,7 @@ static int report_once(int status, int how) {
     int leak_status = mw_engine_exit(how);
     atomic_store_explicit(&report_status, leak_status, memory_order_release);
     atomic_store_explicit(&report_state, WRITTEN, memory_order_release);
-    mw_sys_futex_wake(&report_state, 0x7fffffff);
+    mw_sys_futex(&report_state, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
     return leak_status > 0 ? leak_status : status;
 }
 

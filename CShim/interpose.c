@@ -5,13 +5,23 @@
  * to the engine; otherwise make the raw system call. Either way exactly one
  * answer comes back in the kernel's convention and is turned into libc's
  * here (errno only on failure).
+ *
+ * Layer: hooks. Calls the engine (mw_engine_*), startup.c and exit.c
+ * (through hooks.h), and the platform (system calls, stack capture).
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <sys/types.h>
-#include "guard.h"
+#include "hooks.h"
+#include "include/mapwarden_constants.h"
 #include "include/mapwarden_engine.h"
+#include "include/mapwarden_kernel.h"
+#include "include/platform/backtrace.h"
 
 #define EXPORT __attribute__((visibility("default")))
+
+/* errno for the caller of an interposed function (never touched on success). */
+static inline void mw_set_errno(int e) { errno = e; }
 
 static inline long libc_result(long r) {
     if (__builtin_expect((unsigned long)r > -4096UL, 0)) {
@@ -122,10 +132,9 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
     return (void *)libc_result(do_mmap((uintptr_t)addr, len, prot, flags, fd, (long)off));
 }
 
-/* The JVM and node bind mmap64. On 64-bit Linux off_t is 64 bits already. */
-EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
-    return (void *)libc_result(do_mmap((uintptr_t)addr, len, prot, flags, fd, (long)off));
-}
+/* The JVM and node bind mmap64. On 64-bit Linux off_t is 64 bits already:
+ * it is mmap itself, under a second name. */
+EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off) __attribute__((alias("mmap")));
 
 EXPORT int munmap(void *addr, size_t len) { return (int)libc_result(do_munmap((uintptr_t)addr, len)); }
 

@@ -1,5 +1,7 @@
 /*
- * lock.c - the registry lock and what fork needs of it.
+ * lock.c - the registry lock, and what fork needs of it (lock.h).
+ *
+ * Layer: platform. Calls thread.c (thread ids) and the kernel (futex).
  *
  * The lock word holds the owner's thread id (with a waiters bit), so that a
  * signal handler can tell "my own thread holds the lock" (it must not wait:
@@ -7,19 +9,15 @@
  * Uncontended it is one compare-and-swap; contended it spins briefly, then
  * sleeps on a futex instead of burning a core.
  */
-#include <pthread.h>
-#include "guard.h"
-#include "include/mapwarden_engine.h"
+#include <stdatomic.h>
+#include <linux/futex.h>
+#include "include/mapwarden_kernel.h"
+#include "include/platform/lock.h"
+#include "include/platform/thread.h"
 
 #define WAITERS 0x80000000u
 
 static _Atomic unsigned lock_word;
-static __thread unsigned self_tid __attribute__((tls_model("initial-exec")));
-
-static inline unsigned self(void) {
-    if (__builtin_expect(self_tid == 0, 0)) self_tid = (unsigned)mw_sys_gettid();
-    return self_tid;
-}
 
 /* Set in a forked child while it changes its thread id and the lock word
  * (two stores a signal handler could fall between): the lock is this
@@ -29,11 +27,11 @@ static __thread volatile int renaming_owner __attribute__((tls_model("initial-ex
 int mw_owns_lock(void) {
     if (renaming_owner) return 1;
     unsigned owner = atomic_load_explicit(&lock_word, memory_order_relaxed) & ~WAITERS;
-    return self_tid != 0 && owner == self_tid;
+    return mw_tid != 0 && owner == mw_tid;
 }
 
 void mw_lock(void) {
-    unsigned id = self(), expected = 0;
+    unsigned id = mw_thread_id(), expected = 0;
     if (atomic_compare_exchange_strong_explicit(&lock_word, &expected, id, memory_order_acquire,
                                                 memory_order_relaxed))
         return;
@@ -64,57 +62,31 @@ void mw_lock(void) {
                 continue;
             w |= WAITERS;
         }
-        mw_sys_futex_wait(&lock_word, w);
+        mw_sys_futex(&lock_word, FUTEX_WAIT_PRIVATE, w, NULL);
     }
 }
 
 void mw_unlock(void) {
-    if (atomic_exchange_explicit(&lock_word, 0, memory_order_release) & WAITERS) mw_sys_futex_wake(&lock_word, 1);
+    if (atomic_exchange_explicit(&lock_word, 0, memory_order_release) & WAITERS)
+        mw_sys_futex(&lock_word, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
-/*
- * fork: the forking thread holds the lock across fork, so the child gets a
- * consistent registry and a lock no vanished thread holds. If the fork comes
- * from a signal handler that interrupted this very thread inside the engine
- * (it already holds the lock), nothing is taken: in the child, the
- * interrupted engine code resumes after the handler and releases the lock
- * itself, so the child's thread becomes the owner.
- */
-static __thread int fork_from_owner __attribute__((tls_model("initial-exec")));
-
-static void fork_prepare(void) {
-    if (mw_owns_lock()) {
-        fork_from_owner = 1;
-        return;
-    }
+int mw_lock_before_fork(void) {
+    if (mw_owns_lock()) return 1;
     mw_lock();
+    return 0;
 }
 
-static void fork_parent(void) {
-    if (fork_from_owner) {
-        fork_from_owner = 0;
-        return;
-    }
-    mw_unlock();
+void mw_lock_after_fork_parent(int held_before) {
+    if (!held_before) mw_unlock();
 }
 
-static void fork_child(void) {
+void mw_lock_after_fork_child(void) {
     /* The child's thread owns the lock now (the parent's sleepers do not
      * exist here), so that a signal handler in the child sees it as its own. */
     renaming_owner = 1;
     atomic_signal_fence(memory_order_seq_cst);
-    self_tid = (unsigned)mw_sys_gettid();
-    atomic_store(&lock_word, self_tid);
+    atomic_store(&lock_word, mw_thread_id_renew());
     atomic_signal_fence(memory_order_seq_cst);
     renaming_owner = 0;
-    mw_exit_set_owner();
-    if (fork_from_owner) {
-        fork_from_owner = 0;
-        return;
-    }
-    mw_engine_forked(); /* releases the lock */
 }
-
-void mw_install_fork_handlers(void) { pthread_atfork(fork_prepare, fork_parent, fork_child); }
-
-unsigned mw_thread_id(void) { return self(); }

@@ -13,6 +13,9 @@
  *           reservation failed under MAPWARDEN_ON_RESERVE_FAILURE=warn)
  *   EAGAIN  called from a signal handler that interrupted mapwarden itself
  *           on this thread; ask again once the handler has returned
+ *
+ * Layer: api (inside mapwarden: below every other layer; the hooks define
+ * these functions, the engine fills these structures; docs/architecture.md).
  */
 #ifndef MAPWARDEN_H
 #define MAPWARDEN_H

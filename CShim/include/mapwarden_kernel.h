@@ -1,9 +1,16 @@
 /*
- * mapwarden_kernel.h - raw system calls, shared by the shim and the engine.
+ * mapwarden_kernel.h - the raw system calls, one thin wrapper per call.
+ *
+ * Layer: platform. Included by the hooks, by the other platform files and
+ * by the engine (module.modulemap; Kernel.swift wraps each call once more,
+ * with a typed result, and nothing else in the engine calls these).
+ * Calls nothing: each wrapper is one `syscall` instruction.
  *
  * Every real kernel call mapwarden makes goes through these: no libc
  * wrapper (which could re-enter our own hooks), no errno. Each returns the
- * kernel's answer: a value, or -errno in [-4095, -1].
+ * kernel's answer: a value, or -errno in [-4095, -1]. Nothing here decides
+ * anything: what to ask (flags, commands) and what an answer means belong
+ * to the callers, with the constants of mapwarden_constants.h.
  */
 #ifndef MAPWARDEN_KERNEL_H
 #define MAPWARDEN_KERNEL_H
@@ -11,8 +18,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <fcntl.h>    /* AT_FDCWD */
+#include <sys/stat.h> /* struct stat */
 #include <sys/syscall.h>
+#include <sys/vfs.h>  /* struct statfs */
+#include <time.h>     /* struct timespec */
 
 #if defined(__x86_64__)
 static inline long mw_syscall6(long n, long a, long b, long c, long d, long e, long f) {
@@ -45,6 +55,7 @@ static inline long mw_syscall6(long n, long a, long b, long c, long d, long e, l
 #error "mapwarden supports x86_64 and aarch64"
 #endif
 
+/* ---- memory ---- */
 static inline long mw_sys_mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, long off) {
     return mw_syscall6(SYS_mmap, (long)addr, (long)len, prot, flags, fd, off);
 }
@@ -84,131 +95,80 @@ static inline long mw_sys_msync(uintptr_t addr, size_t len, int flags) {
 static inline long mw_sys_mincore(uintptr_t addr, size_t len, unsigned char *vec) {
     return mw_syscall6(SYS_mincore, (long)addr, (long)len, (long)vec, 0, 0, 0);
 }
-static inline long mw_sys_write(int fd, const void *buf, size_t len) {
-    return mw_syscall6(SYS_write, fd, (long)buf, (long)len, 0, 0, 0);
-}
-static inline long mw_sys_read(int fd, void *buf, size_t len) {
-    return mw_syscall6(SYS_read, fd, (long)buf, (long)len, 0, 0, 0);
-}
+
+/* ---- files and descriptors ---- */
 static inline long mw_sys_openat(int dirfd, const char *path, int flags, int mode) {
     return mw_syscall6(SYS_openat, dirfd, (long)path, flags, mode, 0, 0);
 }
 static inline long mw_sys_close(int fd) {
     return mw_syscall6(SYS_close, fd, 0, 0, 0, 0, 0);
 }
-static inline long mw_sys_prctl(int option, unsigned long a, unsigned long b, unsigned long c, unsigned long d) {
-    return mw_syscall6(SYS_prctl, option, (long)a, (long)b, (long)c, (long)d, 0);
+static inline long mw_sys_read(int fd, void *buf, size_t len) {
+    return mw_syscall6(SYS_read, fd, (long)buf, (long)len, 0, 0, 0);
 }
-static inline long mw_sys_prlimit64(int resource, void *old_limit) {
-    return mw_syscall6(SYS_prlimit64, 0, resource, 0, (long)old_limit, 0, 0);
+static inline long mw_sys_write(int fd, const void *buf, size_t len) {
+    return mw_syscall6(SYS_write, fd, (long)buf, (long)len, 0, 0, 0);
 }
-static inline long mw_sys_gettid(void) {
-    return mw_syscall6(SYS_gettid, 0, 0, 0, 0, 0, 0);
+static inline long mw_sys_pread64(int fd, void *buf, size_t len, long off) {
+    return mw_syscall6(SYS_pread64, fd, (long)buf, (long)len, off, 0, 0);
 }
+static inline long mw_sys_pwrite64(int fd, const void *buf, size_t len, long off) {
+    return mw_syscall6(SYS_pwrite64, fd, (long)buf, (long)len, off, 0, 0);
+}
+static inline long mw_sys_ftruncate(int fd, long len) {
+    return mw_syscall6(SYS_ftruncate, fd, len, 0, 0, 0, 0);
+}
+/* arg: an integer, or a pointer (struct flock *) passed as one. */
 static inline long mw_sys_fcntl(int fd, int cmd, long arg) {
     return mw_syscall6(SYS_fcntl, fd, cmd, arg, 0, 0, 0);
+}
+static inline long mw_sys_dup3(int old, int new_fd, int flags) {
+    return mw_syscall6(SYS_dup3, old, new_fd, flags, 0, 0, 0);
 }
 static inline long mw_sys_pipe2(int fds[2], int flags) {
     return mw_syscall6(SYS_pipe2, (long)fds, flags, 0, 0, 0, 0);
 }
+static inline long mw_sys_fstat(int fd, struct stat *st) {
+    return mw_syscall6(SYS_fstat, fd, (long)st, 0, 0, 0, 0);
+}
+static inline long mw_sys_newfstatat(int dirfd, const char *path, struct stat *st, int flags) {
+    return mw_syscall6(SYS_newfstatat, dirfd, (long)path, (long)st, flags, 0, 0);
+}
+static inline long mw_sys_fstatfs(int fd, struct statfs *st) {
+    return mw_syscall6(SYS_fstatfs, fd, (long)st, 0, 0, 0, 0);
+}
+static inline long mw_sys_readlinkat(int dirfd, const char *path, char *buf, size_t size) {
+    return mw_syscall6(SYS_readlinkat, dirfd, (long)path, (long)buf, (long)size, 0, 0);
+}
+static inline long mw_sys_getcwd(char *buf, size_t size) {
+    return mw_syscall6(SYS_getcwd, (long)buf, (long)size, 0, 0, 0, 0);
+}
+
+/* ---- processes and threads ---- */
 static inline long mw_sys_getpid(void) {
     return mw_syscall6(SYS_getpid, 0, 0, 0, 0, 0, 0);
 }
 static inline long mw_sys_getppid(void) {
     return mw_syscall6(SYS_getppid, 0, 0, 0, 0, 0, 0);
 }
-static inline long mw_sys_getcwd(char *buf, size_t size) {
-    return mw_syscall6(SYS_getcwd, (long)buf, (long)size, 0, 0, 0, 0);
+static inline long mw_sys_gettid(void) {
+    return mw_syscall6(SYS_gettid, 0, 0, 0, 0, 0, 0);
 }
-static inline long mw_sys_readlinkat(int dirfd, const char *path, char *buf, size_t size) {
-    return mw_syscall6(SYS_readlinkat, dirfd, (long)path, (long)buf, (long)size, 0, 0);
+static inline long mw_sys_prctl(int option, unsigned long a, unsigned long b, unsigned long c, unsigned long d) {
+    return mw_syscall6(SYS_prctl, option, (long)a, (long)b, (long)c, (long)d, 0);
 }
-/* Seconds since the epoch (CLOCK_REALTIME). */
-#include <time.h>
-static inline long mw_sys_time(void) {
-    struct timespec ts;
-    if (mw_syscall6(SYS_clock_gettime, CLOCK_REALTIME, (long)&ts, 0, 0, 0, 0) != 0) return 0;
-    return ts.tv_sec;
+/* prlimit64 of this process (pid 0): reads the limit, changes nothing. */
+static inline long mw_sys_prlimit64(int resource, void *old_limit) {
+    return mw_syscall6(SYS_prlimit64, 0, resource, 0, (long)old_limit, 0, 0);
 }
-/* The (device, inode) of an open descriptor, packed for comparison; 0 on error. */
-#include <sys/stat.h>
-static inline unsigned long mw_sys_file_identity(int fd) {
-    struct stat st;
-    if (mw_syscall6(SYS_fstat, fd, (long)&st, 0, 0, 0, 0) != 0) return 0;
-    return ((unsigned long)st.st_dev << 40) ^ (unsigned long)st.st_ino ^ 1;
+static inline long mw_sys_clock_gettime(int clock, struct timespec *ts) {
+    return mw_syscall6(SYS_clock_gettime, clock, (long)ts, 0, 0, 0, 0);
 }
-/* The type bits (S_IFMT) of a path (following symbolic links unless
- * `nofollow`) or of an open descriptor, with its size; -errno on error.
- * Files named by the configuration are looked at before they are opened:
- * opening a FIFO blocks until a writer (or reader) comes. */
-static inline long mw_sys_path_type(const char *path, int nofollow, long *size) {
-    struct stat st;
-    long r = mw_syscall6(SYS_newfstatat, AT_FDCWD, (long)path, (long)&st, nofollow ? AT_SYMLINK_NOFOLLOW : 0, 0, 0);
-    if (r != 0) return r;
-    if (size) *size = (long)st.st_size;
-    return (long)(st.st_mode & S_IFMT);
-}
-static inline long mw_sys_fd_type(int fd, long *size) {
-    struct stat st;
-    long r = mw_syscall6(SYS_fstat, fd, (long)&st, 0, 0, 0, 0);
-    if (r != 0) return r;
-    if (size) *size = (long)st.st_size;
-    return (long)(st.st_mode & S_IFMT);
-}
-/* Backing files of shared and persistent windows. */
-static inline long mw_sys_pread(int fd, void *buf, size_t len, long off) {
-    return mw_syscall6(SYS_pread64, fd, (long)buf, (long)len, off, 0, 0);
-}
-static inline long mw_sys_pwrite(int fd, const void *buf, size_t len, long off) {
-    return mw_syscall6(SYS_pwrite64, fd, (long)buf, (long)len, off, 0, 0);
-}
-static inline long mw_sys_ftruncate(int fd, long len) {
-    return mw_syscall6(SYS_ftruncate, fd, len, 0, 0, 0, 0);
-}
-/* The size of an open file, or -errno. */
-static inline long mw_sys_file_size(int fd) {
-    struct stat st;
-    long r = mw_syscall6(SYS_fstat, fd, (long)&st, 0, 0, 0, 0);
-    return r != 0 ? r : (long)st.st_size;
-}
-/* An open-file-description lock on the file's first byte (F_OFD_SETLK(W)):
- * type F_RDLCK, F_WRLCK or F_UNLCK. Converting is atomic; the lock goes
- * when the last descriptor of the description is closed (or the process dies). */
-static inline long mw_sys_ofd_lock(int fd, int type, int wait) {
-    struct flock l = { .l_type = (short)type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1, .l_pid = 0 };
-    return mw_syscall6(SYS_fcntl, fd, wait ? 38 /* F_OFD_SETLKW */ : 37 /* F_OFD_SETLK */, (long)&l, 0, 0, 0);
-}
-static inline long mw_sys_dup3(int old, int new_fd, int flags) {
-    return mw_syscall6(SYS_dup3, old, new_fd, flags, 0, 0, 0);
-}
-
-/* FUTEX_WAIT_PRIVATE / FUTEX_WAKE_PRIVATE */
-static inline long mw_sys_futex_wait(void *uaddr, unsigned expected) {
-    return mw_syscall6(SYS_futex, (long)uaddr, 128 | 0, expected, 0, 0, 0);
-}
-static inline long mw_sys_futex_wait_for(void *uaddr, unsigned expected, const struct timespec *timeout) {
-    return mw_syscall6(SYS_futex, (long)uaddr, 128 | 0, expected, (long)timeout, 0, 0);
-}
-static inline long mw_sys_futex_wake(void *uaddr, int count) {
-    return mw_syscall6(SYS_futex, (long)uaddr, 128 | 1, count, 0, 0, 0);
-}
-static inline long mw_sys_sched_yield(void) {
-    return mw_syscall6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+static inline long mw_sys_futex(void *uaddr, int op, unsigned val, const struct timespec *timeout) {
+    return mw_syscall6(SYS_futex, (long)uaddr, op, val, (long)timeout, 0, 0);
 }
 static inline _Noreturn void mw_sys_exit_group(int status) {
     for (;;) mw_syscall6(SYS_exit_group, status, 0, 0, 0, 0, 0);
 }
-
-/* The page size of a hugetlbfs file (whose mappings the kernel rounds to
- * whole huge pages), or 0 for any other descriptor. */
-#include <sys/vfs.h>
-static inline unsigned long mw_hugetlbfs_page_size(int fd) {
-    struct statfs s;
-    if (mw_syscall6(SYS_fstatfs, fd, (long)&s, 0, 0, 0, 0) != 0) return 0;
-    return s.f_type == 0x958458f6 /* HUGETLBFS_MAGIC */ ? (unsigned long)s.f_bsize : 0;
-}
-
-/* errno for the caller of an interposed function (never touched on success). */
-static inline void mw_set_errno(int e) { errno = e; }
 
 #endif

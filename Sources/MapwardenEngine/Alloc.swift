@@ -10,9 +10,9 @@ extension WindowService {
 
     static func alloc(_ name: UnsafePointer<UInt8>?, _ size: UInt64, _ align: UInt64, _ prot: Int32, _ flags: Int32,
                       _ stack: CallStack) -> KernelResult {
-        let type = flags & 0x0F // MAP_TYPE
+        let type = flags & MAP_TYPE
         guard size > 0, align & (align &- 1) == 0, type == MAP_PRIVATE || type == MAP_SHARED,
-              flags & ~(0x0F | allocFlags) == 0
+              flags & ~(MAP_TYPE | allocFlags) == 0
         else { return .failure(EINVAL) }
         let window: Int?
         if let name {

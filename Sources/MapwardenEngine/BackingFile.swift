@@ -53,7 +53,7 @@ struct BackingFile {
         guard let path else { return false }
         // A FIFO or a device is never opened (nor mapped): looked at first,
         // and again once open.
-        let type = mw_sys_path_type(path, 0, nil)
+        let type = FileFacts.type(atPath: path).raw
         if type >= 0 && UInt32(type) != FileType.regular { return notRegular(name, path, UInt32(type)) }
         let opened = Kernel.create(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         if opened.failed {
@@ -63,13 +63,13 @@ struct BackingFile {
             }
             return false
         }
-        let openedType = mw_sys_fd_type(Int32(opened.raw), nil)
+        let openedType = FileFacts.type(of: Int32(opened.raw)).raw
         if openedType >= 0 && UInt32(openedType) != FileType.regular {
             Kernel.close(Int32(opened.raw))
             return notRegular(name, path, UInt32(openedType))
         }
         fd = Descriptors.high(Int32(opened.raw))
-        identity = mw_sys_file_identity(fd)
+        identity = FileFacts.identity(of: fd)
         headerSize = pageSize
         if usedBefore(identity) {
             // (Its own lock would wait for itself.)
@@ -80,17 +80,23 @@ struct BackingFile {
         let second = Kernel.open(path, O_RDWR | O_CLOEXEC)
         if !second.failed {
             lockFd = Descriptors.high(Int32(second.raw))
-            if mw_sys_file_identity(lockFd) != identity { closeAll() ; return raced(name, path) }
+            if FileFacts.identity(of: lockFd) != identity { closeAll() ; return raced(name, path) }
         }
         // Alone: nobody else has it open, or the file system has no OFD
         // locks (then every process acts as the only user).
-        let exclusive = lockFd >= 0 ? mw_sys_ofd_lock(lockFd, Int32(F_WRLCK), 0) : Int(-ENOLCK)
-        alone = exclusive == 0 || (exclusive != -Int(EAGAIN) && exclusive != -Int(EACCES))
-        if !alone { _ = mw_sys_ofd_lock(lockFd, Int32(F_RDLCK), 1) }
-        size = mw_sys_file_size(fd)
+        let exclusive = lockFd >= 0 ? BackingFile.lock(lockFd, F_WRLCK, wait: false) : .failure(ENOLCK)
+        alone = !exclusive.failed || (exclusive.errno != EAGAIN && exclusive.errno != EACCES)
+        if !alone { _ = BackingFile.lock(lockFd, F_RDLCK, wait: true) }
+        size = FileFacts.size(of: fd).raw
         if check(name, window: window, pageSize: pageSize) { return true }
         closeAll()
         return false
+    }
+
+    /// The lock every user holds on the file's first byte (F_RDLCK while
+    /// it runs; F_WRLCK to learn it is alone; F_UNLCK), on its lock descriptor.
+    static func lock(_ lockFd: Int32, _ type: Int32, wait: Bool) -> KernelResult {
+        Kernel.ofdLock(lockFd, type, start: 0, length: 1, wait: wait)
     }
 
     func raced(_ name: WindowName, _ path: UnsafePointer<CChar>) -> Bool {
@@ -130,7 +136,7 @@ struct BackingFile {
 
     static func readHeader(_ fd: Int32, window: Window, pageSize: UInt64) -> HeaderRead {
         var bytes: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
-        let n = withUnsafeMutableBytes(of: &bytes) { mw_sys_pread(fd, $0.baseAddress, BackingHeader.encodedBytes, 0) }
+        let n = withUnsafeMutableBytes(of: &bytes) { Kernel.pread(fd, $0.baseAddress!, BackingHeader.encodedBytes, 0).raw }
         guard n == BackingHeader.encodedBytes else { return .unreadable(n) }
         do {
             return .read(try withUnsafeBytes(of: &bytes) { (raw) throws(BackingHeader.Mismatch) -> BackingHeader in
@@ -146,7 +152,7 @@ struct BackingFile {
     /// shares the lock. False after saying why.
     mutating func markOpen(name: WindowName, log: LogLevel) -> Bool {
         guard let path, var h = header else { return false }
-        let pid = UInt64(mw_sys_getpid())
+        let pid = UInt64(Kernel.getpid())
         if alone && h.state == .open && h.lastPid != pid && log >= .info {
             say(name, path, fatal: false) { out in
                 out.append("was not closed cleanly (last opened by pid ")
@@ -163,7 +169,7 @@ struct BackingFile {
             return false
         }
         if alone && UInt64(size) < h.fileSize {
-            let r = KernelResult(mw_sys_ftruncate(fd, Int(h.fileSize)))
+            let r = Kernel.ftruncate(fd, Int(h.fileSize))
             if r.failed {
                 say(name, path) { out in
                     out.append("cannot size it to ")
@@ -174,14 +180,14 @@ struct BackingFile {
                 return false
             }
         }
-        if alone && lockFd >= 0 { _ = mw_sys_ofd_lock(lockFd, Int32(F_RDLCK), 0) }
+        if alone && lockFd >= 0 { _ = BackingFile.lock(lockFd, F_RDLCK, wait: false) }
         return true
     }
 
     static func write(_ header: BackingHeader, to fd: Int32) -> Bool {
         var bytes: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
         withUnsafeMutableBytes(of: &bytes) { header.encode($0.baseAddress!) }
-        let n = withUnsafeBytes(of: &bytes) { mw_sys_pwrite(fd, $0.baseAddress, BackingHeader.encodedBytes, 0) }
+        let n = withUnsafeBytes(of: &bytes) { Kernel.pwrite(fd, $0.baseAddress!, BackingHeader.encodedBytes, 0).raw }
         return n == BackingHeader.encodedBytes
     }
 
@@ -194,7 +200,7 @@ struct BackingFile {
 
     /// Whether fd still is the file opened at start-up (the program may have
     /// closed it, and the number may now be another file).
-    var stillOpen: Bool { fd >= 0 && mw_sys_file_identity(fd) == identity }
+    var stillOpen: Bool { fd >= 0 && FileFacts.identity(of: fd) == identity }
 
     /// Opens the file again on a new descriptor for mappings (the program
     /// closed ours). False when it cannot.
@@ -210,7 +216,7 @@ struct BackingFile {
         let opened = Kernel.open(path, O_RDWR | O_CLOEXEC)
         if opened.failed { return nil }
         let fresh = Descriptors.high(Int32(opened.raw))
-        guard mw_sys_file_identity(fresh) == identity else {
+        guard FileFacts.identity(of: fresh) == identity else {
             Kernel.close(fresh)
             return nil
         }
@@ -228,20 +234,20 @@ struct BackingFile {
         // The parent's description goes first: the parent may be exiting and
         // hold its lock exclusively through it, which this child would
         // otherwise keep alive while waiting for it.
-        guard !opened.failed, mw_sys_file_identity(fresh) == identity, mw_sys_dup3(fresh, lockFd, O_CLOEXEC) >= 0
+        guard !opened.failed, FileFacts.identity(of: fresh) == identity, !Kernel.dup3(fresh, lockFd, O_CLOEXEC).failed
         else {
             if !opened.failed { Kernel.close(fresh) }
             lockSharedWithParent = true
             return
         }
         Kernel.close(fresh)
-        _ = mw_sys_ofd_lock(lockFd, Int32(F_RDLCK), 1)
+        _ = BackingFile.lock(lockFd, F_RDLCK, wait: true)
         // A parent that exited meanwhile, as the last user it thought it
         // was, marked the file closed: this child uses it still.
         if case .read(var header) = BackingFile.readHeader(lockFd, window: window, pageSize: headerSize),
            header.state == .closed {
             header.state = .open
-            header.lastPid = UInt64(mw_sys_getpid())
+            header.lastPid = UInt64(Kernel.getpid())
             _ = BackingFile.write(header, to: lockFd)
         }
     }
@@ -249,18 +255,18 @@ struct BackingFile {
     /// At normal exit: the last user marks the file closed cleanly.
     mutating func closeAtExit(window: Window, pageSize: UInt64) {
         if lockSharedWithParent { return }
-        if lockFd < 0 || mw_sys_file_identity(lockFd) != identity {
+        if lockFd < 0 || FileFacts.identity(of: lockFd) != identity {
             // The program closed the lock's descriptor (its lock went with
             // it): ask on a new one.
             guard let fresh = openAgain() else { return }
             lockFd = fresh
         }
-        var last = mw_sys_ofd_lock(lockFd, Int32(F_WRLCK), 0) == 0
+        var last = !BackingFile.lock(lockFd, F_WRLCK, wait: false).failed
         if !last {
             // Another user may be exiting at this moment too, and waiting
             // for this lock to go: step aside and ask once more.
-            _ = mw_sys_ofd_lock(lockFd, Int32(F_UNLCK), 0)
-            last = mw_sys_ofd_lock(lockFd, Int32(F_WRLCK), 0) == 0
+            _ = BackingFile.lock(lockFd, F_UNLCK, wait: false)
+            last = !BackingFile.lock(lockFd, F_WRLCK, wait: false).failed
         }
         guard last, case .read(var header) = BackingFile.readHeader(lockFd, window: window, pageSize: pageSize)
         else { return }
@@ -301,7 +307,7 @@ enum Descriptors {
         var at = limit > 64 ? limit - 32 : limit - 1
         var copy: Int32 = -1
         while copy < 0 && at > Int(fd) {
-            copy = Int32(truncatingIfNeeded: mw_sys_fcntl(fd, F_DUPFD_CLOEXEC, at))
+            copy = Int32(truncatingIfNeeded: Kernel.duplicate(fd, atLeast: at).raw)
             at -= 1
         }
         if copy < 0 { return fd }

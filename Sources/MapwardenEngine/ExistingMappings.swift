@@ -231,7 +231,7 @@ extension WindowService {
 
     /// The kernel's EINVAL for protection bits it does not know.
     static func protectionError(_ prot: Int32) -> Int32? {
-        let known = PROT_READ | PROT_WRITE | PROT_EXEC | 0x8 /* PROT_SEM */ | PROT_GROWSDOWN | PROT_GROWSUP
+        let known = PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM | PROT_GROWSDOWN | PROT_GROWSUP
         if prot & ~known != 0 { return EINVAL }
         if prot & PROT_GROWSDOWN != 0 && prot & PROT_GROWSUP != 0 { return EINVAL }
         return nil
@@ -240,8 +240,8 @@ extension WindowService {
     /// The registry change a madvise advice makes.
     static func change(ofAdvice advice: Int32) -> Change {
         switch advice {
-        case 10: return .inheritedByFork(false) // MADV_DONTFORK
-        case 11: return .inheritedByFork(true)  // MADV_DOFORK
+        case MADV_DONTFORK: return .inheritedByFork(false)
+        case MADV_DOFORK: return .inheritedByFork(true)
         default: return .none
         }
     }

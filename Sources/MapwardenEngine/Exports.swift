@@ -50,7 +50,7 @@ func mw_engine_madvise(_ addr: UInt, _ len: Int, _ advice: Int32, _ frames: Unsa
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
     // MADV_POPULATE_READ/WRITE stop at the first unmapped page; the others
     // go on past holes.
-    let populate = advice == 22 || advice == 23
+    let populate = advice == MADV_POPULATE_READ || advice == MADV_POPULATE_WRITE
     return WindowService.onMappings(a, n, stack, holes: populate ? .stop : .skip, change: WindowService.change(ofAdvice: advice),
                                     argumentError: { Kernel.madvise(a, 0, advice).failure }) {
         Kernel.madvise($0, $1, advice)

@@ -22,7 +22,7 @@ struct ExitReport: ReportJSONSource {
         h.pid = Process.id
         h.parentPID = Process.parentID
         h.forked = context.generation > 0
-        h.exitTime = Int64(mw_sys_time())
+        h.exitTime = Int64(WallClock.secondsSinceEpoch)
         h.endedBy = s.endedByValue
         h.track = config.track
         h.backtraceDepth = config.backtraceDepth

@@ -377,8 +377,8 @@ struct LeakReport {
             // A FIFO (or a device) is never opened: opening one to write
             // blocks until a reader comes. Looked at first, then opened
             // without blocking and looked at again.
-            let type = mw_sys_path_type(cPath, 1, nil)
-            if type >= 0 && UInt32(type) != FileType.regular && UInt32(type) != 0o120000 { // a symlink: ELOOP below
+            let type = FileFacts.type(atPath: cPath, followLinks: false).raw
+            if type >= 0 && UInt32(type) != FileType.regular && UInt32(type) != UInt32(S_IFLNK) { // a symlink: ELOOP below
                 cannotWrite(name, path: shown) { FileType.describeNotRegular(UInt32(type), into: &$0) }
                 return standardError(settings)
             }
@@ -390,7 +390,7 @@ struct LeakReport {
                 }
                 return standardError(settings)
             }
-            let opened = mw_sys_fd_type(Int32(fd.raw), nil)
+            let opened = FileFacts.type(of: Int32(fd.raw)).raw
             if opened >= 0 && UInt32(opened) != FileType.regular {
                 Kernel.close(Int32(fd.raw))
                 cannotWrite(name, path: shown) { FileType.describeNotRegular(UInt32(opened), into: &$0) }
@@ -405,7 +405,7 @@ struct LeakReport {
     static func standardError(_ settings: ReportSettings) -> Int32 {
         let fd = settings.standardError
         if fd < 0 { return -1 }
-        if fd != 2 && mw_sys_file_identity(fd) != settings.standardErrorIdentity { return 2 }
+        if fd != 2 && FileFacts.identity(of: fd) != settings.standardErrorIdentity { return 2 }
         return fd
     }
 

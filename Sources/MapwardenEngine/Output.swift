@@ -58,7 +58,7 @@ struct ScratchFile {
         var size = 0
         // Looked at first, then opened without blocking and looked at again
         // (it may have been replaced in between).
-        let type = mw_sys_path_type(path, 0, &size)
+        let type = FileFacts.type(atPath: path, size: &size).raw
         if type < 0 || UInt32(type) != FileType.regular {
             (buffer, count, errno, notRegular) = (nil, 0, type < 0 ? Int32(-type) : 0, type < 0 ? 0 : UInt32(type))
             return
@@ -68,7 +68,7 @@ struct ScratchFile {
             (buffer, count, errno, notRegular) = (nil, 0, fd.errno, 0)
             return
         }
-        let opened = mw_sys_fd_type(Int32(fd.raw), &size)
+        let opened = FileFacts.type(of: Int32(fd.raw), size: &size).raw
         // Procfs files say 0 bytes: only a size the file claims is trusted.
         if opened < 0 || UInt32(opened) != FileType.regular || UInt64(size) >= limit {
             Kernel.close(Int32(fd.raw))

@@ -80,7 +80,7 @@ enum Startup {
             if spec.backing != .private {
                 if !haveCwd {
                     let p = UnsafeMutableRawPointer(cwd.base).assumingMemoryBound(to: CChar.self)
-                    if mw_sys_getcwd(p, cwd.size) <= 0 { cwd.base[0] = 0 }
+                    if Kernel.getcwd(p, cwd.size).raw <= 0 { cwd.base[0] = 0 }
                     haveCwd = true
                 }
                 let path = kept.append(maximum: Settings.maximumPathLength) {
@@ -218,7 +218,7 @@ enum Startup {
         let fd = Descriptors.high(2, keepOriginal: true)
         if fd != 2 {
             report.standardError = Int32(fd)
-            report.standardErrorIdentity = mw_sys_file_identity(Int32(fd))
+            report.standardErrorIdentity = FileFacts.identity(of: Int32(fd))
         }
     }
 
@@ -396,7 +396,7 @@ struct KeptText {
     private mutating func appendAbsoluteReportPath(_ b: Bytes) -> Int? {
         append { out in
             let cwd = StaticBuffer.workingDirectory
-            if mw_sys_getcwd(UnsafeMutableRawPointer(cwd.base).assumingMemoryBound(to: CChar.self), cwd.size) > 0 {
+            if Kernel.getcwd(UnsafeMutableRawPointer(cwd.base).assumingMemoryBound(to: CChar.self), cwd.size).raw > 0 {
                 // The directory's own % signs are not template sequences.
                 let dir = Bytes(cString: cwd.base)
                 for i in 0..<dir.count {

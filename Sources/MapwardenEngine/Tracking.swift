@@ -32,5 +32,5 @@ struct CallStack {
 
 extension KernelResult {
     /// Not a result: "call again with the stack" (MW_NEEDS_STACK).
-    static let needsStack = KernelResult(-4096)
+    static let needsStack = KernelResult(MW_NEEDS_STACK)
 }

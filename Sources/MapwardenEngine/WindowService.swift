@@ -49,7 +49,7 @@ enum WindowService {
 
     static func kind(ofFlags flags: Int32, windowFile: Bool = false) -> UInt32 {
         var kind: UInt32 = windowFile ? MappingKind.windowFile : 0
-        let type = flags & 0x0F // MAP_TYPE
+        let type = flags & MAP_TYPE
         if type == MAP_SHARED || type == MAP_SHARED_VALIDATE { kind |= MappingKind.shared }
         if flags & MAP_ANONYMOUS != 0 { kind |= MappingKind.anonymous }
         if flags & MAP_LOCKED != 0 || engine?.pointee.lockFuture == true { kind |= MappingKind.locked }
@@ -128,8 +128,8 @@ enum WindowService {
         r.anonymous = flags & MAP_ANONYMOUS != 0
         r.hugetlb = flags & MAP_HUGETLB != 0
         r.growsDown = flags & MAP_GROWSDOWN != 0
-        r.below2GiB = flags & map32Bit != 0
-        r.validatesFlags = flags & 0x0F == MAP_SHARED_VALIDATE && !r.anonymous // 0x0F: MAP_TYPE
+        r.below2GiB = flags & MW_MAP_32BIT != 0
+        r.validatesFlags = flags & MAP_TYPE == MAP_SHARED_VALIDATE && !r.anonymous
         r.offset = UInt64(bitPattern: Int64(off))
         // (Only a call that may be served needs its huge page size: the
         // hugetlbfs test costs a system call for files.)
@@ -210,7 +210,7 @@ enum WindowService {
     @inline(__always)
     static func reach(_ len: UInt64, _ flags: Int32) -> UInt64 {
         if flags & MAP_ANONYMOUS != 0 && flags & MAP_HUGETLB == 0 { return len }
-        let shift = UInt64((flags >> 26) & 0x3F)
+        let shift = UInt64((flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK)
         let huge: UInt64 = flags & MAP_HUGETLB != 0 && shift != 0 ? 1 << shift : 1 << 30
         let (r, overflow) = len.addingReportingOverflow(huge)
         return overflow ? UInt64.max : r
@@ -222,10 +222,10 @@ enum WindowService {
     /// For a file on hugetlbfs, the file system's page size. Otherwise 0.
     static func hugePageSize(_ flags: Int32, _ fd: Int32) -> UInt64 {
         if flags & MAP_HUGETLB != 0 {
-            let shift = UInt64((flags >> 26) & 0x3F)
+            let shift = UInt64((flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK)
             return shift != 0 ? 1 << shift : 2 << 20
         }
-        if flags & MAP_ANONYMOUS == 0 { return UInt64(mw_hugetlbfs_page_size(fd)) }
+        if flags & MAP_ANONYMOUS == 0 { return FileFacts.hugePageSize(of: fd) }
         return 0
     }
 
@@ -233,11 +233,6 @@ enum WindowService {
         let (s, o) = a.addingReportingOverflow(size - 1)
         return o ? nil : s & ~(size - 1)
     }
-
-    /// Flags whose meaning a hint-turned-MAP_FIXED would change: the kernel
-    /// places such calls itself (outside the window), but for MAP_32BIT
-    /// hints in a window below 2 GiB, which it would honour.
-    static let map32Bit: Int32 = 0x40
 
     /// Whether an mmap with these flags in window i maps the window's file
     /// (an anonymous request in a shared or persistent window).

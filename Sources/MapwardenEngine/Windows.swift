@@ -64,7 +64,7 @@ enum Windows {
     static func backed(_ i: Int, _ addr: UInt64, _ flags: Int32, _ fd: Int32, _ off: Int,
                        file: BackingFile) -> (flags: Int32, fd: Int32, off: Int) {
         guard config.windowDetails[i].backing != .private, flags & MAP_ANONYMOUS != 0 else { return (flags, fd, off) }
-        let shared = (flags & ~(0x0F | MAP_ANONYMOUS)) | MAP_SHARED // 0x0F: MAP_TYPE
+        let shared = (flags & ~(MAP_TYPE | MAP_ANONYMOUS)) | MAP_SHARED
         return (shared, file.fd, Int(file.offset(of: addr, in: config.windows[i])))
     }
 }

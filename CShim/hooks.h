@@ -1,5 +1,9 @@
 /*
- * guard.h - the reentrancy guard and start-up state of the interposer.
+ * hooks.h - what the hook files share: the reentrancy guard, the start-up
+ * phase, and the entry points of exit.c and fork.c.
+ *
+ * Layer: hooks. Included by the hook files only (interpose.c, guard.c,
+ * startup.c, fork.c, exit.c).
  *
  * A hook hands a call to the engine once mapwarden is started. Calls that
  * arrive before that (from other libraries' constructors, or from any
@@ -9,22 +13,23 @@
  * Calls that re-enter the engine later can only come from a signal handler
  * (the engine itself makes raw system calls, never interposed ones). The
  * engine serves them without ever waiting for the lock its own thread
- * holds: see mw_owns_lock() and the deferred log in mapwarden_engine.h.
+ * holds: see mw_owns_lock() (platform/lock.h) and the deferred log
+ * (platform/deferred.h).
  */
-#ifndef MAPWARDEN_GUARD_H
-#define MAPWARDEN_GUARD_H
+#ifndef MAPWARDEN_HOOKS_H
+#define MAPWARDEN_HOOKS_H
 
 #include <stdatomic.h>
 
 enum mw_phase { MW_NOT_STARTED = 0, MW_STARTING = 1, MW_ACTIVE = 2, MW_INACTIVE = 3 };
 
-/* Nonzero while this thread is starting mapwarden: its calls then go
- * straight to the kernel. */
+/* The guard's state (guard.c). Nonzero while this thread is starting
+ * mapwarden: its calls then go straight to the kernel. */
 extern __thread unsigned mw_depth __attribute__((tls_model("initial-exec"), visibility("hidden")));
 extern _Atomic int mw_phase __attribute__((visibility("hidden")));
 
-/* Starts mapwarden on the first call (lazy; the constructor is the
- * fallback). Returns nonzero when the engine holds a window. */
+/* Starts mapwarden on the first call (startup.c; lazy, the constructor is
+ * the fallback). Returns nonzero when the engine holds a window. */
 int mw_start(void) __attribute__((visibility("hidden")));
 
 /* The process the registry belongs to is this one (exit.c): at start-up
@@ -34,7 +39,7 @@ void mw_exit_set_owner(void) __attribute__((visibility("hidden")));
 /* _exit: the report, then exit_group with the status (exit.c). */
 _Noreturn void mw_end_at_once(int status, int how) __attribute__((visibility("hidden")));
 
-/* Registers the registry lock's fork handlers (lock.c). */
+/* Registers the fork handlers (fork.c). */
 void mw_install_fork_handlers(void) __attribute__((visibility("hidden")));
 
 /* Nonzero when the caller may enter the engine. Once mapwarden is active

@@ -1,0 +1,85 @@
+/*
+ * frame_names.c - naming a stack's frames at exit (frame_names.h): dladdr,
+ * the main program's real path, and the demanglers the program has loaded.
+ *
+ * Layer: platform. Calls the loader, the demanglers, auxv.c and the kernel.
+ */
+#include <dlfcn.h>
+#include <link.h>
+#include <string.h>
+#include <stdlib.h>
+#include "include/mapwarden_kernel.h"
+#include "include/platform/auxv.h"
+#include "include/platform/frame_names.h"
+
+/* The main program's lowest mapped address and its path: dladdr names it
+ * as it was typed (./prog), which means nothing after a chdir. */
+static uintptr_t main_base;
+static char main_path[4096];
+
+static int find_main(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    (void)data;
+    uintptr_t lo = UINTPTR_MAX;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && info->dlpi_addr + ph->p_vaddr < lo) lo = info->dlpi_addr + ph->p_vaddr;
+    }
+    main_base = lo & ~(uintptr_t)(mw_page_size() - 1);
+    return 1; /* the first object is the main program */
+}
+
+static const char *main_program_path(void) {
+    if (!main_path[0]) {
+        long n = mw_sys_readlinkat(AT_FDCWD, "/proc/self/exe", main_path, sizeof main_path - 1);
+        main_path[n > 0 ? n : 0] = 0;
+    }
+    return main_path[0] ? main_path : NULL;
+}
+
+int mw_symbolize(uint64_t address, struct mw_frame_name *out) {
+    memset(out, 0, sizeof *out);
+    Dl_info info;
+    /* A return address: the call is the byte before it. */
+    if (address == 0 || !dladdr((void *)(uintptr_t)(address - 1), &info)) return 0;
+    out->module = info.dli_fname;
+    out->module_base = (uintptr_t)info.dli_fbase;
+    if (info.dli_fname && info.dli_fname[0] != '/') {
+        if (!main_base) dl_iterate_phdr(find_main, NULL);
+        const char *path = (uintptr_t)info.dli_fbase == main_base ? main_program_path() : NULL;
+        if (path) out->module = path;
+    }
+    if (info.dli_sname && info.dli_saddr) {
+        out->symbol = info.dli_sname;
+        out->symbol_address = (uintptr_t)info.dli_saddr;
+    }
+    return 1;
+}
+
+typedef char *(*cxa_demangle_fn)(const char *, char *, size_t *, int *);
+typedef char *(*swift_demangle_fn)(const char *, size_t, char *, size_t *, uint32_t);
+
+static int demangling_off;
+void mw_demangle_off(void) { demangling_off = 1; }
+
+size_t mw_demangle(const char *name, char *out, size_t capacity) {
+    if (!name || capacity < 2 || demangling_off) return 0;
+    char *text = NULL;
+    if (name[0] == '_' && name[1] == 'Z') {
+        cxa_demangle_fn f = (cxa_demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");
+        int status = -1;
+        if (f) text = f(name, NULL, NULL, &status);
+        if (status != 0) text = NULL;
+    } else if ((name[0] == '$' && (name[1] == 's' || name[1] == 'S')) ||
+               (name[0] == '_' && name[1] == '$' && (name[2] == 's' || name[2] == 'S'))) {
+        swift_demangle_fn f = (swift_demangle_fn)dlsym(RTLD_DEFAULT, "swift_demangle");
+        if (f) text = f(name, strlen(name), NULL, NULL, 0);
+    }
+    if (!text) return 0;
+    size_t n = strlen(text);
+    if (n >= capacity) n = capacity - 1;
+    memcpy(out, text, n);
+    out[n] = 0;
+    free(text);
+    return n;
+}

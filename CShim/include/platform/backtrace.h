@@ -1,0 +1,34 @@
+/*
+ * backtrace.h - stack capture for the leak report (backtrace.c): libunwind,
+ * dlopen'd, and unw_backtrace.
+ *
+ * Layer: platform. Included by the engine (module.modulemap), the hooks
+ * (interpose.c captures the caller's stack; startup.c lets libunwind load).
+ * Calls nothing above it.
+ */
+#ifndef MAPWARDEN_PLATFORM_BACKTRACE_H
+#define MAPWARDEN_PLATFORM_BACKTRACE_H
+
+#include <stdint.h>
+
+#define MW_MAX_BACKTRACE_DEPTH 128
+
+/* The libunwind to load (NULL: libunwind.so.8), MAPWARDEN_BACKTRACE_DEPTH,
+ * and whether to say so on stderr if it cannot be loaded. It is loaded by
+ * mw_backtrace_allow_loading(), from mapwarden's constructor. */
+void mw_backtrace_configure(const char *library, int depth, int verbose);
+void mw_backtrace_allow_loading(void);
+/* Why there are no stacks (libunwind missing...), or NULL. */
+const char *mw_backtrace_error(void);
+
+/* Up to `capacity` (and MAPWARDEN_BACKTRACE_DEPTH) return addresses of the
+ * caller's stack, without mapwarden's own frames and trailing zeros. 0 when
+ * capture is off or unavailable, or when called again from inside a capture. */
+int mw_backtrace(uint64_t *out, int capacity);
+
+/* Nonzero while this thread is inside libunwind: calls it makes then go
+ * straight to the kernel. */
+extern __thread int mw_capture_flag __attribute__((tls_model("initial-exec"), visibility("hidden")));
+static inline int mw_capturing(void) { return mw_capture_flag; }
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * lock.h - the registry lock (lock.c).
+ *
+ * Layer: platform. Included by the engine (module.modulemap) and by the
+ * hooks' fork handlers (fork.c). Calls nothing above it.
+ *
+ * One lock for the process, around every change to a window and its
+ * registry. The lock word holds the owner's thread id, so that a signal
+ * handler can tell "my own thread holds it" (it must not wait: see
+ * Deferral.swift and deferred.h) from "another thread holds it" (it waits
+ * like anyone). Uncontended it is one compare-and-swap; contended it spins
+ * briefly, then sleeps on a futex.
+ */
+#ifndef MAPWARDEN_PLATFORM_LOCK_H
+#define MAPWARDEN_PLATFORM_LOCK_H
+
+void mw_lock(void);
+void mw_unlock(void);
+
+/* Nonzero while this thread holds the lock: a call that finds it set comes
+ * from a signal handler that interrupted the engine on this thread. */
+int mw_owns_lock(void);
+
+/* fork (pthread_atfork, fork.c): the forking thread holds the lock across
+ * fork, so the child gets a consistent registry and a lock no vanished
+ * thread holds. mw_lock_before_fork takes it and returns 0, or returns 1
+ * (taking nothing) when this thread holds it already: the fork comes from a
+ * signal handler that interrupted it inside the engine, whose code resumes
+ * after the handler and releases the lock itself, in the parent as in the
+ * child. mw_lock_after_fork_parent(held_before) releases what before_fork
+ * took. mw_lock_after_fork_child makes the child's thread the owner (the
+ * lock stays held; the parent's sleepers do not exist in the child). */
+int mw_lock_before_fork(void);
+void mw_lock_after_fork_parent(int held_before);
+void mw_lock_after_fork_child(void);
+
+#endif
