@@ -39,7 +39,15 @@ extension WindowService {
         request.unknownFlags = flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) != 0
         // From a signal handler that interrupted the engine: the plan says
         // moving needs the registry.
-        return locked({ .failure(RemapPlan.decide(request, view, nil).refusal) }) { state in
+        return locked({
+            // From a signal handler that interrupted the engine: the kernel's
+            // own argument errors, or the plan's refusal (moving needs the registry).
+            guard case .kernelRefuses = RemapPlan.decide(request, view, nil) else {
+                return .failure(RemapPlan.decide(request, view, nil).refusal)
+            }
+            var edits = DeferredEdits()
+            return kernelRefuses(old, oldLen, newLen, flags, newAddr, request, &edits)
+        }) { state in
             state.calls.mremap += 1
             state.setCallOrigin(stack)
             var flags = flags
@@ -64,23 +72,9 @@ extension WindowService {
             case .kernel:
                 return Kernel.mremap(old, oldLen, newLen, flags, newAddr)
             case .kernelRefuses:
-                // The kernel should refuse this. Should it not, make the
-                // registry agree with whatever it did.
-                let r = Kernel.mremap(old, oldLen, newLen, flags, newAddr)
-                if !r.failed {
-                    reconcileUnexpected(source: old, r.address, size: newSize, &state)
-                } else if request.fixed {
-                    // MREMAP_FIXED unmaps its destination before it checks
-                    // the source: what it unmapped in a window is reserved
-                    // again and forgotten.
-                    let (end, overflow) = newAddr.addingReportingOverflow(newSize)
-                    let hi = overflow ? UInt64.max : end
-                    for i in config.windows.touching(newAddr, hi) {
-                        let part = config.windows[i].clip(newAddr, hi)
-                        Reservation.repair(part.lo, part.hi, in: config.windows[i], &state)
-                    }
+                return withLockedEdits(&state) { edits in
+                    kernelRefuses(old, oldLen, newLen, flags, newAddr, request, &edits)
                 }
-                return r
             case .fail(let e):
                 return .failure(e.errno)
             case .fromWindow(let i, let how):
@@ -118,6 +112,39 @@ extension WindowService {
                 state.needsForkCheck = true // it may carry MADV_DONTFORK from outside
                 return r
             }
+        }
+    }
+
+    /// Arguments the kernel refuses: the call as it is. Should the kernel
+    /// take it all the same, the registry is made to agree (under the lock;
+    /// from a signal handler the source's and destination's window parts are
+    /// repaired). A failed MREMAP_FIXED may have unmapped its destination
+    /// first: what it unmapped in a window is reserved again and forgotten.
+    static func kernelRefuses<E: RegistryEdits>(_ old: UInt64, _ oldLen: UInt64, _ newLen: UInt64, _ flags: Int32,
+                                                _ newAddr: UInt64, _ request: RemapRequest, _ edits: inout E) -> KernelResult {
+        let newSize = request.sizes(config.space).new
+        let r = Kernel.mremap(old, oldLen, newLen, flags, newAddr)
+        if !r.failed {
+            if let state = (edits as? LockedEdits)?.state {
+                reconcileUnexpected(source: old, r.address, size: newSize, &state.pointee)
+                return r
+            }
+            repairWindowParts(old, Swift.max(request.sizes(config.space).old, config.space.pageSize), &edits)
+            repairWindowParts(r.address, newSize, &edits)
+        } else if request.fixed {
+            repairWindowParts(newAddr, newSize, &edits)
+        }
+        return r
+    }
+
+    /// Repairs the window parts of [lo, lo+size) (clipped at 2^64).
+    static func repairWindowParts<E: RegistryEdits>(_ lo: UInt64, _ size: UInt64, _ edits: inout E) {
+        let (end, overflow) = lo.addingReportingOverflow(size)
+        let hi = overflow ? UInt64.max : end
+        for i in config.windows.touching(lo, hi) {
+            let part = config.windows[i].clip(lo, hi)
+            guard edits.reserve(1) else { return }
+            edits.repair(part.lo, part.hi)
         }
     }
 

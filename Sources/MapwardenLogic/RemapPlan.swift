@@ -81,17 +81,17 @@ public enum RemapPlan: Equatable, Sendable {
     public static func decide(_ r: RemapRequest, _ view: WindowView, _ registry: MappingRegistry?) -> RemapPlan {
         let windows = view.windows, space = view.space
         let page = space.pageSize
-        let (sourceEnd, sourceWraps) = r.old.addingReportingOverflow(Swift.max(r.oldLength, 1))
-        let sourceIn = windows.firstTouching(r.old, sourceWraps ? UInt64.max : sourceEnd) != nil
-        guard let registry else { return .fail(.noMemory) }
         let (oldSize, newSize) = r.sizes(space)
         let fixed = r.fixed
         func overlaps(_ a: UInt64, _ n: UInt64, _ b: UInt64, _ m: UInt64) -> Bool { a < b &+ m && b < a &+ n }
+        // The kernel's argument checks, before it looks at any mapping (new_addr
+        // only matters with MREMAP_FIXED or MREMAP_DONTUNMAP).
+        let usesNewAddr = fixed || r.dontUnmap
         guard space.isPageAligned(r.old), newSize > 0, !r.unknownFlags,
               !fixed || (r.mayMove && space.isPageAligned(r.newAddr)),
               !r.dontUnmap || (r.mayMove && oldSize == newSize),
               !r.old.addingReportingOverflow(Swift.max(oldSize, newSize)).overflow,
-              !r.newAddr.addingReportingOverflow(newSize).overflow, newSize <= space.userEnd,
+              !usesNewAddr || !r.newAddr.addingReportingOverflow(newSize).overflow, newSize <= space.userEnd,
               !fixed || (r.newAddr <= space.userEnd && r.newAddr + newSize <= space.userEnd),
               !fixed || !overlaps(r.newAddr, newSize, r.old, oldSize), // overlap: EINVAL
               // MREMAP_DONTUNMAP without MREMAP_FIXED takes new_addr as a
@@ -99,6 +99,16 @@ public enum RemapPlan: Equatable, Sendable {
               fixed || !r.dontUnmap || r.newAddr == 0
                   || (space.isPageAligned(r.newAddr) && !overlaps(r.newAddr, newSize, r.old, oldSize))
         else { return .kernelRefuses }
+        // From a signal handler that interrupted the engine: moving needs the registry.
+        guard let registry else { return .fail(.noMemory) }
+        // The source: the pages at old (a duplicate, old size 0, is the VMA at
+        // old's page).
+        let sourceIn = windows.firstTouching(r.old, r.old + Swift.max(oldSize, page)) != nil
+        // As Linux: the source's first page must be mapped (EFAULT), before
+        // anything about the destination.
+        if sourceIn, windows.index(containing: r.old) != nil, registry.mapping(containing: r.old) == nil {
+            return .fail(.fault)
+        }
         // The window the call works in: the source's, or the target's. A
         // move between two windows is not supported (docs/choices.md); nor
         // into a shared or persistent window, whose pages are the file's at
@@ -139,9 +149,12 @@ public enum RemapPlan: Equatable, Sendable {
         if r.fixed { return .fromWindow(window: i, .move(keepSource: r.dontUnmap, shrinkFirst: false)) }
         if r.dontUnmap {
             // new_addr is a hint here: taken, as the kernel takes it, when its
-            // range is free in the window.
+            // range is free in the window. Nothing moves into a shared or
+            // persistent window (its pages are the file's at their offset):
+            // EINVAL, as for MREMAP_FIXED (docs/choices.md).
             let free = r.newAddr != 0 && window.encloses(r.newAddr, r.newAddr + newSize)
                 && !registry.overlapsAny(r.newAddr, r.newAddr + newSize)
+            if free && view.fileBacked & (1 << UInt32(i)) != 0 { return .fail(.invalid) }
             return .fromWindow(window: i, free ? .copyToHint : .copyAnywhere)
         }
         let tail = window.clip(old + oldSize, old + newSize)

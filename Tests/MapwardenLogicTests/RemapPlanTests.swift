@@ -70,33 +70,32 @@ private func mapping(_ a: UInt64, _ b: UInt64, prot: Int32 = 3, kind: UInt32 = M
 
     @Test func fromASignalHandlerEveryCallTouchingAWindowIsENOMEM() {
         // rule 8 (moving needs the registry): a signal handler that interrupted the engine
-        // has none, so every mremap that reaches the plan is ENOMEM, asking the kernel nothing
+        // has none, so every mremap that reaches the plan with valid arguments is ENOMEM,
+        // asking the kernel nothing (argument errors: argumentErrorsFromASignalHandler...)
         let w = PlanWorld(PlanWorld.three)
         w.recordPages(20, 22)
         let requests = [remap(20, 22, 4), remap(20, 22, 1), remap(20, 22, 2, moveTo, to: pg(24)),
                         remap(20, 22, 2, copy, to: pg(26)), remapAt(pg(20), 0, P, [.mayMove]),
                         remap(8, 10, 2, moveTo, to: pg(20)), remap(8, 10, 8), remap(20, 22, 2, moveTo, to: pg(100)),
                         remap(21, 22, 2, moveTo, to: pg(50)), remap(40, 41, 1, moveTo, to: pg(42)),
-                        // (an argument error too, and a first page that is free)
-                        remapAt(pg(20) + 8, P, P), remap(20, 22, 0), remap(24, 25, 2)]
+                        // (a first page that is free too: its EFAULT needs the registry)
+                        remap(24, 25, 2)]
         for r in requests {
             #expect(RemapPlan.decide(r, w.view, nil) == .fail(.noMemory), "\(r)")
         }
     }
 
-    @Test func argumentErrorsFromASignalHandlerAreENOMEMWhereLinuxSaysEINVAL() {
+    @Test func argumentErrorsFromASignalHandlerAreTheKernelsEINVAL() {
         // rule 8: Linux checks its arguments before it looks at any mapping (EINVAL for an
         // unaligned old address, a new length of 0, unknown flags, MREMAP_FIXED or
-        // MREMAP_DONTUNMAP without MREMAP_MAYMOVE); the plan needs no registry for these,
-        // but from a signal handler it answers ENOMEM (as the engine did before RemapPlan)
+        // MREMAP_DONTUNMAP without MREMAP_MAYMOVE); the plan needs no registry for these:
+        // from a signal handler too, the call goes to the kernel as it is
         let w = PlanWorld()
         w.recordPages(20, 22)
         let requests = [remapAt(pg(20) + 8, P, P), remap(20, 22, 0), remap(20, 21, 1, [.mayMove, .unknown]),
                         remap(20, 21, 1, [.fixed], to: pg(24)), remap(20, 21, 1, [.dontUnmap])]
         for r in requests {
-            withKnownIssue("a signal handler's mremap answers ENOMEM before the kernel's EINVAL") {
-                #expect(RemapPlan.decide(r, w.view, nil) == .fail(.invalid), "\(r)")
-            }
+            #expect(RemapPlan.decide(r, w.view, nil) == .kernelRefuses, "\(r)")
         }
     }
 
@@ -204,25 +203,17 @@ private func mapping(_ a: UInt64, _ b: UInt64, prot: Int32 = 3, kind: UInt32 = M
         #expect(w.plan(remap(20, 22, 3, [], to: pg(21) + 8)) == inW0(.grow(tailFree: true, mayMove: false)))
     }
 
-    @Test func newAddressWhoseRangeWrapsIsIgnoredByLinuxWithoutFixedOrDontUnmap() {
+    @Test func newAddressIsIgnoredWithoutFixedOrDontUnmapAsLinuxDoes() {
         // rule 8 (argument checks): a plain mremap (no MREMAP_FIXED, no MREMAP_DONTUNMAP)
         // ignores new_addr (Linux 6.18: syscall(SYS_mremap, old, P, 2P, 0,
-        // 0xFFFFFFFFFFFFF001) grows in place, and the shrink shrinks); the plan refuses
-        // a new_addr whose range wraps past 2^64, so the engine leaves the grow to the
-        // kernel, which meets the reservation (ENOMEM, or a move with MREMAP_MAYMOVE)
+        // 0xFFFFFFFFFFFFF001) grows in place, and the shrink shrinks): so does the plan
         let w = PlanWorld()
         w.recordPages(20, 21)
         w.recordPages(24, 26)
         let wraps = UInt64.max - P + 2
-        withKnownIssue("a plain mremap checks new_addr, which Linux ignores") {
-            #expect(w.plan(remap(20, 21, 2, [], to: wraps)) == inW0(.grow(tailFree: true, mayMove: false)))
-        }
-        withKnownIssue("a plain mremap checks new_addr, which Linux ignores") {
-            #expect(w.plan(remap(24, 26, 1, [], to: wraps)) == inW0(.shrinkInPlace))
-        }
-        withKnownIssue("a plain mremap checks new_addr, which Linux ignores") {
-            #expect(w.plan(remap(20, 21, 2, [.mayMove], to: wraps)) == inW0(.grow(tailFree: true, mayMove: true)))
-        }
+        #expect(w.plan(remap(20, 21, 2, [], to: wraps)) == inW0(.grow(tailFree: true, mayMove: false)))
+        #expect(w.plan(remap(24, 26, 1, [], to: wraps)) == inW0(.shrinkInPlace))
+        #expect(w.plan(remap(20, 21, 2, [.mayMove], to: wraps)) == inW0(.grow(tailFree: true, mayMove: true)))
     }
 
     // MARK: The window a call works in
@@ -249,16 +240,14 @@ private func mapping(_ a: UInt64, _ b: UInt64, prot: Int32 = 3, kind: UInt32 = M
         #expect(w.plan(remap(50, 52, 2, moveTo, to: pg(54))) == .fromWindow(window: 1, .move(keepSource: false, shrinkFirst: false)))
     }
 
-    @Test func dontUnmapHintFreeInAFileBackedWindowCopiesThereThoughNothingMovesIntoOne() {
+    @Test func dontUnmapHintFreeInAFileBackedWindowIsEINVALAsNothingMovesIntoOne() {
         // rule 8 with docs/choices.md ("an mremap that moves a mapping into such a window
         // (from outside, or from elsewhere in it)" fails with EINVAL): a MREMAP_DONTUNMAP
-        // copy to a free hint in the source's own file-backed window is planned as a copy
-        // to the hint, whose pages then are the source's, not the file's at their offset
+        // copy to a free hint in the source's own file-backed window would make pages there
+        // the source's, not the file's at their offset: EINVAL, as with MREMAP_FIXED
         let w = PlanWorld(fileBacked: 1)
         w.recordPages(20, 22)
-        withKnownIssue("a MREMAP_DONTUNMAP hint in a file-backed window is taken") {
-            #expect(w.plan(remap(20, 22, 2, copy, to: pg(24))) == .fail(.invalid))
-        }
+        #expect(w.plan(remap(20, 22, 2, copy, to: pg(24))) == .fail(.invalid))
         // the same call with MREMAP_FIXED is refused
         #expect(w.plan(remap(20, 22, 2, copyTo, to: pg(24))) == .fail(.invalid))
     }
@@ -286,24 +275,22 @@ private func mapping(_ a: UInt64, _ b: UInt64, prot: Int32 = 3, kind: UInt32 = M
         #expect(w.plan(remap(50, 52, 1, moveTo, to: pg(20) + 4 * P)) == .fail(.invalid))
         // a target straddling another window's edge
         #expect(w.plan(remap(20, 22, 4, moveTo, to: pg(46))) == .fail(.invalid))
-        // a source range over two windows
+        // a source range over two windows (its first page free: Linux's EFAULT first)
+        #expect(w.plan(remap(30, 50, 20)) == .fail(.fault))
+        #expect(w.plan(remap(30, 50, 20, moveTo, to: pg(100))) == .fail(.fault))
+        w.recordPages(30, 31)
         #expect(w.plan(remap(30, 50, 20)) == .fail(.invalid))
         #expect(w.plan(remap(30, 50, 20, moveTo, to: pg(100))) == .fail(.invalid))
     }
 
-    @Test func unmappedSourceWithATargetInAnotherOrAFileBackedWindowIsEINVALWhereLinuxSaysEFAULT() {
+    @Test func unmappedSourceIsEFAULTBeforeAnyWindowChoiceAsLinuxSays() {
         // rule 8 (the source's first page must be mapped, EFAULT) against docs/choices.md's
         // EINVAL: Linux answers EFAULT for an unmapped source before it touches the
         // destination (6.18: MREMAP_FIXED from an unmapped page is EFAULT, the destination
-        // left as it was); the plan picks the window first, so a move that could not break
-        // anything (nothing would move) is EINVAL
+        // left as it was); so does the plan, before it looks at the destination
         let w = PlanWorld(PlanWorld.three, fileBacked: 0b010) // W1
-        withKnownIssue("the window choice's EINVAL comes before the unmapped source's EFAULT") {
-            #expect(w.plan(remap(20, 22, 2, moveTo, to: pg(84))) == .fail(.fault))
-        }
-        withKnownIssue("the window choice's EINVAL comes before the unmapped source's EFAULT") {
-            #expect(w.plan(remap(50, 52, 2, moveTo, to: pg(54))) == .fail(.fault))
-        }
+        #expect(w.plan(remap(20, 22, 2, moveTo, to: pg(84))) == .fail(.fault))
+        #expect(w.plan(remap(50, 52, 2, moveTo, to: pg(54))) == .fail(.fault))
     }
 
     @Test func sourceStraddlingAWindowEdgeIsStraddlesEdge() {
@@ -393,25 +380,18 @@ private func mapping(_ a: UInt64, _ b: UInt64, prot: Int32 = 3, kind: UInt32 = M
         #expect(w.plan(remapAt(pg(40), UInt64.max, P, moveTo, to: pg(24))) == .intoWindow(window: 0))
     }
 
-    @Test func oldLengthThatRoundsTo0BelowAWindowIsEINVALWhereLinuxDuplicates() {
+    @Test func oldLengthThatRoundsTo0BelowAWindowDuplicatesIntoTheWindowAsLinuxDoes() {
         // rule 8: a duplicate (old length rounding to 0) of a shared mapping outside every
-        // window, below one: the plan takes [old, 2^64) as the source, which touches the
-        // window above, and no window holds old: EINVAL. Linux 6.18 duplicates it
+        // window, below one: the source is the VMA at old's page, outside the windows.
+        // Linux 6.18 duplicates it
         // (mremap(shared, SIZE_MAX, P, MAYMOVE|FIXED, B) returns B; MAYMOVE alone places it).
-        // The engine before RemapPlan, with one window (the default), saw no source in the
-        // window (old + len wrapped below it) and moved it in (.intoWindow)
+        // The plan moves it in (.intoWindow), as the engine before RemapPlan did
         let one = PlanWorld()
-        withKnownIssue("a wrapping old length below a window is taken to reach into it") {
-            #expect(one.plan(remapAt(pg(8), UInt64.max, P, moveTo, to: pg(20))) == .intoWindow(window: 0))
-        }
+        #expect(one.plan(remapAt(pg(8), UInt64.max, P, moveTo, to: pg(20))) == .intoWindow(window: 0))
         let three = PlanWorld(PlanWorld.three)
-        withKnownIssue("a wrapping old length below a window is taken to reach into it") {
-            #expect(three.plan(remapAt(pg(40), UInt64.max, P, moveTo, to: pg(50))) == .intoWindow(window: 1))
-        }
-        withKnownIssue("a wrapping old length below a window is taken to reach into it") {
-            let plan = three.plan(remapAt(pg(40), UInt64.max - 100, P, [.mayMove]))
-            #expect(plan == .growTowardWindow || plan == .kernel)
-        }
+        #expect(three.plan(remapAt(pg(40), UInt64.max, P, moveTo, to: pg(50))) == .intoWindow(window: 1))
+        let plan = three.plan(remapAt(pg(40), UInt64.max - 100, P, [.mayMove]))
+        #expect(plan == .growTowardWindow || plan == .kernel)
     }
 
     @Test func shrinkingInPlaceReleasesTheTailWhateverItHolds() {
