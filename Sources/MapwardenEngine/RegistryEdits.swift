@@ -31,6 +31,10 @@ protocol RegistryEdits {
     /// A kernel call over [lo, hi) inside a window failed: re-reserve what is
     /// free and forget what was lost (rule 9).
     mutating func repair(_ lo: UInt64, _ hi: UInt64)
+    /// An mremap the kernel should have refused moved [from, from+size) to
+    /// `to` all the same: make the registry agree. False when this path
+    /// cannot (the caller then repairs the window parts).
+    mutating func reconcileUnexpectedMove(from: UInt64, to: UInt64, size: UInt64) -> Bool
     /// A call on existing mappings changed [inside) of the call's range.
     mutating func record(_ change: WindowService.Change, _ r: KernelResult, _ inside: (lo: UInt64, hi: UInt64),
                          _ range: (lo: UInt64, hi: UInt64))
@@ -69,6 +73,11 @@ struct LockedEdits: RegistryEdits {
     mutating func record(_ change: WindowService.Change, _ r: KernelResult, _ inside: (lo: UInt64, hi: UInt64),
                          _ range: (lo: UInt64, hi: UInt64)) {
         WindowService.record(change, r, inside, range, &state.pointee)
+    }
+
+    mutating func reconcileUnexpectedMove(from: UInt64, to: UInt64, size: UInt64) -> Bool {
+        WindowService.reconcileUnexpected(source: from, to, size: size, &state.pointee)
+        return true
     }
 }
 
@@ -126,6 +135,8 @@ struct DeferredEdits: RegistryEdits {
     mutating func forget(_ lo: UInt64, _ hi: UInt64) { log(MW_DEFERRED_REMOVE, lo, hi) }
 
     mutating func repair(_ lo: UInt64, _ hi: UInt64) { log(MW_DEFERRED_REPAIR, lo, hi) }
+
+    mutating func reconcileUnexpectedMove(from: UInt64, to: UInt64, size: UInt64) -> Bool { false }
 
     mutating func record(_ change: WindowService.Change, _ r: KernelResult, _ inside: (lo: UInt64, hi: UInt64),
                          _ range: (lo: UInt64, hi: UInt64)) {

@@ -125,10 +125,7 @@ extension WindowService {
         let newSize = request.sizes(config.space).new
         let r = Kernel.mremap(old, oldLen, newLen, flags, newAddr)
         if !r.failed {
-            if let state = (edits as? LockedEdits)?.state {
-                reconcileUnexpected(source: old, r.address, size: newSize, &state.pointee)
-                return r
-            }
+            if edits.reconcileUnexpectedMove(from: old, to: r.address, size: newSize) { return r }
             repairWindowParts(old, Swift.max(request.sizes(config.space).old, config.space.pageSize), &edits)
             repairWindowParts(r.address, newSize, &edits)
         } else if request.fixed {
