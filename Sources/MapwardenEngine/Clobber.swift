@@ -76,12 +76,7 @@ enum Clobber {
         if log < .info { return }
         Output.line { out in
             out.append("mapwarden: ")
-            out.append(e.kind.title)
-            out.append(e.call)
-            out.append(e.kind == .clobber ? " MAP_FIXED " : " ")
-            out.append(hex: e.address)
-            out.append("+")
-            out.append(hex: e.size)
+            LeakText.eventHead(e.kind, e.call, e.address, e.size, &out)
             e.withVictim { v in
                 if v.count > 0 {
                     out.append(" replaces memory the program did not map (")

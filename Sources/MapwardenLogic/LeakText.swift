@@ -112,17 +112,24 @@ public enum LeakText {
         out.append(pattern)
     }
 
+    /// What an event names first, in the report and in the line said at
+    /// once: `clobber: mmap MAP_FIXED 0x...+0x...`.
+    public static func eventHead(_ kind: ReportSchema.EventKind, _ call: StaticString, _ address: UInt64, _ size: UInt64,
+                                 _ out: inout TextBuffer) {
+        out.append(kind.title)
+        out.append(call)
+        out.append(kind == .clobber ? " MAP_FIXED " : " ")
+        out.append(hex: address)
+        out.append("+")
+        out.append(hex: size)
+    }
+
     /// The heading of the clobbers section.
     public static let clobbersHeading: StaticString = "Clobbers and misuse:"
 
     /// `clobber: mmap MAP_FIXED 0x...+0x... over [heap], thread 7: denied (EEXIST)`.
     public static func event(_ e: ReportEventFacts, _ out: inout TextBuffer) {
-        out.append(e.kind.title)
-        out.append(e.call)
-        out.append(e.kind == .clobber ? " MAP_FIXED " : " ")
-        out.append(hex: e.address)
-        out.append("+")
-        out.append(hex: e.size)
+        eventHead(e.kind, e.call, e.address, e.size, &out)
         if e.victim.count > 0 {
             out.append(" over ")
             out.append(e.victim)
