@@ -87,6 +87,16 @@ struct EngineConfig {
     /// ordering, as for `engine`).
     static func publish(_ c: EngineConfig) {
         published = c
+        publishedView = withUnsafeMutablePointer(to: &published.view) { UnsafePointer($0) }
+        publishedWindows = withUnsafeMutablePointer(to: &published.view.windows) { UnsafePointer($0) }
+    }
+
+    /// `view` and its windows by address, for the plans (see publishedView).
+    static var viewAddress: UnsafePointer<WindowView> {
+        @inline(__always) get { publishedView.unsafelyUnwrapped }
+    }
+    static var windowsAddress: UnsafePointer<WindowRanges> {
+        @inline(__always) get { publishedWindows.unsafelyUnwrapped }
     }
 }
 
@@ -94,6 +104,12 @@ struct EngineConfig {
 /// during start-up, and never after (Embedded Swift has no `let` global
 /// that start-up could fill in, hence the `var`).
 nonisolated(unsafe) private var published = EngineConfig()
+
+/// The address of `published.view` (static storage: it never moves), set
+/// with it. The plans take the view by address: a global's value passed to
+/// a function is copied first (160 bytes, twice per window call).
+nonisolated(unsafe) private var publishedView: UnsafePointer<WindowView>? = nil
+nonisolated(unsafe) private var publishedWindows: UnsafePointer<WindowRanges>? = nil
 
 /// The engine's configuration, read-only (see EngineConfig).
 /// (Read in place: a call's lookups never copy the whole configuration.)

@@ -88,7 +88,7 @@ extension WindowService {
                                                    argumentError: () -> Int32?, onFree: (UInt64, UInt64) -> Void,
                                                    _ call: (UInt64, UInt64) -> KernelResult) -> KernelResult {
         let windows = view.windows
-        switch RangeCallPlan.decide(c, view, edits.registry) {
+        switch RangeCallPlan.decide(c, in: EngineConfig.viewAddress, edits.registry) {
         case .kernel:
             return call(c.addr, c.length)
         case .fail(let e):

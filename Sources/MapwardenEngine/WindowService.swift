@@ -105,12 +105,12 @@ enum WindowService {
         let request = mapRequest(addr, len, flags, fd, off)
         return locked({
             var edits = DeferredEdits()
-            return execute(MapPlan.decide(request, view, nil), addr, len, prot, flags, fd, off, &edits)
+            return execute(MapPlan.decide(request, in: EngineConfig.viewAddress, nil), addr, len, prot, flags, fd, off, &edits)
         }) { state in
             state.calls.mmap += 1
             state.setCallOrigin(stack)
             return withLockedEdits(&state) { edits in
-                execute(MapPlan.decide(request, view, edits.state.pointee.registry), addr, len, prot, flags, fd, off, &edits)
+                execute(MapPlan.decide(request, in: EngineConfig.viewAddress, edits.state.pointee.registry), addr, len, prot, flags, fd, off, &edits)
             }
         }
     }
@@ -299,10 +299,10 @@ enum WindowService {
     /// before it is released (the clobber guard, under the lock).
     static func executeUnmap<E: RegistryEdits>(_ addr: UInt64, _ len: UInt64, _ edits: inout E,
                                                _ checks: (UInt64, UInt64) -> Void) -> KernelResult {
-        guard let range = UnmapPlan.range(addr, len, view)
+        guard let range = UnmapPlan.range(addr, len, in: EngineConfig.viewAddress)
         else { return Kernel.munmap(addr, len) } // the kernel's EINVAL, nothing changed
         var result = KernelResult.success
-        UnmapPlan.forEachStep(range.lo, range.hi, view.windows) { step in
+        UnmapPlan.forEachStep(range.lo, range.hi, in: EngineConfig.windowsAddress) { step in
             switch step {
             case .unmap(let lo, let hi):
                 result = Kernel.munmap(lo, hi - lo)

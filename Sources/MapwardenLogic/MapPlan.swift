@@ -100,25 +100,32 @@ public enum MapPlan: Equatable, Sendable {
 
     /// The plan for request, with the registry when the caller holds the
     /// lock, nil from a signal handler that interrupted the engine.
-    @inlinable @inline(__always)
+    /// The plan for request, with the registry when the caller holds the
+    /// lock, nil from a signal handler that interrupted the engine. (The
+    /// engine passes the view by address: a WindowView is 160 bytes.)
     public static func decide(_ r: MapRequest, _ view: WindowView, _ registry: MappingRegistry?) -> MapPlan {
-        let space = view.space
+        withUnsafePointer(to: view) { decide(r, in: $0, registry) }
+    }
+
+    @inlinable @inline(__always)
+    public static func decide(_ r: MapRequest, in view: UnsafePointer<WindowView>, _ registry: MappingRegistry?) -> MapPlan {
+        let space = view.pointee.space
         // The kernel refuses an unaligned offset before anything else (for
         // anonymous calls too), then a zero or overflowing length.
-        guard r.offset & (space.pageSize - 1) == 0, r.length > 0, let range = view.pages(r.addr, r.length),
+        guard r.offset & (space.pageSize - 1) == 0, r.length > 0, let range = view.pointee.pages(r.addr, r.length),
               !r.fixed || space.isPageAligned(r.addr)
         else { return .kernel } // the kernel's EINVAL/ENOMEM
         if !r.fixed { return hint(r, range, view, registry) }
         // Rule 13: the kernel maps (and, failing, unmaps) whole huge pages.
         guard let end = r.hugePageSize != 0 ? alignedUp(range.hi, to: r.hugePageSize) : range.hi
         else { return .kernel }
-        let touched = view.windows.touching(r.addr, end)
+        let touched = view.pointee.windows.touching(r.addr, end)
         if touched.isEmpty { return .kernel }
         // One mapping lives in one window (docs/choices.md).
         if touched.count > 1 { return .fail(.invalid) }
         let i = touched.lowerBound
-        let inside = view.windows[i].clip(r.addr, end)
-        let windowFile = view.mapsWindowFile(i, anonymous: r.anonymous)
+        let inside = view.pointee.windows[i].clip(r.addr, end)
+        let windowFile = view.pointee.mapsWindowFile(i, anonymous: r.anonymous)
         // The window's file cannot back what lies outside it.
         if windowFile && (inside.lo != r.addr || inside.hi != end) { return .fail(.invalid) }
         // A range past user space: the kernel fails the call as it is, in its
@@ -146,21 +153,21 @@ public enum MapPlan: Equatable, Sendable {
     /// page, as x86-64 does) when that range is free, else by the kernel
     /// (outside the window, which is reserved). From a signal handler: the kernel.
     @inlinable
-    static func hint(_ r: MapRequest, _ range: (lo: UInt64, hi: UInt64), _ view: WindowView,
+    static func hint(_ r: MapRequest, _ range: (lo: UInt64, hi: UInt64), _ view: UnsafePointer<WindowView>,
                      _ registry: MappingRegistry?) -> MapPlan {
-        let space = view.space
+        let space = view.pointee.space
         let start = space.pageAlignedDown(r.addr)
         // (An address in page 0 is no hint at all; a hint touching two
         // windows is placed elsewhere: one mapping lives in one window.)
-        let touched = view.windows.touching(range.lo, range.hi)
+        let touched = view.pointee.windows.touching(range.lo, range.hi)
         guard let registry, start != 0, touched.count == 1, case let i = touched.lowerBound,
               !r.hugetlb, !r.growsDown, r.hugePageSize == 0, let size = space.pageAlignedUp(r.length),
               !start.addingReportingOverflow(size).overflow,
               // MAP_32BIT: the kernel honours a free hint that ends at or below 2 GiB.
               !r.below2GiB || start + size <= 0x8000_0000
         else { return .kernel }
-        let inside = view.windows[i].clip(start, start + size)
-        let windowFile = view.mapsWindowFile(i, anonymous: r.anonymous)
+        let inside = view.pointee.windows[i].clip(start, start + size)
+        let windowFile = view.pointee.mapsWindowFile(i, anonymous: r.anonymous)
         guard inside.lo < inside.hi, !registry.overlapsAny(inside.lo, inside.hi),
               // (the window's file backs only what lies in the window)
               (inside.lo == start && inside.hi == start + size) || !windowFile
@@ -186,7 +193,7 @@ public enum MapPlan: Equatable, Sendable {
         var r = MapRequest(addr: at, length: length)
         r.fixed = true
         r.noReplace = true
-        return decide(r, view, registry)
+        return withUnsafePointer(to: view) { decide(r, in: $0, registry) }
     }
 
     @inlinable

@@ -61,22 +61,27 @@ public enum RangeCallPlan: Equatable, Sendable {
     /// The plan for c, with the registry under the lock, nil from a signal
     /// handler that interrupted the engine.
     public static func decide(_ c: RangeCall, _ view: WindowView, _ registry: MappingRegistry?) -> RangeCallPlan {
+        withUnsafePointer(to: view) { decide(c, in: $0, registry) }
+    }
+
+    /// The same with the view by address (the engine's: no copy per call).
+    public static func decide(_ c: RangeCall, in view: UnsafePointer<WindowView>, _ registry: MappingRegistry?) -> RangeCallPlan {
         let range: (lo: UInt64, hi: UInt64)
         if c.roundsStart {
             // mlock and munlock round as the kernel does, wrapping: (addr, 0)
             // is addr's page when addr is not aligned, and a length near 2^64
             // can wrap to a page or two.
-            let mask = view.space.pageSize - 1
+            let mask = view.pointee.space.pageSize - 1
             let lo = c.addr & ~mask, n = (c.length &+ (c.addr & mask) &+ mask) & ~mask
             let (hi, overflow) = lo.addingReportingOverflow(n)
             guard n > 0, !overflow else { return .kernel }
             range = (lo, hi)
         } else {
-            guard c.length > 0, view.space.isPageAligned(c.addr), let r = view.pages(c.addr, c.length), r.lo < r.hi
+            guard c.length > 0, view.pointee.space.isPageAligned(c.addr), let r = view.pointee.pages(c.addr, c.length), r.lo < r.hi
             else { return .kernel }
             range = r
         }
-        let touched = view.windows.touching(range.lo, range.hi)
+        let touched = view.pointee.windows.touching(range.lo, range.hi)
         if touched.isEmpty { return .kernel }
         guard let registry else {
             return c.needsRegistry ? .fail(.again) : .whole(lo: range.lo, hi: range.hi)
@@ -85,13 +90,13 @@ public enum RangeCallPlan: Equatable, Sendable {
         // walk per window; the first free page only when there is one.
         var allMapped = true
         for i in touched {
-            let inside = view.windows[i].clip(range.lo, range.hi)
+            let inside = view.pointee.windows[i].clip(range.lo, range.hi)
             if !registry.covers(inside.lo, inside.hi) {
                 allMapped = false
                 break
             }
         }
-        guard !allMapped, let free = registry.firstFree(range.lo, range.hi, in: view.windows)
+        guard !allMapped, let free = registry.firstFree(range.lo, range.hi, in: view.pointee.windows)
         else { return .whole(lo: range.lo, hi: range.hi) }
         let then: AfterFree
         switch c.holes {
@@ -102,7 +107,7 @@ public enum RangeCallPlan: Equatable, Sendable {
         case .stop:
             var first: UInt64? = nil
             if c.growsDown {
-                registry.forEachRun(range.lo, range.hi, in: view.windows) { lo, _, free in
+                registry.forEachRun(range.lo, range.hi, in: view.pointee.windows) { lo, _, free in
                     if !free { first = lo }
                     return free
                 }

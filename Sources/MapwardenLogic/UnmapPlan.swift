@@ -16,8 +16,15 @@ public enum UnmapPlan {
     /// one past user space).
     @inlinable
     public static func range(_ addr: UInt64, _ len: UInt64, _ view: WindowView) -> (lo: UInt64, hi: UInt64)? {
-        guard len > 0, view.space.isPageAligned(addr), let r = view.pages(addr, len),
-              r.lo <= view.space.userEnd && r.hi <= view.space.userEnd
+        withUnsafePointer(to: view) { range(addr, len, in: $0) }
+    }
+
+    /// The same with the view by address (the engine's: no copy per call).
+    @inlinable @inline(__always)
+    public static func range(_ addr: UInt64, _ len: UInt64, in view: UnsafePointer<WindowView>) -> (lo: UInt64, hi: UInt64)? {
+        let space = view.pointee.space
+        guard len > 0, space.isPageAligned(addr), let r = view.pointee.pages(addr, len),
+              r.lo <= space.userEnd && r.hi <= space.userEnd
         else { return nil }
         return r
     }
@@ -27,14 +34,21 @@ public enum UnmapPlan {
     /// has changed), then each window's part. Stops when body returns false;
     /// returns whether it went to the end.
     @discardableResult
-    @inlinable
     public static func forEachStep(_ lo: UInt64, _ hi: UInt64, _ windows: WindowRanges,
+                                   _ body: (Step) -> Bool) -> Bool {
+        withUnsafePointer(to: windows) { forEachStep(lo, hi, in: $0, body) }
+    }
+
+    /// The same with the windows by address (the engine's: no copy per call).
+    @discardableResult
+    @inlinable @inline(__always)
+    public static func forEachStep(_ lo: UInt64, _ hi: UInt64, in windows: UnsafePointer<WindowRanges>,
                                    _ body: (Step) -> Bool) -> Bool {
         var going = true
         var at = lo
-        let touched = windows.touching(lo, hi)
+        let touched = windows.pointee.touching(lo, hi)
         for i in touched {
-            let w = windows[i]
+            let w = windows.pointee[i]
             if at < w.base {
                 going = body(.unmap(lo: at, hi: w.base))
                 if !going { return false }
@@ -43,7 +57,7 @@ public enum UnmapPlan {
         }
         if at < hi && !body(.unmap(lo: at, hi: hi)) { return false }
         for i in touched {
-            let inside = windows[i].clip(lo, hi)
+            let inside = windows.pointee[i].clip(lo, hi)
             if !body(.release(window: i, lo: inside.lo, hi: inside.hi)) { return false }
         }
         return true
