@@ -50,6 +50,7 @@ enum mapwarden_state {
 #define MAPWARDEN_KIND_MOVED     0x4 /* arrived by mremap from outside: prot is unknown (-1) */
 #define MAPWARDEN_KIND_DONTFORK  0x8 /* madvise(MADV_DONTFORK): not inherited by children */
 #define MAPWARDEN_KIND_LOCKED    0x20 /* locked in memory: mlock, mlock2, MAP_LOCKED, mlockall */
+#define MAPWARDEN_KIND_GROWSDOWN 0x40 /* MAP_GROWSDOWN */
 #define MAPWARDEN_KIND_WINDOW_FILE 0x10 /* the pages of a shared or persistent window's file
                                            (an anonymous request there); with KIND_SHARED */
 

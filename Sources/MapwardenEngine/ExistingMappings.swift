@@ -181,7 +181,14 @@ extension WindowService {
         case .protection(let prot):
             if !r.failed {
                 let recorded = recorded(prot)
-                state.registry.update(inside.lo, inside.hi) { $0.prot = recorded }
+                // PROT_GROWSDOWN changes a MAP_GROWSDOWN VMA from its start
+                // (the call succeeded: the VMA at the start grows down).
+                var lo = inside.lo
+                if prot & PROT_GROWSDOWN != 0, let m = state.registry.mapping(containing: lo),
+                   m.kind & MappingKind.growsDown != 0, let start = state.registry.vmaStart(containing: lo) {
+                    lo = start
+                }
+                state.registry.update(lo, inside.hi) { $0.prot = recorded }
             } else if r.errno != EINVAL, let first = state.registry.mapping(containing: inside.lo),
                       first.end < inside.hi || inside != (range.lo, range.hi) {
                 // mprotect works VMA by VMA: a failure after the first

@@ -45,7 +45,7 @@ extension WindowService {
         if stack.missing && (tracked || (replaces && Clobber.on)) { return .needsStack }
         return locked({ Kernel.mmap(addr, len, prot, flags, fd, off) }) { state in
             state.calls.outside += 1
-            guard len > 0, let range = pages(addr, len, config.space), state.outside != nil,
+            guard len > 0, let range = config.view.pages(addr, len), state.outside != nil,
                   !replaces || config.space.isPageAligned(addr),
                   state.outside!.ensureSpare(MappingRegistry.nodesPerChange)
             else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
@@ -76,7 +76,7 @@ extension WindowService {
         return locked({ Kernel.munmap(addr, len) }) { state in
             state.calls.outside += 1
             let r = Kernel.munmap(addr, len)
-            if !r.failed, let range = pages(addr, len, config.space), state.outside != nil,
+            if !r.failed, let range = config.view.pages(addr, len), state.outside != nil,
                state.outside!.ensureSpare(MappingRegistry.nodesPerChange) {
                 state.outside!.registry.remove(range.lo, range.hi)
             }
@@ -93,8 +93,8 @@ extension WindowService {
             let r = Kernel.mremap(old, oldLen, newLen, flags, newAddr)
             guard !r.failed, state.outside != nil, state.outside!.ensureSpare(4),
                   let from = state.outside!.registry.mapping(containing: old),
-                  let oldRange = pages(old, Swift.max(oldLen, 1), config.space),
-                  let newRange = pages(r.address, newLen, config.space)
+                  let oldRange = config.view.pages(old, Swift.max(oldLen, 1)),
+                  let newRange = config.view.pages(r.address, newLen)
             else { return r } // not one of the program's recorded mappings
             if flags & MREMAP_DONTUNMAP == 0 && oldLen != 0 {
                 state.outside!.registry.remove(oldRange.lo, oldRange.hi)
@@ -114,7 +114,7 @@ extension WindowService {
         return locked(call) { state in
             state.calls.outside += 1
             let r = call()
-            if !r.failed, let range = pages(addr, len, config.space), state.outside != nil,
+            if !r.failed, let range = config.view.pages(addr, len), state.outside != nil,
                state.outside!.registry.overlapsAny(range.lo, range.hi),
                state.outside!.ensureSpare(MappingRegistry.nodesPerChange) {
                 let p = recorded(prot)

@@ -16,14 +16,14 @@ extension WindowService {
             if config.tracksOutside { return mremapOutside(old, oldLen, newLen, flags, newAddr, stack) }
             return Kernel.mremap(old, oldLen, newLen, flags, newAddr)
         }
-        return mremapInWindow(old, oldLen, newLen, flags, newAddr, sourceIn: sourceIn, stack)
+        return mremapInWindow(old, oldLen, newLen, flags, newAddr, stack)
     }
 
     @inline(never)
     static func mremapInWindow(_ old: UInt64, _ oldLen: UInt64, _ newLen: UInt64, _ flags: Int32, _ newAddr: UInt64,
-                               sourceIn: Bool, _ stack: CallStack) -> KernelResult {
+                               _ stack: CallStack) -> KernelResult {
         if stack.missing { return .needsStack }
-        let r = serveMremap(old, oldLen, newLen, flags, newAddr, sourceIn: sourceIn, stack)
+        let r = serveMremap(old, oldLen, newLen, flags, newAddr, stack)
         if config.debug {
             Debug.call("mremap", old, oldLen, Int64(bitPattern: newLen), "to size", Int64(bitPattern: newAddr), "at", result: r)
         }
@@ -31,7 +31,7 @@ extension WindowService {
     }
 
     static func serveMremap(_ old: UInt64, _ oldLen: UInt64, _ newLen: UInt64, _ flags: Int32, _ newAddr: UInt64,
-                            sourceIn: Bool, _ stack: CallStack) -> KernelResult {
+                            _ stack: CallStack) -> KernelResult {
         var request = RemapRequest(old: old, oldLength: oldLen, newLength: newLen, newAddr: newAddr)
         request.mayMove = flags & MREMAP_MAYMOVE != 0
         request.fixed = flags & MREMAP_FIXED != 0
@@ -42,9 +42,8 @@ extension WindowService {
         return locked({
             // From a signal handler that interrupted the engine: the kernel's
             // own argument errors, or the plan's refusal (moving needs the registry).
-            guard case .kernelRefuses = RemapPlan.decide(request, view, nil) else {
-                return .failure(RemapPlan.decide(request, view, nil).refusal)
-            }
+            let plan = RemapPlan.decide(request, view, nil)
+            guard case .kernelRefuses = plan else { return .failure(plan.refusal) }
             var edits = DeferredEdits()
             return kernelRefuses(old, oldLen, newLen, flags, newAddr, request, &edits)
         }) { state in
@@ -104,7 +103,7 @@ extension WindowService {
                     // One of the program's recorded outside mappings moves in:
                     // it keeps where it was made, and is no longer outside.
                     origin = from.origin
-                    if flags & MREMAP_DONTUNMAP == 0, let source = pages(old, Swift.max(oldLen, 1), config.space) {
+                    if flags & MREMAP_DONTUNMAP == 0, let source = config.view.pages(old, Swift.max(oldLen, 1)) {
                         state.outside!.registry.remove(source.lo, source.hi)
                     }
                 }
@@ -174,6 +173,7 @@ extension WindowService {
             if line.hasPrefix("VmFlags:") {
                 if current != nil && MapsLine.hasFlag(line, "dc") { current!.kind |= MappingKind.dontFork }
                 if current != nil && MapsLine.hasFlag(line, "lo") { current!.kind |= MappingKind.locked }
+                if current != nil && MapsLine.hasFlag(line, "gd") { current!.kind |= MappingKind.growsDown }
                 continue
             }
             guard let f = MapsLine.fields(line) else { continue }

@@ -53,20 +53,8 @@ enum WindowService {
         if type == MAP_SHARED || type == MAP_SHARED_VALIDATE { kind |= MappingKind.shared }
         if flags & MAP_ANONYMOUS != 0 { kind |= MappingKind.anonymous }
         if flags & MAP_LOCKED != 0 || engine?.pointee.lockFuture == true { kind |= MappingKind.locked }
+        if flags & MAP_GROWSDOWN != 0 { kind |= MappingKind.growsDown }
         return kind
-    }
-
-    /// The page range [lo, hi) of (addr, len), or nil when it overflows.
-    static func pages(_ addr: UInt64, _ len: UInt64, _ space: AddressSpace) -> (lo: UInt64, hi: UInt64)? {
-        let (end, overflow) = addr.addingReportingOverflow(len)
-        if overflow { return nil }
-        guard let hi = space.pageAlignedUp(end) else { return nil }
-        return (space.pageAlignedDown(addr), hi)
-    }
-
-    /// The kernel's own range check for munmap and friends (EINVAL).
-    static func withinUserSpace(_ lo: UInt64, _ hi: UInt64, _ space: AddressSpace) -> Bool {
-        lo <= space.userEnd && hi <= space.userEnd
     }
 
     static let noMemory = KernelResult.failure(ENOMEM)
@@ -232,12 +220,6 @@ enum WindowService {
     static func alignedUp(_ a: UInt64, to size: UInt64) -> UInt64? {
         let (s, o) = a.addingReportingOverflow(size - 1)
         return o ? nil : s & ~(size - 1)
-    }
-
-    /// Whether an mmap with these flags in window i maps the window's file
-    /// (an anonymous request in a shared or persistent window).
-    static func isWindowFile(_ i: Int, _ flags: Int32) -> Bool {
-        view.mapsWindowFile(i, anonymous: flags & MAP_ANONYMOUS != 0)
     }
 
     /// The arguments that map at addr in window i (see Windows.backed), with

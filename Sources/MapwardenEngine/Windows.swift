@@ -40,18 +40,6 @@ enum Windows {
         config.windows.firstTouching(addr, addr &+ len < addr ? UInt64.max : addr &+ len) != nil
     }
 
-    @inline(never)
-    static func heldAmong(_ addr: UInt64) -> Bool {
-        config.windows.index(containing: addr) != nil
-    }
-
-    /// True when addr lies in some window.
-    @inline(__always)
-    static func holds(_ addr: UInt64) -> Bool {
-        guard addr >= config.windowBase && addr < config.windowEnd else { return false }
-        return config.windows.count == 1 || heldAmong(addr)
-    }
-
     /// The name of the window holding addr, if any.
     static func name(containing addr: UInt64) -> WindowName? {
         config.windows.index(containing: addr).map { config.windowDetails[$0].name }

@@ -53,6 +53,9 @@ public enum MappingKind {
     /// VM_LOCKED: mlock, mlock2, MAP_LOCKED, mlockall (a lock boundary
     /// splits a VMA, and MREMAP_DONTUNMAP would unlock one).
     public static let locked: UInt32 = 0x20
+    /// VM_GROWSDOWN: MAP_GROWSDOWN (mprotect with PROT_GROWSDOWN changes such
+    /// a VMA from its start).
+    public static let growsDown: UInt32 = 0x40
 }
 
 /// The registry stores its treap in blocks of 64 nodes (4 KiB): first the

@@ -190,6 +190,16 @@ extension MappingRegistry {
     }
 }
 
+extension MappingRegistry {
+    /// The start of the VMA holding addr (which is recorded), as far as the
+    /// registry can tell: down through the records the kernel would have merged.
+    public func vmaStart(containing addr: UInt64) -> UInt64? {
+        guard var m = mapping(containing: addr) else { return nil }
+        while m.start > 0, let prev = mapping(containing: m.start - 1), Mapping.mergeable(prev, m) { m = prev }
+        return m.start
+    }
+}
+
 extension Mapping {
     /// Whether the kernel would have merged b after a into one VMA (adjacent,
     /// same protection and kind; private anonymous memory merges, files and

@@ -108,3 +108,22 @@ private func parts(_ w: PlanWorld, _ a: UInt64, _ b: UInt64, window i: Int = 0) 
         #expect(parts(w, 19, 21) == [run(19, 20, free: false), run(20, 21, free: false)])
     }
 }
+
+@Suite struct VMAStartTests {
+    @Test func vmaStartFollowsRecordsTheKernelWouldHaveMergedAndStopsAtAGrowsDownBoundary() {
+        // rule 7 (mprotect with PROT_GROWSDOWN changes a MAP_GROWSDOWN VMA from
+        // its start): the start is found down through mergeable records only;
+        // a plain anonymous mapping just below a growing-down one is another VMA
+        let w = PlanWorld()
+        let p = PlanWorld.page
+        let grows = MappingKind.anonymous | MappingKind.growsDown
+        w.reg.insert(Mapping(start: p(10), end: p(14), prot: 3, kind: MappingKind.anonymous))
+        w.reg.insert(Mapping(start: p(14), end: p(16), prot: 2, kind: grows))
+        w.reg.insert(Mapping(start: p(16), end: p(18), prot: 2, kind: grows))
+        #expect(w.registry.vmaStart(containing: p(17)) == p(14))
+        #expect(w.registry.vmaStart(containing: p(11)) == p(10))
+        #expect(w.registry.vmaStart(containing: p(20)) == nil)
+        #expect(!Mapping.mergeable(Mapping(start: p(10), end: p(14), prot: 2, kind: MappingKind.anonymous),
+                                   Mapping(start: p(14), end: p(16), prot: 2, kind: grows)))
+    }
+}

@@ -1185,10 +1185,15 @@ static const char *avoided_class(Ctx *x, const Op *o, const Smaps *sm) {
          * program's PROT_NONE private anonymous MAP_NORESERVE mapping can
          * share one with the reservation
          * (documented/madvise_guard_install_leaves_reservation_unmarked.case). */
-        const Vma *v = vma_at(sm, a);
-        if (o->a[2] == MADV_GUARD_INSTALL && v && !strcmp(v->perms, "---p") && vma_anon(v) &&
-            vma_has_flag_in(v->allflags, "nr"))
-            return "guard-install";
+        /* (any VMA of the range: the one at its start may be a page the
+         * run without the window has unmapped) */
+        if (o->a[2] != MADV_GUARD_INSTALL) return NULL;
+        uint64_t glen = (o->a[1] + PAGE - 1) & ~(PAGE - 1);
+        for (uint64_t at = a; at - a < glen && at - a < 4096 * PAGE; at += PAGE) {
+            const Vma *v = vma_at(sm, at);
+            if (v && !strcmp(v->perms, "---p") && vma_anon(v) && vma_has_flag_in(v->allflags, "nr"))
+                return "guard-install";
+        }
         return NULL;
     }
     case OP_MUNMAP: {
