@@ -1,21 +1,23 @@
 import CShim
 import MapwardenLogic
 
-/// Calls from a signal handler that interrupted this thread while it held
-/// the registry lock. Waiting for the lock would deadlock, and reading the
-/// registry is not safe (the interrupted code may be halfway through a
-/// change), so such a call:
+/// The deferred log's application. A call from a signal handler that
+/// interrupted this thread while it held the registry lock cannot wait for
+/// the lock (it would deadlock) nor read the registry (the interrupted code
+/// may be halfway through a change). It executes the same plan as the locked
+/// path, made without the registry (see RegistryEdits, DeferredEdits):
 ///
-/// - still keeps the window covered: munmap returns the range to the
-///   reservation, exactly as usual; MAP_FIXED maps in place;
-/// - records its registry change in the thread's deferred log, which the
-///   interrupted thread applies before it releases the lock;
-/// - fails cleanly where the registry would be needed to answer:
-///   MAP_FIXED_NOREPLACE inside the window gets EEXIST, mremap touching the
-///   window ENOMEM, mapwarden_query EAGAIN, and any call gets ENOMEM when
-///   the log (4096 entries) is full, mlock EAGAIN. mprotect cannot check for
-///   free pages: what it made of them is returned to the reservation when
-///   the entry is applied. madvise, msync and mincore get the kernel's answer.
+/// - the window stays covered: munmap returns the range to the reservation,
+///   exactly as usual; MAP_FIXED maps in place;
+/// - its registry change goes to the deferred log (CShim/deferred.c), which
+///   the interrupted thread applies here before it releases the lock;
+/// - where the registry would be needed to answer, the plan refuses:
+///   MAP_FIXED_NOREPLACE inside a window gets EEXIST, a hint goes to the
+///   kernel, mlock EAGAIN, mremap ENOMEM (after the kernel's own argument
+///   errors), mapwarden_query EAGAIN, and any call ENOMEM when the log (4096
+///   entries) is full. mprotect cannot check for free pages: what it made
+///   of them is returned to the reservation when its entry is applied.
+///   madvise, msync and mincore get the kernel's answer.
 enum Deferral {
     /// Applies and empties this thread's deferred log (under the lock).
     static func apply(_ state: inout EngineState) {

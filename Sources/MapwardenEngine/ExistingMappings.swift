@@ -22,13 +22,13 @@ extension WindowService {
     ///   munlock) instead of refusing it with EINVAL.
     /// - argumentError: the kernel's answer to the call's arguments alone
     ///   (nil when they are valid), asked only before answering ENOMEM.
-    /// - refusedWhenInterrupted: the errno for this call from a signal handler
-    ///   that interrupted the engine (which cannot check the registry), when
-    ///   letting the kernel decide could harm the window (mlock).
+    /// - needsRegistry: the call may not run unchecked from a signal handler
+    ///   that interrupted the engine (which cannot read the registry): letting
+    ///   the kernel decide could harm the window (mlock). The plan refuses it.
     /// - call: the system call on (addr, len), or on a part of the range.
     @inline(__always)
     static func onMappings(_ addr: UInt64, _ len: UInt64, _ stack: CallStack, roundsStart: Bool = false, holes: Holes = .stop,
-                           change: Change = .none, refusedWhenInterrupted: Int32? = nil,
+                           change: Change = .none, needsRegistry: Bool = false,
                            argumentError: () -> Int32? = { nil }, _ call: (UInt64, UInt64) -> KernelResult) -> KernelResult {
         if !touchesWindow(addr, roundsStart && (len == 0 || len > UInt64.max - 2 * config.space.pageSize) ? 1 : len) {
             if config.tracksOutside, case .protection(let prot) = change { return protectOutside(addr, len, prot) { call(addr, len) } }
@@ -36,15 +36,15 @@ extension WindowService {
         }
         if Clobber.on && stack.missing { return .needsStack }
         return onMappingsInWindow(addr, len, stack, roundsStart: roundsStart, holes: holes, change: change,
-                                  refusedWhenInterrupted: refusedWhenInterrupted, argumentError: argumentError, call)
+                                  needsRegistry: needsRegistry, argumentError: argumentError, call)
     }
 
     @inline(never)
     static func onMappingsInWindow(_ addr: UInt64, _ len: UInt64, _ stack: CallStack, roundsStart: Bool, holes: Holes,
-                                   change: Change, refusedWhenInterrupted: Int32?, argumentError: () -> Int32?,
+                                   change: Change, needsRegistry: Bool, argumentError: () -> Int32?,
                                    _ call: (UInt64, UInt64) -> KernelResult) -> KernelResult {
         let r = serveOnMappings(addr, len, stack, roundsStart: roundsStart, holes: holes, change: change,
-                                refusedWhenInterrupted: refusedWhenInterrupted, argumentError: argumentError, call)
+                                needsRegistry: needsRegistry, argumentError: argumentError, call)
         if config.debug {
             if case .protection(let prot) = change {
                 Debug.call("mprotect", addr, len, Int64(prot), "prot", result: r)
@@ -61,13 +61,13 @@ extension WindowService {
     /// and the answer is the one Linux gives on the same range unmapped.
     /// RangeCallPlan decides (rule 7); this executes the plan.
     static func serveOnMappings(_ addr: UInt64, _ len: UInt64, _ stack: CallStack, roundsStart: Bool, holes: Holes,
-                                change: Change, refusedWhenInterrupted: Int32?, argumentError: () -> Int32?,
+                                change: Change, needsRegistry: Bool, argumentError: () -> Int32?,
                                 _ call: (UInt64, UInt64) -> KernelResult) -> KernelResult {
         var c = RangeCall(addr: addr, length: len)
         c.roundsStart = roundsStart
         c.holes = holes
         if case .protection(let prot) = change { c.growsDown = prot & PROT_GROWSDOWN != 0 }
-        c.needsRegistry = refusedWhenInterrupted != nil
+        c.needsRegistry = needsRegistry
         return locked({
             var edits = DeferredEdits()
             return executeRangeCall(c, change, &edits, argumentError: argumentError, onFree: { _, _ in }, call)

@@ -64,7 +64,7 @@ func mw_engine_mlock(_ addr: UInt, _ len: Int, _ frames: UnsafePointer<UInt64>?,
     // The probe starts at the page: mlock(a, 0) locks a's page when a is
     // not aligned (the kernel rounds the length up over the offset).
     let page = a & ~(config.space.pageSize - 1)
-    return WindowService.onMappings(a, n, stack, roundsStart: true, change: .locking(true), refusedWhenInterrupted: EAGAIN,
+    return WindowService.onMappings(a, n, stack, roundsStart: true, change: .locking(true), needsRegistry: true,
                                     argumentError: { Kernel.mlock(page, 0).failure }) { Kernel.mlock($0, $1) }.raw
 }
 
@@ -73,7 +73,7 @@ func mw_engine_mlock2(_ addr: UInt, _ len: Int, _ flags: UInt32, _ frames: Unsaf
     let stack = CallStack(frames, depth, call: "mlock2")
     let a = UInt64(addr), n = UInt64(UInt(bitPattern: len))
     let page = a & ~(config.space.pageSize - 1)
-    return WindowService.onMappings(a, n, stack, roundsStart: true, change: .locking(true), refusedWhenInterrupted: EAGAIN,
+    return WindowService.onMappings(a, n, stack, roundsStart: true, change: .locking(true), needsRegistry: true,
                                     argumentError: { Kernel.mlock2(page, 0, flags).failure }) {
         Kernel.mlock2($0, $1, flags)
     }.raw

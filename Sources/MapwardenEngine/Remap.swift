@@ -396,8 +396,15 @@ extension WindowService {
     static func movePieces(_ old: UInt64, _ size: UInt64, to dst: UInt64, keepSource: Bool, in window: Window,
                            _ state: inout EngineState) -> KernelResult {
         var cursor = old
-        while cursor < old + size, let m = state.registry.firstOverlapping(cursor, old + size) {
-            let lo = Swift.max(m.start, cursor), hi = Swift.min(m.end, old + size)
+        while cursor < old + size, var m = state.registry.firstOverlapping(cursor, old + size) {
+            // One VMA at a time, as the kernel moves them: records it would
+            // have merged go together (a MREMAP_DONTUNMAP of part of a
+            // locked VMA would unlock the rest of it before its turn).
+            let start = m.start
+            while m.end < old + size, let next = state.registry.mapping(containing: m.end), Mapping.mergeable(m, next) {
+                m = next
+            }
+            let lo = Swift.max(start, cursor), hi = Swift.min(m.end, old + size)
             let to = dst + (lo - old)
             let target = window.clip(to, to + (hi - lo))
             let r = keepSource ? Kernel.mremap(lo, hi - lo, hi - lo, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to)

@@ -1230,11 +1230,14 @@ static const char *avoided_class(Ctx *x, const Op *o, const Smaps *sm) {
         if ((flags & MREMAP_DONTUNMAP) && !(flags & MREMAP_FIXED) && o->a[4] &&
             cuts_edge(c, o->a[4] + x->shift, o->a[4] + x->shift + nlr))
             return "dontunmap-hint-straddling-edge";
-        /* mremap-resize-across-vmas: a resize (or a shrink and move) of a
-         * source the kernel holds in several VMAs: splits the registry does
-         * not see (madvise flags, MAP_NORESERVE) make mapwarden judge it one
-         * VMA (documented/mremap_grow_across_*_split_is_efault.case). */
-        if (olr && nlr != olr) {
+        /* mremap-resize-across-vmas: a resize (or a shrink and move, or a
+         * MREMAP_DONTUNMAP copy to a hint, which mapwarden makes
+         * MREMAP_FIXED when the hint is free in a window) of a source the
+         * kernel holds in several VMAs: splits the registry does not see
+         * (madvise flags, MAP_NORESERVE) make mapwarden judge it one VMA
+         * (documented/mremap_grow_across_*_split_is_efault.case,
+         * documented/mremap_dontunmap_hint_across_madvise_split.case). */
+        if (olr && (nlr != olr || ((flags & MREMAP_DONTUNMAP) && !(flags & MREMAP_FIXED)))) {
             uint64_t span = (flags & MREMAP_FIXED) && nlr < olr ? nlr : olr;
             int vmas = 0;
             for (int i = vma_from(sm, a); i >= 0 && i < sm->n && sm->v[i].s < a + span; i++) vmas++;
