@@ -105,9 +105,9 @@ public enum LeakText {
 
     /// `         3        24576  leak:known_leak`: a row of the table.
     public static func suppression(_ pattern: Bytes, _ hidden: ReportCount, _ out: inout TextBuffer) {
-        padded(UInt64(hidden.mappings), 10, &out)
+        out.append(unsigned: UInt64(hidden.mappings), width: 10, fill: 0x20)
         out.append(" ")
-        padded(hidden.bytes, 12, &out)
+        out.append(unsigned: hidden.bytes, width: 12, fill: 0x20)
         out.append("  ")
         out.append(pattern)
     }
@@ -175,18 +175,4 @@ public enum LeakText {
         out.append(" bytes, not leaks)")
     }
 
-    /// v right-aligned in width columns.
-    static func padded(_ v: UInt64, _ width: Int, _ out: inout TextBuffer) {
-        var digits = 1, x = v
-        while x >= 10 {
-            x /= 10
-            digits += 1
-        }
-        var pad = width - digits
-        while pad > 0 {
-            out.append(" ")
-            pad -= 1
-        }
-        out.append(unsigned: v)
-    }
 }

@@ -111,17 +111,22 @@ extension TextBuffer {
     }
 
     mutating func appendPadded(_ value: Int64, _ width: Int) {
-        var digits = 1, v = value
-        while v >= 10 {
-            v /= 10
+        append(unsigned: UInt64(value), width: width, fill: 0x30)
+    }
+
+    /// v right-aligned in width columns, filled on the left with `fill`.
+    public mutating func append(unsigned v: UInt64, width: Int, fill: UInt8) {
+        var digits = 1, x = v
+        while x >= 10 {
+            x /= 10
             digits += 1
         }
         var pad = width - digits
         while pad > 0 {
-            append(byte: 0x30)
+            append(byte: fill)
             pad -= 1
         }
-        append(unsigned: UInt64(value))
+        append(unsigned: v)
     }
 
     /// A count with its noun, singular or plural: "1 mapping", "3 mappings".
