@@ -27,10 +27,14 @@ let package = Package(
             dependencies: ["MapwardenLogic"],
             path: "Tests/MapwardenLogicTests"
         ),
+        // elfutils' libdw (Debian libdw-dev) and the demanglers, for the
+        // command's symbolizer only.
+        .systemLibrary(name: "CSymbolizer", path: "Sources/CSymbolizer"),
         .executableTarget(
             name: "MapwardenCLI",
             dependencies: [
                 "MapwardenLogic",
+                "CSymbolizer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/MapwardenCLI"

@@ -56,6 +56,65 @@ int mw_symbolize(uint64_t address, struct mw_frame_name *out) {
     return 1;
 }
 
+/* The GNU build-id note of the object holding an address: its bytes as
+ * lowercase hex, kept for the last object asked about (frames of one stack
+ * mostly share a few objects). */
+static struct {
+    uintptr_t lo, hi; /* the object's extent, from its PT_LOAD segments */
+    char hex[2 * 64 + 1];
+} last_id;
+
+static int find_build_id(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    uintptr_t address = *(uintptr_t *)data, lo = UINTPTR_MAX, hi = 0;
+    int holds = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD) continue;
+        uintptr_t s = info->dlpi_addr + ph->p_vaddr, e = s + ph->p_memsz;
+        if (s < lo) lo = s;
+        if (e > hi) hi = e;
+        if (address >= s && address < e) holds = 1;
+    }
+    if (!holds) return 0;
+    last_id.lo = lo;
+    last_id.hi = hi;
+    last_id.hex[0] = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE) continue;
+        const unsigned char *p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+        size_t align = ph->p_align == 8 ? 8 : 4;
+        while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)p;
+            const unsigned char *name = p + sizeof *n;
+            const unsigned char *desc = name + ((n->n_namesz + align - 1) & ~(align - 1));
+            if (desc + n->n_descsz > end) break;
+            if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && memcmp(name, "GNU", 4) == 0 &&
+                n->n_descsz > 0 && n->n_descsz <= 64) {
+                static const char digits[] = "0123456789abcdef";
+                for (size_t k = 0; k < n->n_descsz; k++) {
+                    last_id.hex[2 * k] = digits[desc[k] >> 4];
+                    last_id.hex[2 * k + 1] = digits[desc[k] & 15];
+                }
+                last_id.hex[2 * n->n_descsz] = 0;
+                return 1;
+            }
+            p = desc + ((n->n_descsz + align - 1) & ~(align - 1));
+        }
+    }
+    return 1;
+}
+
+const char *mw_build_id(uint64_t address) {
+    uintptr_t a = (uintptr_t)address;
+    if (!(a >= last_id.lo && a < last_id.hi)) {
+        last_id.lo = last_id.hi = 0;
+        if (!dl_iterate_phdr(find_build_id, &a)) return NULL;
+    }
+    return last_id.hex[0] ? last_id.hex : NULL;
+}
+
 typedef char *(*cxa_demangle_fn)(const char *, char *, size_t *, int *);
 typedef char *(*swift_demangle_fn)(const char *, size_t, char *, size_t *, uint32_t);
 

@@ -14,6 +14,12 @@ struct ReportCommand: ParsableCommand {
             each process other addresses. Groups are ordered by bytes, largest first; \
             mappings a forked child inherited are listed apart and not counted.
 
+            Frames are named by function, file and line, inlined frames included, \
+            with elfutils' libdw: DWARF in the module or in a separate debug file \
+            (.gnu_debuglink, or by build-id under /usr/lib/debug and each --debug-dir), \
+            else the symbol table (.symtab). A module rebuilt since the run (another \
+            build-id) is not trusted.
+
             --svg draws each window: a bar to scale with every leaked range marked, and \
             a detail bar where nearby ranges are grouped and drawn to their own scale, \
             with the free gaps shortened and their sizes written on them (hover over a \
@@ -24,6 +30,7 @@ struct ReportCommand: ParsableCommand {
               mapwarden report mapwarden.*.json --top 3
               mapwarden report mapwarden.*.json --format json > merged.json
               mapwarden report mapwarden.*.json --svg window.svg && xdg-open window.svg
+              mapwarden report --debug-dir ./debug mapwarden.myprog.1234.json
             """
     )
 
@@ -38,6 +45,14 @@ struct ReportCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Also draw the window(s) as an SVG picture into this file.", valueName: "out.svg"))
     var svg: String?
+
+    @Option(name: .customLong("debug-dir"), help: ArgumentHelp(
+        "Also look for separate debug files here (DIR/.build-id/xx/rest.debug, as under /usr/lib/debug). Repeatable.",
+        valueName: "dir"))
+    var debugDirs: [String] = []
+
+    @Flag(name: .customLong("no-symbolize"), help: "Name frames only as the library wrote them (no files and lines).")
+    var noSymbolize = false
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("Give at least one report file.") }
@@ -60,7 +75,10 @@ struct ReportCommand: ParsableCommand {
         let merged = MergedReport(sources)
         let limit = top == 0 ? nil : top
         switch format {
-        case .text: print(ReportText(merged: merged, top: limit).render(), terminator: "")
+        case .text:
+            var text = ReportText(merged: merged, top: limit)
+            if !noSymbolize { text.symbolizer = Symbolizer(debugDirectories: debugDirs.map(Paths.absolute)) }
+            print(text.render(), terminator: "")
         case .json: print(try MergedJSON(merged, top: limit).render(), terminator: "")
         }
         if let svg {

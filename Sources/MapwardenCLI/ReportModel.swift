@@ -93,6 +93,8 @@ struct LeakReport: Codable {
         var address: String?
         var module: String?
         var moduleOffset: UInt64?
+        /// The module's GNU build-id (hex), when the library could read it.
+        var buildId: String?
         /// The readable (demangled) name.
         var symbol: String?
         /// The name as the object has it.

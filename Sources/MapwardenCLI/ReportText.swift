@@ -9,6 +9,8 @@ struct ReportText {
     var top: Int?
     /// At most this many "at" lines per group.
     var addressesPerGroup = 20
+    /// Names frames by function, file and line (nil: as the library wrote them).
+    var symbolizer: Symbolizer? = nil
 
     var single: Bool { merged.sources.count == 1 }
 
@@ -99,7 +101,7 @@ struct ReportText {
         if g.stack.isEmpty {
             out.append("    (no stack: \(g.noStackReason ?? "none recorded"))")
         } else {
-            for (i, f) in g.stack.enumerated() { out.append("    " + f.line(i)) }
+            out += g.stack.lines(indent: "    ", symbolizer)
         }
         for p in g.leaks.prefix(addressesPerGroup) {
             var details = p.leak.details(namingWindows: merged.namesWindows)
@@ -128,7 +130,7 @@ struct ReportText {
             line += " (pid \(g.events[0].pid), thread \(t))"
         }
         var out = [line]
-        for (i, f) in (c.stack ?? []).enumerated() { out.append("      " + f.line(i)) }
+        out += (c.stack ?? []).lines(indent: "      ", symbolizer)
         return out
     }
 }

@@ -8,6 +8,8 @@ struct FrameName {
     /// The object's path, or empty when the address is in none.
     var module: Bytes = .empty
     var moduleBase: UInt64 = 0
+    /// The object's GNU build-id in hex, or empty.
+    var buildId: Bytes = .empty
     /// The symbol as the object names it (mangled), or empty.
     var symbol: Bytes = .empty
     var symbolAddress: UInt64 = 0
@@ -19,6 +21,9 @@ struct FrameName {
         if let m = info.module, m[0] != 0 {
             module = Bytes(cString: UnsafeRawPointer(m).assumingMemoryBound(to: UInt8.self))
             moduleBase = UInt64(info.module_base)
+            if let id = mw_build_id(address &- 1) {
+                buildId = Bytes(cString: UnsafeRawPointer(id).assumingMemoryBound(to: UInt8.self))
+            }
         }
         if let s = info.symbol, s[0] != 0 {
             symbol = Bytes(cString: UnsafeRawPointer(s).assumingMemoryBound(to: UInt8.self))

@@ -106,8 +106,10 @@ struct ExitReport: ReportJSONSource {
         for f in 0..<depth {
             let name = FrameName(frames[f])
             name.withName { readable in
-                body(ReportFrameFacts(address: name.address, module: name.module, moduleOffset: name.moduleOffset,
-                                      symbol: name.symbol, readable: readable, symbolOffset: name.symbolOffset))
+                var facts = ReportFrameFacts(address: name.address, module: name.module, moduleOffset: name.moduleOffset,
+                                             symbol: name.symbol, readable: readable, symbolOffset: name.symbolOffset)
+                facts.buildId = name.buildId
+                body(facts)
             }
         }
     }

@@ -41,14 +41,19 @@ public enum LeakText {
     }
 
     /// `#0 0x55d1c0a1b2c3 in leak_two+0x1c (/tmp/t/leaky)`, `#1 0x... in ?? (MODULE+0xOFF)`
-    /// or `#2 0x... in ??` (without the indent).
+    /// or `#2 0x... in ??` (without the indent); with the source known,
+    /// `#0 0x55d1c0a1b2c3 in leak_two /src/leaky.c:12:5` as LeakSanitizer writes it.
     public static func frame(_ n: Int, _ f: ReportFrameFacts, _ out: inout TextBuffer) {
         out.append("#")
         out.append(decimal: n)
         out.append(" ")
         out.append(hex: f.address)
         out.append(" in ")
-        if f.hasSymbol {
+        if f.source.count > 0 {
+            if f.hasSymbol { out.append(f.readable) } else { out.append("??") }
+            out.append(" ")
+            out.append(f.source)
+        } else if f.hasSymbol {
             out.append(f.readable)
             out.append("+")
             out.append(hex: f.symbolOffset)

@@ -134,12 +134,18 @@ public struct ReportFrameFacts {
     public var module: Bytes
     /// From the module's base.
     public var moduleOffset: UInt64
+    /// The module's GNU build-id in hex, empty when unknown: a symbolizer
+    /// trusts a file for these frames only if its build-id is the same.
+    public var buildId: Bytes = .empty
     /// The symbol as the object names it (mangled), empty for none.
     public var symbol: Bytes
     /// Its readable (demangled) form, or the symbol.
     public var readable: Bytes
     /// From the symbol.
     public var symbolOffset: UInt64
+    /// `FILE:LINE[:COLUMN]` when a symbolizer found the source (the
+    /// command's; the library leaves it empty).
+    public var source: Bytes = .empty
 
     public init(address: UInt64, module: Bytes, moduleOffset: UInt64, symbol: Bytes, readable: Bytes, symbolOffset: UInt64) {
         self.address = address

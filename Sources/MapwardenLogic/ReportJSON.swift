@@ -285,6 +285,10 @@ public enum ReportJSON {
             if f.hasModule { out.text.appendJSONString(f.module) } else { out.text.appendJSONNull() }
             out.text.appendJSONKey(Frame.moduleOffset)
             out.text.append(unsigned: f.moduleOffset)
+            if f.buildId.count > 0 {
+                out.text.appendJSONKey(Frame.buildId)
+                out.text.appendJSONString(f.buildId)
+            }
             out.text.appendJSONKey(Frame.symbol)
             if f.hasSymbol {
                 out.text.appendJSONString(f.readable)

@@ -159,13 +159,14 @@ public enum ReportSchema {
 
     /// `stack[]` of a leak or a clobber: one frame, innermost first.
     public enum FrameField: ReportSchemaField {
-        case address, module, moduleOffset, symbol, mangled, offset
+        case address, module, moduleOffset, buildId, symbol, mangled, offset
 
         public var key: StaticString {
             switch self {
             case .address: "address"
             case .module: "module"
             case .moduleOffset: "module_offset"
+            case .buildId: "build_id"
             case .symbol: "symbol"
             case .mangled: "mangled"
             case .offset: "offset"

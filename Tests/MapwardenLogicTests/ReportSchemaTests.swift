@@ -97,8 +97,10 @@ final class SampleReport: ReportJSONSource {
     func forEachFrame(of stack: UInt32, _ body: (ReportFrameFacts) -> Void) {
         switch stack {
         case 1:
-            body(ReportFrameFacts(address: 0x55B1_A56F_F1CC, module: b("/tmp/t/leaky"), moduleOffset: 0x11CC,
-                                  symbol: b("leak_two"), readable: b("leak_two"), symbolOffset: 0x40))
+            var first = ReportFrameFacts(address: 0x55B1_A56F_F1CC, module: b("/tmp/t/leaky"), moduleOffset: 0x11CC,
+                                         symbol: b("leak_two"), readable: b("leak_two"), symbolOffset: 0x40)
+            first.buildId = b("b4efadbe626f6cd07dcbbdcd6bc9db2e4bdc93f8")
+            body(first)
             body(ReportFrameFacts(address: 0x7FA7_13FE_0305, module: b("/lib/libc.so.6"), moduleOffset: 0x27305,
                                   symbol: .empty, readable: .empty, symbolOffset: 0))
             body(ReportFrameFacts(address: 0x1234, module: .empty, moduleOffset: 0, symbol: .empty, readable: .empty,
@@ -175,10 +177,13 @@ func expectKeys<F: ReportSchemaField & CodingKey>(_ object: Any, _ type: F.Type,
         #expect(leaks.count == 3 && clobbers.count == 3)
         for l in leaks { try expectKeys(l, ReportSchema.LeakField.self) }
         for c in clobbers { try expectKeys(c, ReportSchema.ClobberField.self) }
-        // A frame without a symbol has no mangled name.
-        for f in (leaks + clobbers).flatMap({ $0["stack"] as! [Any] }) {
-            try expectKeys(f, ReportSchema.FrameField.self, optional: ["mangled"])
+        // A frame without a symbol has no mangled name, one in a module
+        // without a build-id note no build_id.
+        let frames = (leaks + clobbers).flatMap({ $0["stack"] as! [[String: Any]] })
+        for f in frames {
+            try expectKeys(f, ReportSchema.FrameField.self, optional: ["mangled", "build_id"])
         }
+        #expect(Set(frames.compactMap { $0["build_id"] as? String }) == ["b4efadbe626f6cd07dcbbdcd6bc9db2e4bdc93f8"])
     }
 
     /// The values, through the same keys, with the schema's words.

@@ -463,6 +463,84 @@ test_install_uninstall() {
     [ -z "$left" ] || fail "left after uninstall: $left"
 }
 
+# ---- report: frames named by function, file and line (libdw) ---------------
+line_of() { # marker in lines.c -> its line number
+    grep -n "LINE:$1 " "$here/lines.c" | cut -d: -f1
+}
+leak_report_of() { # program report.json
+    LD_PRELOAD="$LIB" MAPWARDEN_REPORT="$2" MAPWARDEN_REPORT_FORMAT=json "$1" || fail "$1 failed"
+}
+
+test_report_names_files_lines_and_inlined_frames() {
+    # Built the usual way (-g, no -rdynamic): dladdr names none of the
+    # program's own frames, the symbolizer names each, the inlined one too.
+    $CC -std=gnu11 -g -O1 -o "$WORK/lines" "$here/lines.c" || return 1
+    leak_report_of "$WORK/lines" "$WORK/lines.json" || return 1
+    "$CLI" report "$WORK/lines.json" > "$WORK/lines.txt" || return 1
+    contains "$WORK/lines.txt" "#0 " || return 1
+    grep -E "^    #0 0x[0-9a-f]+ in map_at $here/lines.c:$(line_of map_at):" "$WORK/lines.txt" > /dev/null ||
+        { cat "$WORK/lines.txt"; fail "frame #0: map_at with its file and line"; return 1; }
+    grep -E "^    #1 0x[0-9a-f]+ in cache_alloc $here/lines.c:$(line_of cache_alloc):" "$WORK/lines.txt" > /dev/null ||
+        { cat "$WORK/lines.txt"; fail "frame #1: cache_alloc, where map_at was inlined"; return 1; }
+    grep -E "^    #2 0x[0-9a-f]+ in main $here/lines.c:$(line_of main):" "$WORK/lines.txt" > /dev/null ||
+        { cat "$WORK/lines.txt"; fail "frame #2: main"; return 1; }
+    # #0 and #1 are one return address: the inlined function and its host.
+    a0=$(awk '$1 == "#0" {print $2; exit}' "$WORK/lines.txt")
+    a1=$(awk '$1 == "#1" {print $2; exit}' "$WORK/lines.txt")
+    [ -n "$a0" ] && [ "$a0" = "$a1" ] || fail "inlined frames share the address ($a0, $a1)" || return 1
+    # The JSON report carries the program's build-id, as the file has it.
+    id=$(readelf -n "$WORK/lines" | awk '/Build ID/ {print $3}')
+    [ -n "$id" ] || { fail "no build-id in the test program"; return 1; }
+    contains "$WORK/lines.json" "\"build_id\": \"$id\"" || return 1
+    # --no-symbolize: the library's own names (the program's frames unnamed).
+    "$CLI" report --no-symbolize "$WORK/lines.json" > "$WORK/plain.txt" || return 1
+    contains "$WORK/plain.txt" "in ?? ($WORK/lines+0x"
+}
+
+test_report_names_functions_from_symtab_without_debug_info() {
+    $CC -std=gnu11 -O1 -o "$WORK/nodebug" "$here/lines.c" || return 1
+    leak_report_of "$WORK/nodebug" "$WORK/nodebug.json" || return 1
+    "$CLI" report "$WORK/nodebug.json" > "$WORK/nodebug.txt" || return 1
+    grep -E "^    #0 0x[0-9a-f]+ in cache_alloc\+0x[0-9a-f]+ \($WORK/nodebug\)" "$WORK/nodebug.txt" > /dev/null ||
+        { cat "$WORK/nodebug.txt"; fail "frame #0: cache_alloc from .symtab"; return 1; }
+    grep -E "^    #1 0x[0-9a-f]+ in main\+0x[0-9a-f]+ \($WORK/nodebug\)" "$WORK/nodebug.txt" > /dev/null ||
+        { cat "$WORK/nodebug.txt"; fail "frame #1: main from .symtab"; return 1; }
+}
+
+test_report_finds_stripped_programs_debug_file_by_build_id() {
+    $CC -std=gnu11 -g -O1 -o "$WORK/stripped" "$here/lines.c" || return 1
+    id=$(readelf -n "$WORK/stripped" | awk '/Build ID/ {print $3}')
+    mkdir -p "$WORK/debug/.build-id/${id:0:2}" || return 1
+    objcopy --only-keep-debug "$WORK/stripped" "$WORK/debug/.build-id/${id:0:2}/${id:2}.debug" || return 1
+    strip "$WORK/stripped" || return 1
+    leak_report_of "$WORK/stripped" "$WORK/stripped.json" || return 1
+    "$CLI" report "$WORK/stripped.json" > "$WORK/nodir.txt" || return 1
+    contains "$WORK/nodir.txt" "in ?? ($WORK/stripped+0x" || return 1
+    "$CLI" report --debug-dir "$WORK/debug" "$WORK/stripped.json" > "$WORK/dir.txt" || return 1
+    contains "$WORK/dir.txt" "in cache_alloc $here/lines.c:$(line_of cache_alloc):" || return 1
+    # The program rebuilt differently: its file is not trusted, a note says
+    # why, and the debug file of the build that ran still names the frames.
+    $CC -std=gnu11 -g -O0 -o "$WORK/stripped" "$here/lines.c" || return 1
+    "$CLI" report "$WORK/stripped.json" > "$WORK/other.txt" 2> "$WORK/other.err" || return 1
+    contains "$WORK/other.err" "$WORK/stripped is not the file the process ran (build-id " || return 1
+    contains "$WORK/other.txt" "in ?? ($WORK/stripped+0x" || return 1
+    "$CLI" report --debug-dir "$WORK/debug" "$WORK/stripped.json" > "$WORK/rebuilt.txt" || return 1
+    contains "$WORK/rebuilt.txt" "in cache_alloc $here/lines.c:$(line_of cache_alloc):" || return 1
+    # And once the program is gone.
+    rm -f "$WORK/stripped"
+    "$CLI" report --debug-dir "$WORK/debug" "$WORK/stripped.json" > "$WORK/gone.txt" || return 1
+    contains "$WORK/gone.txt" "in cache_alloc $here/lines.c:$(line_of cache_alloc):"
+}
+
+test_report_demangles_cpp_frames() {
+    command -v g++ > /dev/null || { echo "  (no g++: skipped)"; return 0; }
+    g++ -g -O1 -o "$WORK/linescc" "$here/lines.cc" || return 1
+    leak_report_of "$WORK/linescc" "$WORK/linescc.json" || return 1
+    "$CLI" report "$WORK/linescc.json" > "$WORK/linescc.txt" || return 1
+    line=$(grep -n "LINE:reserve" "$here/lines.cc" | cut -d: -f1)
+    contains "$WORK/linescc.txt" "in jit::Arena::reserve(unsigned long, unsigned long) $here/lines.cc:$line:"
+}
+
 # Each test holds the machine's test lock, shared: no integration test that
 # changes a sysctl for the whole machine runs meanwhile (../machine_lock.bash).
 . "$here/../machine_lock.bash"

@@ -21,6 +21,10 @@ struct mw_frame_name {
 };
 int mw_symbolize(uint64_t address, struct mw_frame_name *out);
 
+/* The GNU build-id of the loaded object holding address, in lowercase hex
+ * (valid until the next call), or NULL when it has none. */
+const char *mw_build_id(uint64_t address);
+
 /* The demangled form of a C++ or Swift name (if the program has loaded
  * that language's demangler) into out; its length, or 0. */
 size_t mw_demangle(const char *name, char *out, size_t capacity);
