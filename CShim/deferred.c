@@ -16,24 +16,24 @@
 #include <stddef.h>
 #include "include/platform/deferred.h"
 
+/* Entries reserved so far (read inline by mw_deferred_count). */
+_Atomic unsigned mw_deferred_reserved;
+
 static struct {
-    _Atomic unsigned reserved;
     struct mw_deferred entry[MW_DEFERRED_CAPACITY];
 } deferred;
 
 struct mw_deferred *mw_deferred_reserve(void) {
-    unsigned i = atomic_fetch_add(&deferred.reserved, 1);
+    unsigned i = atomic_fetch_add(&mw_deferred_reserved, 1);
     if (i >= MW_DEFERRED_CAPACITY) return NULL;
     deferred.entry[i].op = MW_DEFERRED_NONE;
     return &deferred.entry[i];
 }
-
-unsigned mw_deferred_count(void) { return atomic_load(&deferred.reserved); }
 
 const struct mw_deferred *mw_deferred_entry(unsigned i) {
     return i < MW_DEFERRED_CAPACITY ? &deferred.entry[i] : NULL;
 }
 
 int mw_deferred_finish(unsigned seen) {
-    return atomic_compare_exchange_strong(&deferred.reserved, &seen, 0);
+    return atomic_compare_exchange_strong(&mw_deferred_reserved, &seen, 0);
 }

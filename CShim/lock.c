@@ -15,26 +15,14 @@
 #include "include/platform/lock.h"
 #include "include/platform/thread.h"
 
-#define WAITERS 0x80000000u
+#define WAITERS MW_LOCK_WAITERS
+#define lock_word mw_lock_word
 
-static _Atomic unsigned lock_word;
+_Atomic unsigned mw_lock_word;
+__thread volatile int mw_lock_renaming __attribute__((tls_model("initial-exec")));
 
-/* Set in a forked child while it changes its thread id and the lock word
- * (two stores a signal handler could fall between): the lock is this
- * thread's throughout. */
-static __thread volatile int renaming_owner __attribute__((tls_model("initial-exec")));
-
-int mw_owns_lock(void) {
-    if (renaming_owner) return 1;
-    unsigned owner = atomic_load_explicit(&lock_word, memory_order_relaxed) & ~WAITERS;
-    return mw_tid != 0 && owner == mw_tid;
-}
-
-void mw_lock(void) {
-    unsigned id = mw_thread_id(), expected = 0;
-    if (atomic_compare_exchange_strong_explicit(&lock_word, &expected, id, memory_order_acquire,
-                                                memory_order_relaxed))
-        return;
+void mw_lock_contended(unsigned id) {
+    unsigned expected;
     for (int spins = 0; spins < 100; spins++) {
 #if defined(__x86_64__)
         __builtin_ia32_pause();
@@ -66,9 +54,8 @@ void mw_lock(void) {
     }
 }
 
-void mw_unlock(void) {
-    if (atomic_exchange_explicit(&lock_word, 0, memory_order_release) & WAITERS)
-        mw_sys_futex(&lock_word, FUTEX_WAKE_PRIVATE, 1, NULL);
+void mw_unlock_wake(void) {
+    mw_sys_futex(&lock_word, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
 int mw_lock_before_fork(void) {
@@ -84,9 +71,9 @@ void mw_lock_after_fork_parent(int held_before) {
 void mw_lock_after_fork_child(void) {
     /* The child's thread owns the lock now (the parent's sleepers do not
      * exist here), so that a signal handler in the child sees it as its own. */
-    renaming_owner = 1;
+    mw_lock_renaming = 1;
     atomic_signal_fence(memory_order_seq_cst);
     atomic_store(&lock_word, mw_thread_id_renew());
     atomic_signal_fence(memory_order_seq_cst);
-    renaming_owner = 0;
+    mw_lock_renaming = 0;
 }

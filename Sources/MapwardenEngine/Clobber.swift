@@ -52,6 +52,7 @@ enum Clobber {
     }
 
     /// Records misuse of the window (not a clobber).
+    @inline(never) // (cold)
     static func misuse(_ kind: GuardEvent.Kind, _ stack: CallStack, _ lo: UInt64, _ hi: UInt64, _ state: inout EngineState) {
         let event = GuardEvent(kind: kind, denied: false, call: stack.call, address: lo, size: hi - lo,
                                stack: state.stackID(stack), thread: mw_thread_id())

@@ -5,6 +5,7 @@ import MapwardenLogic
 /// `mapwarden: mmap 0x400000010000+0x3000 prot 3 flags 0x32 -> 0x400000010000`.
 /// (Whether they are wanted: `config.debug`.)
 enum Debug {
+    @inline(never) // (cold: kept out of the calls that check config.debug)
     static func call(_ name: StaticString, _ addr: UInt64, _ len: UInt64, _ a: Int64? = nil, _ aName: StaticString = "",
                      _ b: Int64? = nil, _ bName: StaticString = "", result r: KernelResult) {
         Output.line { out in

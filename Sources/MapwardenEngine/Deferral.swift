@@ -20,6 +20,7 @@ import MapwardenLogic
 ///   madvise, msync and mincore get the kernel's answer.
 enum Deferral {
     /// Applies and empties this thread's deferred log (under the lock).
+    @inline(never) // (cold: out of every locked section's unlock)
     static func apply(_ state: inout EngineState) {
         var done: UInt32 = 0
         while true {

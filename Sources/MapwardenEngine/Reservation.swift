@@ -99,6 +99,7 @@ enum Reservation {
     /// After a failed kernel call on [lo, hi) inside `window`: make sure
     /// free space is reserved again and the registry only lists mappings that
     /// still exist. (A failed MAP_FIXED|MAP_HUGETLB, for one, can punch a hole.)
+    @inline(never) // (cold: after a failed kernel call)
     static func repair(_ lo: UInt64, _ hi: UInt64, in window: Window, _ state: inout EngineState) {
         var at = lo
         while at < hi {

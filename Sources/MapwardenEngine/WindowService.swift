@@ -91,16 +91,22 @@ enum WindowService {
     static func serveMmap(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,
                           _ stack: CallStack) -> KernelResult {
         let request = mapRequest(addr, len, flags, fd, off)
-        return locked({
-            var edits = DeferredEdits()
-            return execute(MapPlan.decide(request, in: EngineConfig.viewAddress, nil), addr, len, prot, flags, fd, off, &edits)
-        }) { state in
+        return locked({ mmapInterrupting(request, addr, len, prot, flags, fd, off) }) { state in
             state.calls.mmap += 1
             state.setCallOrigin(stack)
             return withLockedEdits(&state) { edits in
                 execute(MapPlan.decide(request, in: EngineConfig.viewAddress, edits.state.pointee.registry), addr, len, prot, flags, fd, off, &edits)
             }
         }
+    }
+
+    /// mmap from a signal handler that interrupted the engine on its own
+    /// thread (out of line: the locked path's code stays compact).
+    @inline(never)
+    static func mmapInterrupting(_ request: MapRequest, _ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32,
+                                 _ fd: Int32, _ off: Int) -> KernelResult {
+        var edits = DeferredEdits()
+        return execute(MapPlan.decide(request, in: EngineConfig.viewAddress, nil), addr, len, prot, flags, fd, off, &edits)
     }
 
     /// The windows as the plans see them (fixed at start-up).
@@ -265,16 +271,20 @@ enum WindowService {
     }
 
     static func serveMunmap(_ addr: UInt64, _ len: UInt64, _ stack: CallStack) -> KernelResult {
-        locked({
-            var edits = DeferredEdits()
-            return executeUnmap(addr, len, &edits) { _, _ in }
-        }) { state in
+        locked({ munmapInterrupting(addr, len) }) { state in
             state.calls.munmap += 1
             return withLockedEdits(&state) { edits in
                 let state = edits.state
                 return executeUnmap(addr, len, &edits) { lo, hi in unmappingChecks(lo, hi, stack, &state.pointee) }
             }
         }
+    }
+
+    /// munmap from a signal handler that interrupted the engine (out of line).
+    @inline(never)
+    static func munmapInterrupting(_ addr: UInt64, _ len: UInt64) -> KernelResult {
+        var edits = DeferredEdits()
+        return executeUnmap(addr, len, &edits) { _, _ in }
     }
 
     /// Executes munmap's plan (rule 6); `checks` looks at each window part

@@ -152,7 +152,7 @@ public enum MapPlan: Equatable, Sendable {
     /// Rule 4: a hint in a window is placed exactly there (rounded down to a
     /// page, as x86-64 does) when that range is free, else by the kernel
     /// (outside the window, which is reserved). From a signal handler: the kernel.
-    @inlinable
+    @inlinable @inline(never) // (out of MAP_FIXED's path)
     static func hint(_ r: MapRequest, _ range: (lo: UInt64, hi: UInt64), _ view: UnsafePointer<WindowView>,
                      _ registry: MappingRegistry?) -> MapPlan {
         let space = view.pointee.space

@@ -13,6 +13,7 @@
 #ifndef MAPWARDEN_PLATFORM_DEFERRED_H
 #define MAPWARDEN_PLATFORM_DEFERRED_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 enum mw_deferred_op {
@@ -33,7 +34,12 @@ struct mw_deferred {
 
 /* A slot to fill (op starts as NONE), or NULL when the log is full. */
 struct mw_deferred *mw_deferred_reserve(void);
-unsigned mw_deferred_count(void);
+
+extern _Atomic unsigned mw_deferred_reserved __attribute__((visibility("hidden")));
+/* Entries in the log (nearly always 0: one load on every unlock). */
+static inline __attribute__((always_inline)) unsigned mw_deferred_count(void) {
+    return atomic_load(&mw_deferred_reserved);
+}
 const struct mw_deferred *mw_deferred_entry(unsigned index);
 /* Empties the log if it still holds `seen` entries; else 0 (more arrived). */
 int mw_deferred_finish(unsigned seen);

@@ -14,12 +14,41 @@
 #ifndef MAPWARDEN_PLATFORM_LOCK_H
 #define MAPWARDEN_PLATFORM_LOCK_H
 
-void mw_lock(void);
-void mw_unlock(void);
+#include <stdatomic.h>
+#include "thread.h"
+
+/* The fast paths are inline (one compare-and-swap, one exchange, a few
+ * loads: they run around every window call); waiting and waking are in
+ * lock.c. */
+#define MW_LOCK_WAITERS 0x80000000u
+/* The owner's thread id, with MW_LOCK_WAITERS while someone sleeps on it. */
+extern _Atomic unsigned mw_lock_word __attribute__((visibility("hidden")));
+/* Set in a forked child while it changes its thread id and the lock word
+ * (two stores a signal handler could fall between): the lock is this
+ * thread's throughout. */
+extern __thread volatile int mw_lock_renaming __attribute__((tls_model("initial-exec"), visibility("hidden")));
+void mw_lock_contended(unsigned id);
+void mw_unlock_wake(void);
+
+static inline __attribute__((always_inline)) void mw_lock(void) {
+    unsigned id = mw_thread_id(), expected = 0;
+    if (__builtin_expect(!atomic_compare_exchange_strong_explicit(&mw_lock_word, &expected, id, memory_order_acquire,
+                                                                  memory_order_relaxed), 0))
+        mw_lock_contended(id);
+}
+
+static inline __attribute__((always_inline)) void mw_unlock(void) {
+    if (__builtin_expect(atomic_exchange_explicit(&mw_lock_word, 0, memory_order_release) & MW_LOCK_WAITERS, 0))
+        mw_unlock_wake();
+}
 
 /* Nonzero while this thread holds the lock: a call that finds it set comes
  * from a signal handler that interrupted the engine on this thread. */
-int mw_owns_lock(void);
+static inline __attribute__((always_inline)) int mw_owns_lock(void) {
+    if (mw_lock_renaming) return 1;
+    unsigned owner = atomic_load_explicit(&mw_lock_word, memory_order_relaxed) & ~MW_LOCK_WAITERS;
+    return mw_tid != 0 && owner == mw_tid;
+}
 
 /* fork (pthread_atfork, fork.c): the forking thread holds the lock across
  * fork, so the child gets a consistent registry and a lock no vanished

@@ -23,7 +23,7 @@ static inline unsigned mw_thread_id_renew(void) {
 
 /* The calling thread's id (cached; right in a forked child too, whose fork
  * handler renews it). */
-static inline unsigned mw_thread_id(void) {
+static inline __attribute__((always_inline)) unsigned mw_thread_id(void) {
     unsigned id = mw_tid;
     return __builtin_expect(id != 0, 1) ? id : mw_thread_id_renew();
 }
