@@ -31,6 +31,7 @@ struct ReportCommand: ParsableCommand {
               mapwarden report mapwarden.*.json --format json > merged.json
               mapwarden report mapwarden.*.json --svg window.svg && xdg-open window.svg
               mapwarden report --debug-dir ./debug mapwarden.myprog.1234.json
+              mapwarden report mapwarden.*.json --flamegraph leaks.svg --folded leaks.folded
             """
     )
 
@@ -45,6 +46,15 @@ struct ReportCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Also draw the window(s) as an SVG picture into this file.", valueName: "out.svg"))
     var svg: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Also draw the leaked bytes by stack as a flame graph (self-contained SVG) into this file.", valueName: "out.svg"))
+    var flamegraph: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Also write the leaked bytes by stack as collapsed stacks (flamegraph.pl, inferno, speedscope) into this file; - for standard output.",
+        valueName: "out.folded"))
+    var folded: String?
 
     @Option(name: .customLong("debug-dir"), help: ArgumentHelp(
         "Also look for separate debug files here (DIR/.build-id/xx/rest.debug, as under /usr/lib/debug). Repeatable.",
@@ -74,12 +84,36 @@ struct ReportCommand: ParsableCommand {
         sources.sort { ($0.report.exitTimeUnix ?? 0, $0.report.pid) < ($1.report.exitTimeUnix ?? 0, $1.report.pid) }
         let merged = MergedReport(sources)
         let limit = top == 0 ? nil : top
-        switch format {
-        case .text:
+        // (`--folded -` takes standard output for itself.)
+        switch folded == "-" ? nil : format {
+        case nil: break
+        case .text?:
             var text = ReportText(merged: merged, top: limit)
             if !noSymbolize { text.symbolizer = Symbolizer(debugDirectories: debugDirs.map(Paths.absolute)) }
             print(text.render(), terminator: "")
-        case .json: print(try MergedJSON(merged, top: limit).render(), terminator: "")
+        case .json?: print(try MergedJSON(merged, top: limit).render(), terminator: "")
+        }
+        if flamegraph != nil || folded != nil {
+            let symbolizer = noSymbolize ? nil : Symbolizer(debugDirectories: debugDirs.map(Paths.absolute))
+            let profile = StackProfile(merged, symbolizer: symbolizer)
+            if let folded {
+                if folded == "-" {
+                    print(profile.folded(), terminator: "")
+                } else if let e = Paths.write(folded, profile.folded()) {
+                    Out.note("--folded \(folded): cannot write: \(e)")
+                    throw ExitCode(73)
+                }
+            }
+            if let flamegraph {
+                let name = merged.sources.count == 1 ? "\(Paths.basename(merged.sources[0].report.executable ?? "?")) (pid \(merged.sources[0].report.pid))"
+                                                     : "\(merged.sources.count) reports"
+                let svg = FlameGraph(profile: profile, title: "mapwarden: leaked bytes by stack, \(name)").render()
+                if let e = Paths.write(flamegraph, svg) {
+                    Out.note("--flamegraph \(flamegraph): cannot write: \(e)")
+                    throw ExitCode(73)
+                }
+                Out.note("flame graph written to \(flamegraph)")
+            }
         }
         if let svg {
             if let e = Paths.write(svg, SVGPicture(merged: merged).render()) {

@@ -541,6 +541,58 @@ test_report_demangles_cpp_frames() {
     contains "$WORK/linescc.txt" "in jit::Arena::reserve(unsigned long, unsigned long) $here/lines.cc:$line:"
 }
 
+# ---- report: flame graph and folded stacks ---------------------------------
+browser_shot() { # file.svg out.png width height: headless Chromium's rendering of it
+    local b
+    b=$(command -v chromium-headless-shell || command -v chromium) || { fail "no chromium-headless-shell (.ci/setup test installs it)"; return 1; }
+    "$b" --no-sandbox --disable-gpu --hide-scrollbars --screenshot="$2" --window-size="$3,$4" "file://$1" \
+        > "$WORK/browser.log" 2>&1 || { cat "$WORK/browser.log"; fail "chromium could not render $1"; return 1; }
+    [ -s "$2" ] || fail "chromium wrote no screenshot of $1"
+}
+
+test_report_flamegraph_and_folded_stacks() {
+    $CC -std=gnu11 -g -O1 -o "$WORK/stacks" "$here/stacks.c" || return 1
+    leak_report_of "$WORK/stacks" "$WORK/stacks.json" || return 1
+    "$CLI" report "$WORK/stacks.json" --folded "$WORK/stacks.folded" --flamegraph "$WORK/stacks.svg" > /dev/null || return 1
+    # One line per stack, root first, the bytes summed over its mappings.
+    cat "$WORK/stacks.folded"
+    [ "$(wc -l < "$WORK/stacks.folded")" = 3 ] || fail "expected 3 stacks" || return 1
+    grep -qE "(^|;)main;jit_alloc;map_at 196608$" "$WORK/stacks.folded" || fail "jit_alloc's 3 x 64 KiB" || return 1
+    grep -qE "(^|;)main;heap_grow;map_at 262144$" "$WORK/stacks.folded" || fail "heap_grow's 256 KiB" || return 1
+    grep -qE "(^|;)main;cache_fill;map_at 32768$" "$WORK/stacks.folded" || fail "cache_fill's 2 x 16 KiB" || return 1
+    total=$(awk '{s += $NF} END {print s}' "$WORK/stacks.folded")
+    [ "$total" = 491520 ] || fail "folded total $total, expected the 491520 bytes leaked" || return 1
+    # --folded - writes to standard output alone.
+    "$CLI" report "$WORK/stacks.json" --folded - > "$WORK/stdout.folded" || return 1
+    cmp -s "$WORK/stacks.folded" "$WORK/stdout.folded" || fail "--folded - differs from the file" || return 1
+    # The flame graph: well-formed SVG, a box per frame with its share.
+    python3 - "$WORK/stacks.svg" <<'PY' || return 1
+import sys, xml.dom.minidom
+doc = xml.dom.minidom.parse(sys.argv[1])
+titles = [t.firstChild.data for t in doc.getElementsByTagName("title")]
+def share(name):
+    return [t for t in titles if t.startswith(name + " (")]
+assert share("all") and "100.00%" in share("all")[0], titles
+assert "(256 KiB, 53.33%)" in share("heap_grow")[0], share("heap_grow")
+assert "(192 KiB, 40.00%)" in share("jit_alloc")[0], share("jit_alloc")
+assert "(32 KiB, 6.67%)" in share("cache_fill")[0], share("cache_fill")
+assert len(share("map_at")) == 3, share("map_at")
+assert not doc.getElementsByTagName("script") and "href" not in open(sys.argv[1]).read(), "not self-contained"
+PY
+    # Both pictures as a real browser draws them.
+    browser_shot "$WORK/stacks.svg" "$WORK/flame.png" 1200 400 || return 1
+    read -r size warm red dark distinct < <(python3 "$here/png_colors.py" "$WORK/flame.png")
+    echo "flame graph: $size $warm $dark $distinct"
+    [ "${warm#warm=}" -gt 20000 ] || fail "the flame graph's boxes were not drawn ($warm)" || return 1
+    [ "${dark#dark=}" -gt 200 ] || fail "the flame graph's labels were not drawn ($dark)" || return 1
+    "$CLI" report "$WORK/stacks.json" --svg "$WORK/window.svg" > /dev/null 2>&1 || return 1
+    browser_shot "$WORK/window.svg" "$WORK/window.png" 1100 600 || return 1
+    read -r size warm red dark distinct < <(python3 "$here/png_colors.py" "$WORK/window.png")
+    echo "window picture: $size $red $dark $distinct"
+    [ "${red#red=}" -gt 100 ] || fail "the window picture's leaked ranges were not drawn ($red)" || return 1
+    [ "${dark#dark=}" -gt 200 ] || fail "the window picture's labels were not drawn ($dark)"
+}
+
 # Each test holds the machine's test lock, shared: no integration test that
 # changes a sysctl for the whole machine runs meanwhile (../machine_lock.bash).
 . "$here/../machine_lock.bash"
