@@ -31,6 +31,7 @@ struct ReportCommand: ParsableCommand {
               mapwarden report mapwarden.*.json --format json > merged.json
               mapwarden report mapwarden.*.json --svg window.svg && xdg-open window.svg
               mapwarden report --debug-dir ./debug mapwarden.myprog.1234.json
+              mapwarden report --diff server.snapshot-1.json server.snapshot-5.json
             """
     )
 
@@ -46,6 +47,9 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Also draw the window(s) as an SVG picture into this file.", valueName: "out.svg"))
     var svg: String?
 
+    @Flag(name: .long, help: "Compare two reports (OLD NEW), by stack: what grew and what shrank, largest growth first.")
+    var diff = false
+
     @Option(name: .customLong("debug-dir"), help: ArgumentHelp(
         "Also look for separate debug files here (DIR/.build-id/xx/rest.debug, as under /usr/lib/debug). Repeatable.",
         valueName: "dir"))
@@ -57,6 +61,7 @@ struct ReportCommand: ParsableCommand {
     func validate() throws {
         if files.isEmpty { throw ValidationError("Give at least one report file.") }
         if top < 0 { throw ValidationError("--top \(top): expected 0 or more") }
+        if diff && files.count != 2 { throw ValidationError("--diff compares two reports: OLD NEW (got \(files.count))") }
     }
 
     func run() throws {
@@ -71,6 +76,11 @@ struct ReportCommand: ParsableCommand {
             }
         }
         if failed { throw ExitCode(65) }
+        if diff {
+            let symbolizer = noSymbolize ? nil : Symbolizer(debugDirectories: debugDirs.map(Paths.absolute))
+            print(ReportDiff(old: sources[0], new: sources[1]).render(symbolizer: symbolizer), terminator: "")
+            return
+        }
         sources.sort { ($0.report.exitTimeUnix ?? 0, $0.report.pid) < ($1.report.exitTimeUnix ?? 0, $1.report.pid) }
         let merged = MergedReport(sources)
         let limit = top == 0 ? nil : top
