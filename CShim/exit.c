@@ -37,6 +37,7 @@
 #include "include/mapwarden_engine.h"
 #include "include/mapwarden_kernel.h"
 #include "include/platform/frame_names.h"
+#include "include/platform/report_gate.h"
 #include "include/platform/thread.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -81,6 +82,7 @@ static int report_once(int status, int how) {
     }
     atomic_store_explicit(&reporter, mw_thread_id(), memory_order_relaxed);
     if (how != MW_END_EXIT) mw_demangle_off();
+    mw_report_gate_close(); /* no snapshot from now on; one in progress ends first */
     int leak_status = mw_engine_exit(how);
     atomic_store_explicit(&report_status, leak_status, memory_order_release);
     atomic_store_explicit(&report_state, WRITTEN, memory_order_release);

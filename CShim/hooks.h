@@ -3,7 +3,7 @@
  * phase, and the entry points of exit.c and fork.c.
  *
  * Layer: hooks. Included by the hook files only (interpose.c, guard.c,
- * startup.c, fork.c, exit.c).
+ * startup.c, fork.c, exit.c, snapshot.c).
  *
  * A hook hands a call to the engine once mapwarden is started. Calls that
  * arrive before that (from other libraries' constructors, or from any
@@ -38,6 +38,9 @@ void mw_exit_set_owner(void) __attribute__((visibility("hidden")));
 
 /* _exit: the report, then exit_group with the status (exit.c). */
 _Noreturn void mw_end_at_once(int status, int how) __attribute__((visibility("hidden")));
+
+/* Installs the handler of MAPWARDEN_SNAPSHOT_SIGNAL, if one is set (snapshot.c). */
+void mw_snapshot_install(void) __attribute__((visibility("hidden")));
 
 /* Registers the fork handlers (fork.c). */
 void mw_install_fork_handlers(void) __attribute__((visibility("hidden")));

@@ -246,6 +246,10 @@ EXPORT int mapwarden_get_tag(const void *addr, uintptr_t *tag) {
     API(mw_engine_get_tag((uintptr_t)addr, tag));
 }
 
+EXPORT int mapwarden_report_now(const char *path) {
+    API(mw_engine_snapshot(path, 0));
+}
+
 EXPORT void *mapwarden_alloc(const char *window, size_t size, size_t align, int prot, int flags) {
     long r;
     if (mw_enter()) {

@@ -22,6 +22,7 @@ int mw_start(void) {
     if (active) {
         mw_exit_set_owner();
         mw_install_fork_handlers();
+        mw_snapshot_install();
     }
     mw_depth = 0;
     atomic_store_explicit(&mw_phase, active ? MW_ACTIVE : MW_INACTIVE, memory_order_release);

@@ -140,6 +140,21 @@ int mapwarden_get_tag(const void *addr, uintptr_t *tag);
  */
 void *mapwarden_alloc(const char *window, size_t size, size_t align, int prot, int flags);
 
+/*
+ * Writes a snapshot of the live mappings now, without stopping the program:
+ * the content of the report at exit, as JSON, marked "ended_by": "snapshot"
+ * (mapwarden report reads it; mapwarden report --diff compares two).  path
+ * is a file name where %p is the pid and %e the program's name, as in
+ * MAPWARDEN_REPORT; NULL writes the next numbered snapshot beside the report
+ * (docs/leak-reports.md).  The file appears whole (written under a .part
+ * name, then renamed).  A snapshot never sets the exit status.  Returns 0,
+ * or -1 with errno:
+ *   EAGAIN  another report is being written (a snapshot, or the end's)
+ *   ENODEV  mapwarden is not active in this process
+ *   other   as open(2) and rename(2) set them for path
+ */
+int mapwarden_report_now(const char *path);
+
 #ifdef __cplusplus
 }
 #endif

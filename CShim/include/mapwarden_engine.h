@@ -59,6 +59,16 @@ long mw_engine_alloc(const char *window, size_t size, size_t align, int prot, in
  * again, then release the lock. */
 void mw_engine_forked(void);
 
+/* A snapshot of the live mappings (Snapshot.swift): to path (a template:
+ * %p, %e), or with path NULL to the next default name. from_signal: the
+ * snapshot signal's handler (no demangling; a handler that interrupted the
+ * engine on its own thread has it written when the engine unlocks).
+ * 0, or -errno (EAGAIN: another report is being written). */
+int mw_engine_snapshot(const char *path, int from_signal);
+
+/* MAPWARDEN_SNAPSHOT_SIGNAL, or 0 (the hooks install its handler). */
+int mw_engine_snapshot_signal(void);
+
 /* How the process ends: exit() (after the program's exit handlers), or at
  * once (_exit, _Exit, quick_exit, exit_group: the report names frames
  * without demangling them, and window files are left as a crash leaves them). */

@@ -140,6 +140,13 @@ static inline long mw_sys_fstatfs(int fd, struct statfs *st) {
 static inline long mw_sys_readlinkat(int dirfd, const char *path, char *buf, size_t size) {
     return mw_syscall6(SYS_readlinkat, dirfd, (long)path, (long)buf, (long)size, 0, 0);
 }
+static inline long mw_sys_unlinkat(int dirfd, const char *path, int flags) {
+    return mw_syscall6(SYS_unlinkat, dirfd, (long)path, flags, 0, 0, 0);
+}
+/* renameat2 (renameat does not exist on aarch64). */
+static inline long mw_sys_renameat2(int olddir, const char *old, int newdir, const char *new_path, unsigned flags) {
+    return mw_syscall6(SYS_renameat2, olddir, (long)old, newdir, (long)new_path, flags, 0);
+}
 static inline long mw_sys_getcwd(char *buf, size_t size) {
     return mw_syscall6(SYS_getcwd, (long)buf, (long)size, 0, 0, 0, 0);
 }

@@ -31,7 +31,11 @@ struct ReportCommand: ParsableCommand {
               mapwarden report mapwarden.*.json --format json > merged.json
               mapwarden report mapwarden.*.json --svg window.svg && xdg-open window.svg
               mapwarden report --debug-dir ./debug mapwarden.myprog.1234.json
+<<<<<<< HEAD
               mapwarden report mapwarden.*.json --flamegraph leaks.svg --folded leaks.folded
+=======
+              mapwarden report --diff server.snapshot-1.json server.snapshot-5.json
+>>>>>>> snap
             """
     )
 
@@ -47,6 +51,7 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Also draw the window(s) as an SVG picture into this file.", valueName: "out.svg"))
     var svg: String?
 
+<<<<<<< HEAD
     @Option(name: .long, help: ArgumentHelp(
         "Also draw the leaked bytes by stack as a flame graph (self-contained SVG) into this file.", valueName: "out.svg"))
     var flamegraph: String?
@@ -55,6 +60,10 @@ struct ReportCommand: ParsableCommand {
         "Also write the leaked bytes by stack as collapsed stacks (flamegraph.pl, inferno, speedscope) into this file; - for standard output.",
         valueName: "out.folded"))
     var folded: String?
+=======
+    @Flag(name: .long, help: "Compare two reports (OLD NEW), by stack: what grew and what shrank, largest growth first.")
+    var diff = false
+>>>>>>> snap
 
     @Option(name: .customLong("debug-dir"), help: ArgumentHelp(
         "Also look for separate debug files here (DIR/.build-id/xx/rest.debug, as under /usr/lib/debug). Repeatable.",
@@ -67,6 +76,7 @@ struct ReportCommand: ParsableCommand {
     func validate() throws {
         if files.isEmpty { throw ValidationError("Give at least one report file.") }
         if top < 0 { throw ValidationError("--top \(top): expected 0 or more") }
+        if diff && files.count != 2 { throw ValidationError("--diff compares two reports: OLD NEW (got \(files.count))") }
     }
 
     func run() throws {
@@ -81,6 +91,11 @@ struct ReportCommand: ParsableCommand {
             }
         }
         if failed { throw ExitCode(65) }
+        if diff {
+            let symbolizer = noSymbolize ? nil : Symbolizer(debugDirectories: debugDirs.map(Paths.absolute))
+            print(ReportDiff(old: sources[0], new: sources[1]).render(symbolizer: symbolizer), terminator: "")
+            return
+        }
         sources.sort { ($0.report.exitTimeUnix ?? 0, $0.report.pid) < ($1.report.exitTimeUnix ?? 0, $1.report.pid) }
         let merged = MergedReport(sources)
         let limit = top == 0 ? nil : top

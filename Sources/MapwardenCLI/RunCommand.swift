@@ -102,6 +102,11 @@ struct RunCommand: ParsableCommand {
         valueName: "n"))
     var leakExitcode: Int?
 
+    @Option(name: .customLong("snapshot-signal"), help: ArgumentHelp(
+        "A signal that makes the program write a snapshot of its live mappings (MAPWARDEN_SNAPSHOT_SIGNAL; see mapwarden snapshot). Default: none.",
+        valueName: "SIGUSR2"))
+    var snapshotSignal: String?
+
     @Option(name: .long, help: ArgumentHelp(
         "Suppressions file, LSan syntax: leak:PATTERN lines (MAPWARDEN_SUPPRESSIONS).", valueName: "file"))
     var suppressions: String?
@@ -231,6 +236,7 @@ struct RunPlan {
         env = ConfigCheck.merged(env, named)
         set(SettingKey.track.word, o.track?.word)
         set(SettingKey.leakExitCode.word, o.leakExitcode.map(String.init))
+        set(SettingKey.snapshotSignal.word, o.snapshotSignal)
         set(SettingKey.suppressions.word, o.suppressions.map(Paths.absolute))
         set(SettingKey.backtraceDepth.word, o.backtraceDepth.map(String.init))
         set(SettingKey.clobber.word, o.clobber?.word)

@@ -20,17 +20,26 @@ import MapwardenLogic
 ///   madvise, msync and mincore get the kernel's answer.
 enum Deferral {
     /// Applies and empties this thread's deferred log (under the lock).
+<<<<<<< HEAD
     @inline(never) // (cold: out of every locked section's unlock)
     static func apply(_ state: inout EngineState) {
+=======
+    /// True when a snapshot was asked for meanwhile: the caller writes it
+    /// once it has released the lock.
+    @discardableResult
+    static func apply(_ state: inout EngineState) -> Bool {
+>>>>>>> snap
         var done: UInt32 = 0
+        var snapshot = false
         while true {
             let seen = mw_deferred_count()
-            if seen == 0 { return }
+            if seen == 0 { return snapshot }
             while done < Swift.min(seen, UInt32(MW_DEFERRED_CAPACITY)) {
-                apply(mw_deferred_entry(done)!.pointee, &state)
+                let e = mw_deferred_entry(done)!.pointee
+                if e.op == MW_DEFERRED_SNAPSHOT.rawValue { snapshot = true } else { apply(e, &state) }
                 done += 1
             }
-            if mw_deferred_finish(seen) != 0 { return }
+            if mw_deferred_finish(seen) != 0 { return snapshot }
         }
     }
 

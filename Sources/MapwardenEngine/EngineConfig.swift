@@ -29,6 +29,8 @@ struct EngineConfig {
     /// MAPWARDEN_BACKTRACE_DEPTH: return addresses captured per mapping
     /// (0 when stacks are off).
     var backtraceDepth = 0
+    /// MAPWARDEN_SNAPSHOT_SIGNAL (0: none); the hooks install its handler.
+    var snapshotSignal: Int32 = 0
     /// MAPWARDEN_LOG.
     var log: LogLevel = .info
 
@@ -71,6 +73,7 @@ struct EngineConfig {
         tracksOutside = settings.track == .all || settings.clobber != .allow
         clobber = settings.clobber
         backtraceDepth = settings.backtraceDepth
+        snapshotSignal = settings.snapshotSignal
         log = settings.log
         var fileBacked: UInt32 = 0
         for i in 0..<windows.count where details[i].backing != .private { fileBacked |= 1 << UInt32(i) }

@@ -22,6 +22,8 @@ struct EngineState {
     var depot: StackDepot
     /// Stacks that did not fit in the depot's arena (recorded without one).
     var droppedStacks = 0
+    /// Snapshots written (their default names are numbered).
+    var snapshots = 0
     /// How many forks this process is from the one mapwarden started in:
     /// mappings made in an earlier generation were inherited.
     var generation: UInt32 = 0

@@ -177,6 +177,25 @@ func mw_engine_forked() {
     WindowService.unlockApplyingDeferred()
 }
 
+@_cdecl("mw_engine_snapshot")
+func mw_engine_snapshot(_ path: UnsafePointer<CChar>?, _ fromSignal: Int32) -> Int32 {
+    if fromSignal != 0 && mw_owns_lock() != 0 {
+        // The signal interrupted this thread inside the engine: the
+        // registry may be mid-change. The engine writes it at the unlock.
+        guard let e = mw_deferred_reserve() else { return -EAGAIN }
+        e.pointee.lo = 0
+        e.pointee.hi = 0
+        e.pointee.op = MW_DEFERRED_SNAPSHOT.rawValue
+        return 0
+    }
+    return Int32(Snapshot.write(to: path, demangling: fromSignal == 0))
+}
+
+@_cdecl("mw_engine_snapshot_signal")
+func mw_engine_snapshot_signal() -> Int32 {
+    engine == nil ? 0 : config.snapshotSignal
+}
+
 @_cdecl("mw_engine_exit")
 func mw_engine_exit(_ how: Int32) -> Int32 {
     let status = LeakReport.writeAtExit(endedBy: how)

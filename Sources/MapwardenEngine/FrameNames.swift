@@ -38,8 +38,9 @@ struct FrameName {
 
     /// Runs body with the readable form of the symbol: demangled (C++ if
     /// libstdc++ is loaded, Swift if a Swift runtime is), else as it is.
-    func withName<R>(_ body: (Bytes) -> R) -> R {
+    func withName<R>(demangling: Bool = true, _ body: (Bytes) -> R) -> R {
         guard hasSymbol else { return body(.empty) }
+        if !demangling { return body(symbol) }
         let buffer = StaticBuffer.demangled
         let n = mw_demangle(UnsafeRawPointer(symbol.base!).assumingMemoryBound(to: CChar.self),
                             UnsafeMutableRawPointer(buffer.base).assumingMemoryBound(to: CChar.self), buffer.size)

@@ -105,7 +105,7 @@ struct ExitReport: ReportJSONSource {
         guard let frames else { return }
         for f in 0..<depth {
             let name = FrameName(frames[f])
-            name.withName { readable in
+            name.withName(demangling: context.settings.demangles) { readable in
                 var facts = ReportFrameFacts(address: name.address, module: name.module, moduleOffset: name.moduleOffset,
                                              symbol: name.symbol, readable: readable, symbolOffset: name.symbolOffset)
                 facts.buildId = name.buildId

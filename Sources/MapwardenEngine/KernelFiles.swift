@@ -105,6 +105,18 @@ extension Kernel {
         KernelResult(mw_sys_readlinkat(AT_FDCWD, path, buffer, size))
     }
 
+    /// unlinkat(AT_FDCWD, path, 0).
+    @inline(__always)
+    static func unlink(_ path: UnsafePointer<CChar>) -> KernelResult {
+        KernelResult(mw_sys_unlinkat(AT_FDCWD, path, 0))
+    }
+
+    /// renameat2(AT_FDCWD, from, AT_FDCWD, to, 0): replaces `to` atomically.
+    @inline(__always)
+    static func rename(_ from: UnsafePointer<CChar>, _ to: UnsafePointer<CChar>) -> KernelResult {
+        KernelResult(mw_sys_renameat2(AT_FDCWD, from, AT_FDCWD, to, 0))
+    }
+
     /// getcwd: the working directory, NUL-terminated; its length with the NUL.
     @inline(__always)
     static func getcwd(_ buffer: UnsafeMutablePointer<CChar>, _ size: Int) -> KernelResult {

@@ -257,18 +257,19 @@ struct LeakReport {
             if stack == 0 { continue }
             if stack != lastStack {
                 lastStack = stack
-                lastAnswer = LeakReport.suppression(list, stack: stack, state.pointee.depot)
+                lastAnswer = LeakReport.suppression(list, stack: stack, state.pointee.depot, demangling: settings.demangles)
             }
             leaks[i].suppressedBy = lastAnswer
         }
     }
 
-    static func suppression(_ list: SuppressionList, stack: UInt32, _ depot: StackDepot) -> Int32 {
+    static func suppression(_ list: SuppressionList, stack: UInt32, _ depot: StackDepot, demangling: Bool) -> Int32 {
         let (frames, depth) = depot.frames(stack)
         guard let frames else { return -1 }
         for f in 0..<depth {
             let name = FrameName(frames[f])
             if let hit = list.firstMatch(function: name.symbol, module: name.module) { return Int32(hit) }
+            if !demangling { continue }
             let demangled = name.withName { list.firstMatch(function: $0, module: .empty) }
             if let demangled { return Int32(demangled) }
         }
@@ -333,6 +334,12 @@ struct LeakReport {
     mutating func output(_ settings: ReportSettings, _ state: inout EngineState, events: EventLog) {
         let fd = LeakReport.open(settings)
         guard fd >= 0 else { return }
+        write(to: fd, settings, &state, events: events)
+        if case .file = settings.destination { Kernel.close(fd) }
+    }
+
+    /// Writes the report to fd (left open).
+    mutating func write(to fd: Int32, _ settings: ReportSettings, _ state: inout EngineState, events: EventLog) {
         let bufferSize: UInt64 = 1 << 20
         guard let buffer = take(bufferSize) else { return }
         var sink = ReportSink(fd: fd, buffer: buffer, capacity: Int(bufferSize))
@@ -343,7 +350,6 @@ struct LeakReport {
         case .json: JSONReport.write(self, context, &sink)
         }
         sink.flush()
-        if case .file = settings.destination { Kernel.close(fd) }
     }
 
     /// The descriptor to write to: the copy of standard error made at

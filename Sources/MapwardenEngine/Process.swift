@@ -46,6 +46,9 @@ enum StaticBuffer {
     static var demangled: (base: UnsafeMutablePointer<UInt8>, size: Int) {
         (mw_buffer_demangled(), Int(MW_STATIC_BUFFER_SIZE))
     }
+    static var snapshotTemplate: (base: UnsafeMutablePointer<UInt8>, size: Int) {
+        (mw_buffer_snapshot_template(), Int(MW_STATIC_BUFFER_SIZE))
+    }
     static var workingDirectory: (base: UnsafeMutablePointer<UInt8>, size: Int) {
         (mw_buffer_working_directory(), Int(MW_STATIC_BUFFER_SIZE))
     }

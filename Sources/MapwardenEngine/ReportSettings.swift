@@ -29,9 +29,15 @@ struct ReportSettings {
     var suppressions: SuppressionList = .none
     /// How the process ends (enum mw_end): exit(), or at once.
     var endedBy: Int32 = 0
+    /// A snapshot of a running process, not its end.
+    var snapshot = false
+    /// Whether frame names may be demangled (the demanglers allocate: not
+    /// when the report runs in a signal handler or at an immediate end).
+    var demangles = true
     /// The function or system call that ends it, as the reports name it.
     var endedByValue: ReportSchema.EndedBy {
-        switch UInt32(endedBy) {
+        if snapshot { return .snapshot }
+        return switch UInt32(endedBy) {
         case MW_END__EXIT.rawValue: ._exit
         case MW_END__EXIT_C99.rawValue: ._Exit
         case MW_END_QUICK_EXIT.rawValue: .quickExit

@@ -31,14 +31,17 @@ enum WindowService {
     @inline(__always)
     static func unlockApplyingDeferred() {
         // (Nearly always empty: one load, then the release.)
-        if mw_deferred_count() != 0 { Deferral.apply(&engine!.pointee) }
+        var snapshot = false
+        if mw_deferred_count() != 0 { snapshot = Deferral.apply(&engine!.pointee) }
         mw_unlock()
         // A handler may have run between the last look and the release.
         while mw_deferred_count() != 0 {
             mw_lock()
-            Deferral.apply(&engine!.pointee)
+            snapshot = Deferral.apply(&engine!.pointee) || snapshot
             mw_unlock()
         }
+        // The snapshot signal interrupted this thread inside the engine.
+        if snapshot { _ = Snapshot.write(to: nil, demangling: false) }
     }
 
     /// True when [addr, addr+len) may share a byte with a window.

@@ -25,13 +25,18 @@ public enum LeakText {
         }
     }
 
-    /// `==4242== mapwarden: 3 leaked mappings (12288 bytes) at exit of leaky`.
+    /// `==4242== mapwarden: 3 leaked mappings (12288 bytes) at exit of leaky`
+    /// (`3 live mappings (12288 bytes) at snapshot of server` for a snapshot).
     public static func head(pid: Int, leaked: ReportCount, endedBy: ReportSchema.EndedBy, program: Bytes,
                             _ out: inout TextBuffer) {
         out.append("==")
         out.append(decimal: pid)
         out.append("== mapwarden: ")
-        out.append(count: leaked.mappings, "leaked mapping", "leaked mappings")
+        if endedBy == .snapshot {
+            out.append(count: leaked.mappings, "live mapping", "live mappings")
+        } else {
+            out.append(count: leaked.mappings, "leaked mapping", "leaked mappings")
+        }
         out.append(" (")
         out.append(unsigned: leaked.bytes)
         out.append(" bytes) at ")

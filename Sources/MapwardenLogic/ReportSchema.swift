@@ -236,6 +236,9 @@ public enum ReportSchema {
         case quickExit
         /// syscall(SYS_exit_group), as QEMU's user-mode emulator ends.
         case exitGroup
+        /// Not an end: a snapshot of the live mappings of a running process
+        /// (mapwarden_report_now, MAPWARDEN_SNAPSHOT_SIGNAL).
+        case snapshot
 
         public var name: StaticString {
             switch self {
@@ -244,6 +247,7 @@ public enum ReportSchema {
             case ._Exit: "_Exit"
             case .quickExit: "quick_exit"
             case .exitGroup: "exit_group"
+            case .snapshot: "snapshot"
             }
         }
     }

@@ -66,6 +66,7 @@ public enum SettingKey: CaseIterable {
     case clobber
     case children
     case libunwind
+    case snapshotSignal
 
     public var name: StaticString {
         switch self {
@@ -82,6 +83,7 @@ public enum SettingKey: CaseIterable {
         case .clobber: return "MAPWARDEN_CLOBBER"
         case .children: return "MAPWARDEN_CHILDREN"
         case .libunwind: return "MAPWARDEN_LIBUNWIND"
+        case .snapshotSignal: return "MAPWARDEN_SNAPSHOT_SIGNAL"
         }
     }
 
@@ -123,6 +125,9 @@ public struct Settings: Equatable {
     public var followChildren = true
     /// The libunwind to load (points into the parsed text).
     public var libunwind: Bytes? = nil
+    /// The signal that makes the process write a snapshot of its live
+    /// mappings (0: none).
+    public var snapshotSignal: Int32 = 0
 
     /// The largest MAPWARDEN_BACKTRACE_DEPTH.
     public static let maximumBacktraceDepth = 128
@@ -224,7 +229,37 @@ public struct Settings: Equatable {
             let v = value.trimmingSpaces()
             try Settings.checkPath(v, key: key, value: value, origin: origin)
             libunwind = v.count == 0 ? nil : v
+        case .snapshotSignal:
+            guard let n = Settings.parseSnapshotSignal(value) else {
+                throw ConfigError(.notOneOf("SIGUSR1, SIGUSR2, SIGRTMIN+N (N from 0 to 30), their numbers, or off"),
+                                  origin: origin, key: key, value: value)
+            }
+            snapshotSignal = n
         }
+    }
+
+    /// Linux's signal numbers for the snapshot signal (the same on x86-64
+    /// and aarch64); glibc's SIGRTMIN (two real-time signals are its own).
+    static let sigusr1: Int32 = 10, sigusr2: Int32 = 12, sigrtmin: Int32 = 34, sigrtmax: Int32 = 64
+
+    /// MAPWARDEN_SNAPSHOT_SIGNAL: a signal no program relies on by
+    /// default, by name (with or without SIG) or number; off or empty for
+    /// none. Nil for anything else (SIGSEGV, SIGKILL, ...).
+    public static func parseSnapshotSignal(_ value: Bytes) -> Int32? {
+        var v = value.trimmingSpaces()
+        if v.count == 0 || v.equals("off") { return 0 }
+        if let n = parseCount(v, maximum: UInt64(sigrtmax)) {
+            let s = Int32(n)
+            return s == sigusr1 || s == sigusr2 || (s >= sigrtmin && s <= sigrtmax) ? s : nil
+        }
+        if v.hasPrefix("SIG") { v = v.dropFirst(3) }
+        if v.equals("USR1") { return sigusr1 }
+        if v.equals("USR2") { return sigusr2 }
+        guard v.hasPrefix("RTMIN") else { return nil }
+        let rest = v.dropFirst(5)
+        if rest.count == 0 { return sigrtmin }
+        guard rest[0] == 0x2B, let k = parseCount(rest.dropFirst(1), maximum: UInt64(sigrtmax - sigrtmin)) else { return nil }
+        return sigrtmin + Int32(k)
     }
 
     /// One of a setting's words (SettingWords.swift), or the problem listing them.

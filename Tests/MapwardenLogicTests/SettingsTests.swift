@@ -275,7 +275,7 @@ func apply(_ s: inout Settings, _ key: String, _ value: String,
                 == ["MAPWARDEN_CONFIG", "MAPWARDEN_WINDOW", "MAPWARDEN_ON_RESERVE_FAILURE", "MAPWARDEN_LOG",
                     "MAPWARDEN_TRACK", "MAPWARDEN_BACKTRACE_DEPTH", "MAPWARDEN_REPORT", "MAPWARDEN_REPORT_FORMAT",
                     "MAPWARDEN_LEAK_EXITCODE", "MAPWARDEN_SUPPRESSIONS", "MAPWARDEN_CLOBBER", "MAPWARDEN_CHILDREN",
-                    "MAPWARDEN_LIBUNWIND"])
+                    "MAPWARDEN_LIBUNWIND", "MAPWARDEN_SNAPSHOT_SIGNAL"])
         for k in SettingKey.allCases {
             withBytes(k.name.description) { #expect(SettingKey.named($0) == k) }
         }
@@ -584,5 +584,32 @@ private func windowNames(_ s: Settings) -> [String] {
             return
         }
         #expect(Set([e.key, otherKey]) == ["MAPWARDEN_WINDOW", "MAPWARDEN_WINDOW_IPC"])
+    }
+}
+
+@Suite struct SnapshotSignalTests {
+    func parse(_ s: String) -> Int32? {
+        let bytes = Array(s.utf8)
+        return bytes.withUnsafeBufferPointer { Settings.parseSnapshotSignal(Bytes($0)) }
+    }
+
+    /// MAPWARDEN_SNAPSHOT_SIGNAL takes the signals no program relies on by
+    /// default, by name or number, and refuses the others.
+    @Test func acceptsUserAndRealTimeSignalsOnly() {
+        #expect(parse("SIGUSR2") == 12)
+        #expect(parse("USR1") == 10)
+        #expect(parse(" 12 ") == 12)
+        #expect(parse("SIGRTMIN") == 34)
+        #expect(parse("RTMIN+3") == 37)
+        #expect(parse("SIGRTMIN+30") == 64)
+        #expect(parse("off") == 0)
+        #expect(parse("") == 0)
+        #expect(parse("SIGRTMIN+31") == nil)
+        #expect(parse("SIGSEGV") == nil)
+        #expect(parse("11") == nil)
+        #expect(parse("9") == nil)
+        #expect(parse("SIGKILL") == nil)
+        #expect(parse("usr2") == nil)
+        #expect(parse("RTMIN-1") == nil)
     }
 }

@@ -541,6 +541,7 @@ test_report_demangles_cpp_frames() {
     contains "$WORK/linescc.txt" "in jit::Arena::reserve(unsigned long, unsigned long) $here/lines.cc:$line:"
 }
 
+<<<<<<< HEAD
 # ---- report: flame graph and folded stacks ---------------------------------
 browser_shot() { # file.svg out.png width height: headless Chromium's rendering of it
     local b
@@ -591,6 +592,62 @@ PY
     echo "window picture: $size $red $dark $distinct"
     [ "${red#red=}" -gt 100 ] || fail "the window picture's leaked ranges were not drawn ($red)" || return 1
     [ "${dark#dark=}" -gt 200 ] || fail "the window picture's labels were not drawn ($dark)"
+=======
+# ---- snapshots of a running program, and their diff --------------------------
+test_snapshots_of_a_running_program_and_their_diff() {
+    $CC -std=gnu11 -g -O1 -pthread -I "$root/CShim/include" -o "$WORK/server" "$here/server.c" || return 1
+    local d="$WORK/srv"
+    mkdir -p "$d"
+    "$CLI" run -q --snapshot-signal SIGUSR2 --leak-exitcode 23 --report "$d/server.%p.json" -- \
+        "$WORK/server" "$d/stop" "$d/api.%p.json" "$d/pid" &
+    local run=$!
+    for _ in $(seq 500); do [ -s "$d/pid" ] && break; sleep 0.01; done
+    local pid
+    pid=$(cat "$d/pid") || { fail "the server did not start"; return 1; }
+    # 1. Through the API (written before the pid file).
+    [ -s "$d/api.$pid.json" ] || fail "no API snapshot api.$pid.json" || return 1
+    # 2. By the signal itself.
+    sleep 0.2
+    kill -USR2 "$pid"
+    for _ in $(seq 500); do [ -e "$d/server.$pid.snapshot-1.json" ] && break; sleep 0.01; done
+    [ -s "$d/server.$pid.snapshot-1.json" ] || fail "no snapshot after SIGUSR2" || return 1
+    # 3. With mapwarden snapshot, which waits for the file and names it.
+    sleep 0.3
+    local s2 s3
+    s2=$("$CLI" snapshot "$pid") || { fail "mapwarden snapshot $pid"; return 1; }
+    [ "$s2" = "$d/server.$pid.snapshot-2.json" ] || fail "mapwarden snapshot printed $s2" || return 1
+    # Many more while a thread maps and unmaps in the window: every file
+    # that appears is whole (written, then renamed), the program goes on.
+    for _ in $(seq 100); do kill -USR2 "$pid"; done
+    sleep 0.3
+    s3=$("$CLI" snapshot "$pid") || { fail "mapwarden snapshot $pid after a storm"; return 1; }
+    touch "$d/stop"
+    wait $run
+    local st=$?
+    # Nothing leaked at the end: the snapshots' live mappings never set the status.
+    [ $st = 0 ] || fail "the run ended with $st (snapshots must not count toward --leak-exitcode)" || return 1
+    ls "$d"/*.part 2> /dev/null && { fail "a .part file was left"; return 1; }
+    for f in "$d"/*.json; do
+        python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$f" || { fail "$f is not whole JSON"; return 1; }
+    done
+    contains "$d/server.$pid.snapshot-1.json" '"ended_by": "snapshot"' || return 1
+    contains "$d/server.$pid.json" '"ended_by": "exit"' || return 1
+    "$CLI" report "$s2" > "$WORK/snap.txt" || return 1
+    contains "$WORK/snap.txt" "live mappings" || return 1
+    contains "$WORK/snap.txt" "at snapshot of server" || return 1
+    # What grew between the first snapshot and the last: grow(), first.
+    "$CLI" report --diff "$d/api.$pid.json" "$s3" > "$WORK/diff.txt" || return 1
+    cat "$WORK/diff.txt" | head -n 12
+    first=$(grep -m1 -A1 "^grew by" "$WORK/diff.txt" | tail -n 1)
+    [[ "$first" == *" in grow $here/server.c:"* ]] || fail "the first growth is not grow(): $first" || return 1
+    grep -q "in steady " "$WORK/diff.txt" && { fail "steady() did not change and is listed"; return 1; }
+    # Asking a process that takes no snapshots says so.
+    sleep 5 & local other=$!
+    "$CLI" snapshot "$other" 2> "$WORK/nosig.err"; st=$?
+    kill $other
+    [ $st = 69 ] || fail "snapshot of a process without the signal: status $st" || return 1
+    contains "$WORK/nosig.err" "was not started with MAPWARDEN_SNAPSHOT_SIGNAL"
+>>>>>>> snap
 }
 
 # Each test holds the machine's test lock, shared: no integration test that

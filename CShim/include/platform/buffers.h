@@ -11,7 +11,7 @@
 #ifndef MAPWARDEN_PLATFORM_BUFFERS_H
 #define MAPWARDEN_PLATFORM_BUFFERS_H
 
-/* The size of each of the four buffers below but the start-up text. */
+/* The size of each of the buffers below but the start-up text. */
 #define MW_STATIC_BUFFER_SIZE 8192
 
 /* The executable's path (/proc/self/exe), read at exit for the report. */
@@ -20,6 +20,8 @@ unsigned char *mw_buffer_executable(void);
 unsigned char *mw_buffer_report_path(void);
 /* One frame's demangled name at a time, at exit. */
 unsigned char *mw_buffer_demangled(void);
+/* A snapshot's default path template (Snapshot.swift). */
+unsigned char *mw_buffer_snapshot_template(void);
 /* The working directory, read at start-up (window files, report path). */
 unsigned char *mw_buffer_working_directory(void);
 

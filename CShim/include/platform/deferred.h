@@ -21,7 +21,8 @@ enum mw_deferred_op {
     MW_DEFERRED_INSERT = 1,  /* a mapping [lo, hi) with prot, kind, offset */
     MW_DEFERRED_REMOVE = 2,  /* [lo, hi) went back to the reservation */
     MW_DEFERRED_PROTECT = 3, /* [lo, hi) now has prot */
-    MW_DEFERRED_REPAIR = 4   /* a fixed mapping over [lo, hi) failed */
+    MW_DEFERRED_REPAIR = 4,  /* a fixed mapping over [lo, hi) failed */
+    MW_DEFERRED_SNAPSHOT = 5 /* the snapshot signal arrived: write one after the unlock */
 };
 struct mw_deferred {
     uint32_t op;
