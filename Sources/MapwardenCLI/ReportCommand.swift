@@ -31,11 +31,8 @@ struct ReportCommand: ParsableCommand {
               mapwarden report mapwarden.*.json --format json > merged.json
               mapwarden report mapwarden.*.json --svg window.svg && xdg-open window.svg
               mapwarden report --debug-dir ./debug mapwarden.myprog.1234.json
-<<<<<<< HEAD
               mapwarden report mapwarden.*.json --flamegraph leaks.svg --folded leaks.folded
-=======
               mapwarden report --diff server.snapshot-1.json server.snapshot-5.json
->>>>>>> snap
             """
     )
 
@@ -51,7 +48,6 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Also draw the window(s) as an SVG picture into this file.", valueName: "out.svg"))
     var svg: String?
 
-<<<<<<< HEAD
     @Option(name: .long, help: ArgumentHelp(
         "Also draw the leaked bytes by stack as a flame graph (self-contained SVG) into this file.", valueName: "out.svg"))
     var flamegraph: String?
@@ -60,10 +56,8 @@ struct ReportCommand: ParsableCommand {
         "Also write the leaked bytes by stack as collapsed stacks (flamegraph.pl, inferno, speedscope) into this file; - for standard output.",
         valueName: "out.folded"))
     var folded: String?
-=======
     @Flag(name: .long, help: "Compare two reports (OLD NEW), by stack: what grew and what shrank, largest growth first.")
     var diff = false
->>>>>>> snap
 
     @Option(name: .customLong("debug-dir"), help: ArgumentHelp(
         "Also look for separate debug files here (DIR/.build-id/xx/rest.debug, as under /usr/lib/debug). Repeatable.",

@@ -20,15 +20,11 @@ import MapwardenLogic
 ///   madvise, msync and mincore get the kernel's answer.
 enum Deferral {
     /// Applies and empties this thread's deferred log (under the lock).
-<<<<<<< HEAD
-    @inline(never) // (cold: out of every locked section's unlock)
-    static func apply(_ state: inout EngineState) {
-=======
     /// True when a snapshot was asked for meanwhile: the caller writes it
     /// once it has released the lock.
     @discardableResult
+    @inline(never) // (cold: out of every locked section's unlock)
     static func apply(_ state: inout EngineState) -> Bool {
->>>>>>> snap
         var done: UInt32 = 0
         var snapshot = false
         while true {

@@ -541,7 +541,6 @@ test_report_demangles_cpp_frames() {
     contains "$WORK/linescc.txt" "in jit::Arena::reserve(unsigned long, unsigned long) $here/lines.cc:$line:"
 }
 
-<<<<<<< HEAD
 # ---- report: flame graph and folded stacks ---------------------------------
 browser_shot() { # file.svg out.png width height: headless Chromium's rendering of it
     local b
@@ -592,7 +591,6 @@ PY
     echo "window picture: $size $red $dark $distinct"
     [ "${red#red=}" -gt 100 ] || fail "the window picture's leaked ranges were not drawn ($red)" || return 1
     [ "${dark#dark=}" -gt 200 ] || fail "the window picture's labels were not drawn ($dark)"
-=======
 # ---- snapshots of a running program, and their diff --------------------------
 test_snapshots_of_a_running_program_and_their_diff() {
     $CC -std=gnu11 -g -O1 -pthread -I "$root/CShim/include" -o "$WORK/server" "$here/server.c" || return 1
@@ -647,7 +645,6 @@ test_snapshots_of_a_running_program_and_their_diff() {
     kill $other
     [ $st = 69 ] || fail "snapshot of a process without the signal: status $st" || return 1
     contains "$WORK/nosig.err" "was not started with MAPWARDEN_SNAPSHOT_SIGNAL"
->>>>>>> snap
 }
 
 # Each test holds the machine's test lock, shared: no integration test that
