@@ -591,6 +591,8 @@ PY
     echo "window picture: $size $red $dark $distinct"
     [ "${red#red=}" -gt 100 ] || fail "the window picture's leaked ranges were not drawn ($red)" || return 1
     [ "${dark#dark=}" -gt 200 ] || fail "the window picture's labels were not drawn ($dark)"
+}
+
 # ---- snapshots of a running program, and their diff --------------------------
 test_snapshots_of_a_running_program_and_their_diff() {
     $CC -std=gnu11 -g -O1 -pthread -I "$root/CShim/include" -o "$WORK/server" "$here/server.c" || return 1
