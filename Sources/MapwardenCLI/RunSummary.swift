@@ -156,11 +156,24 @@ struct RunSummary {
             return
         }
         let args = shown.count <= 4 ? shown.joined(separator: " ") : Paths.display(ReportFinder.glob(plan.report))
+        if leaked > 0 { RunSummary.largest(files) }
         if leaked > 0 || clobbers > 0 {
             Out.note("next: mapwarden report \(args)    (add --svg window.svg for a picture)")
         } else {
             Out.note("details: mapwarden report \(args)")
         }
+    }
+}
+
+extension RunSummary {
+    /// The largest leak's stack, its first frames named by file and line:
+    /// `largest: 4194304 bytes in 1 mapping, allocated from:` and up to four
+    /// frames (the report has them all).
+    static func largest(_ files: [String]) {
+        let sources = files.compactMap { f in (try? LeakReport.load(f)).map { MergedReport.Source(file: f, report: $0) } }
+        guard let g = MergedReport(sources).groups.first(where: { !$0.inherited }), !g.stack.isEmpty else { return }
+        Out.note("largest: \(g.bytes) bytes in \(Fmt.count(g.leaks.count, "mapping")), allocated from:")
+        for line in g.stack.lines(indent: "    ", Symbolizer()).prefix(4) { Out.err(line + "\n") }
     }
 }
 

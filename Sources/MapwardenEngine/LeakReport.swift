@@ -206,6 +206,10 @@ struct LeakReport {
     /// The path of each file mapping, from /proc/self/maps (both are in
     /// address order: one walk).
     mutating func findPaths() {
+        // (Most reports have no file mapping: then /proc/self/maps is not read.)
+        var files = false
+        for i in 0..<count where leaks[i].kind & MappingKind.anonymous == 0 { files = true; break }
+        if !files { return }
         readMaps()
         let text = maps
         guard text.count > 0 else { return }

@@ -497,6 +497,16 @@ test_report_names_files_lines_and_inlined_frames() {
     contains "$WORK/plain.txt" "in ?? ($WORK/lines+0x"
 }
 
+test_run_summary_names_the_largest_leak_by_file_and_line() {
+    $CC -std=gnu11 -g -O1 -o "$WORK/lines" "$here/lines.c" || return 1
+    mkdir -p "$WORK/sum" && cd "$WORK/sum" || return 1
+    "$CLI" run -- "$WORK/lines" 2> "$WORK/sum.err" || { cat "$WORK/sum.err"; fail "run"; return 1; }
+    cat "$WORK/sum.err"
+    contains "$WORK/sum.err" "mapwarden: largest: 12288 bytes in 3 mappings, allocated from:" || return 1
+    contains "$WORK/sum.err" "in map_at $here/lines.c:$(line_of map_at):" || return 1
+    contains "$WORK/sum.err" "in cache_alloc $here/lines.c:$(line_of cache_alloc):"
+}
+
 test_report_names_functions_from_symtab_without_debug_info() {
     $CC -std=gnu11 -O1 -o "$WORK/nodebug" "$here/lines.c" || return 1
     leak_report_of "$WORK/nodebug" "$WORK/nodebug.json" || return 1
