@@ -502,7 +502,8 @@ test_run_summary_names_the_largest_leak_by_file_and_line() {
     mkdir -p "$WORK/sum" && cd "$WORK/sum" || return 1
     "$CLI" run -- "$WORK/lines" 2> "$WORK/sum.err" || { cat "$WORK/sum.err"; fail "run"; return 1; }
     cat "$WORK/sum.err"
-    contains "$WORK/sum.err" "mapwarden: largest: 12288 bytes in 3 mappings, allocated from:" || return 1
+    # (-O1 unrolls main's loop: three call sites, three stacks of one mapping.)
+    grep -qE "^mapwarden: largest: 4096 bytes in 1 mapping, allocated from:$" "$WORK/sum.err" || fail "no largest line" || return 1
     contains "$WORK/sum.err" "in map_at $here/lines.c:$(line_of map_at):" || return 1
     contains "$WORK/sum.err" "in cache_alloc $here/lines.c:$(line_of cache_alloc):"
 }
