@@ -39,6 +39,6 @@ struct Mapwarden: ParsableCommand {
             environment, which wins over the config file.
             """,
         version: Version.string,
-        subcommands: [RunCommand.self, CheckCommand.self, ReportCommand.self, SnapshotCommand.self]
+        subcommands: [RunCommand.self, CheckCommand.self, ReportCommand.self, SnapshotCommand.self, SymbolizeCommand.self]
     )
 }

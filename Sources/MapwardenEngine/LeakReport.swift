@@ -347,8 +347,9 @@ struct LeakReport {
         let bufferSize: UInt64 = 1 << 20
         guard let buffer = take(bufferSize) else { return }
         var sink = ReportSink(fd: fd, buffer: buffer, capacity: Int(bufferSize))
-        let context = ReportContext(settings: settings, depot: state.depot, calls: state.calls,
+        var context = ReportContext(settings: settings, depot: state.depot, calls: state.calls,
                                     droppedStacks: state.droppedStacks, generation: state.generation, events: events)
+        context.names = ExternalNames.ask(&self, context)
         switch settings.format {
         case .text: TextReport.write(self, context, &sink)
         case .json: JSONReport.write(self, context, &sink)
@@ -446,4 +447,6 @@ struct ReportContext {
     let droppedStacks: Int
     let generation: UInt32
     let events: EventLog
+    /// Names by file and line from the symbolizer process (text reports).
+    var names: ExternalNames? = nil
 }

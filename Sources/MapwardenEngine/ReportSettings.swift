@@ -29,6 +29,14 @@ struct ReportSettings {
     var suppressions: SuppressionList = .none
     /// How the process ends (enum mw_end): exit(), or at once.
     var endedBy: Int32 = 0
+    /// Who names frames by file and line in the text report at exit.
+    enum SymbolizerChoice {
+        case none
+        /// The `mapwarden` command installed beside the library.
+        case beside
+        case path(UnsafePointer<CChar>)
+    }
+    var symbolizer: SymbolizerChoice = .beside
     /// A snapshot of a running process, not its end.
     var snapshot = false
     /// Whether frame names may be demangled (the demanglers allocate: not

@@ -52,6 +52,11 @@ enum Startup {
                 pathErrors += 1
                 if settings.saysFailures { kept.sayFailure(key: Bytes(SettingKey.libunwind.name), value: value) }
             }
+            let symbolizerPath = kept.reportPath(settings.symbolizer.flatMap { $0.count > 0 ? $0 : nil })
+            if kept.failed, let value = settings.symbolizer {
+                pathErrors += 1
+                if settings.saysFailures { kept.sayFailure(key: Bytes(SettingKey.symbolizer.name), value: value) }
+            }
             let (ranges, details, files) = windows(settings.windows, &kept, errors: &pathErrors,
                                                    saying: settings.saysFailures)
             file?.release()
@@ -60,7 +65,7 @@ enum Startup {
                 return giveUp(settings, status: ExitStatus.badConfig, because: "the configuration is invalid")
             }
             return start(settings, kept, ranges, details, files, reportPath: reportPath, suppressions: suppressionsPath,
-                         libunwind: libunwindPath)
+                         libunwind: libunwindPath, symbolizer: symbolizerPath)
         }
     }
 
@@ -102,7 +107,8 @@ enum Startup {
     /// Reserves the windows, sets up the engine's state and publishes its
     /// configuration.
     static func start(_ settings: Settings, _ kept: KeptText, _ ranges: WindowRanges, _ details: Windows.Details,
-                      _ files: WindowFiles, reportPath: Int?, suppressions: Int?, libunwind: Int?) -> Bool {
+                      _ files: WindowFiles, reportPath: Int?, suppressions: Int?, libunwind: Int?,
+                      symbolizer: Int?) -> Bool {
         var files = files
         var namesWork = false
         for i in 0..<ranges.count {
@@ -158,6 +164,11 @@ enum Startup {
             report.destination = .file(UnsafeRawPointer(text + reportPath).assumingMemoryBound(to: CChar.self))
         } else if settings.report != nil {
             report.destination = .none
+        }
+        if let symbolizer {
+            report.symbolizer = .path(UnsafeRawPointer(text + symbolizer).assumingMemoryBound(to: CChar.self))
+        } else if settings.symbolizer != nil {
+            report.symbolizer = .none
         }
         report.requested = settings.reportRequested
         report.format = settings.reportFormat

@@ -101,11 +101,28 @@ enum TextReport {
     static func frames(_ stack: UInt32, _ facts: ExitReport, _ out: inout ReportSink) {
         var n = 0
         facts.forEachFrame(of: stack) { f in
-            out.room()
-            out.text.append("    ")
-            LeakText.frame(n, f, &out.text)
-            out.text.append("\n")
-            n += 1
+            let answer = facts.context.names?.answer(f.address) ?? .empty
+            if answer.count == 0 {
+                out.room()
+                out.text.append("    ")
+                LeakText.frame(n, f, &out.text)
+                out.text.append("\n")
+                n += 1
+                return
+            }
+            // One line per function inlined at the address, then its host.
+            ExternalNames.forEachFrame(answer) { function, source, offset in
+                out.room()
+                var named = f
+                named.readable = function
+                named.symbol = function
+                named.source = source
+                if source.count == 0 { named.symbolOffset = offset }
+                out.text.append("    ")
+                LeakText.frame(n, named, &out.text)
+                out.text.append("\n")
+                n += 1
+            }
         }
         if n == 0 {
             let c = facts.context

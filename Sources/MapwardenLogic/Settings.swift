@@ -67,6 +67,7 @@ public enum SettingKey: CaseIterable {
     case children
     case libunwind
     case snapshotSignal
+    case symbolizer
 
     public var name: StaticString {
         switch self {
@@ -84,6 +85,7 @@ public enum SettingKey: CaseIterable {
         case .children: return "MAPWARDEN_CHILDREN"
         case .libunwind: return "MAPWARDEN_LIBUNWIND"
         case .snapshotSignal: return "MAPWARDEN_SNAPSHOT_SIGNAL"
+        case .symbolizer: return "MAPWARDEN_SYMBOLIZER"
         }
     }
 
@@ -125,6 +127,10 @@ public struct Settings: Equatable {
     public var followChildren = true
     /// The libunwind to load (points into the parsed text).
     public var libunwind: Bytes? = nil
+    /// The program that names frames by file and line in the text report at
+    /// exit: nil for the `mapwarden` command installed beside the library,
+    /// empty for none, else its path (points into the parsed text).
+    public var symbolizer: Bytes? = nil
     /// The signal that makes the process write a snapshot of its live
     /// mappings (0: none).
     public var snapshotSignal: Int32 = 0
@@ -229,6 +235,10 @@ public struct Settings: Equatable {
             let v = value.trimmingSpaces()
             try Settings.checkPath(v, key: key, value: value, origin: origin)
             libunwind = v.count == 0 ? nil : v
+        case .symbolizer:
+            let v = value.trimmingSpaces()
+            try Settings.checkPath(v, key: key, value: value, origin: origin)
+            symbolizer = v.count == 0 || v.equals("none") ? Bytes.empty : v
         case .snapshotSignal:
             guard let n = Settings.parseSnapshotSignal(value) else {
                 throw ConfigError(.notOneOf("SIGUSR1, SIGUSR2, SIGRTMIN+N (N from 0 to 30), their numbers, or off"),

@@ -18,6 +18,10 @@ root=$(cd "$here/../.." && pwd)
 export LIB="${LIB:-$root/build/libmapwarden.so}"
 export BUILD="${BUILD:-$root/build/itest}"
 export CC="${CC:-cc}"
+# The library's own frame names (dladdr) are what most reports here check:
+# the symbolizer process that names files and lines at exit is off, but for
+# reports/text_report_names_files_and_lines_through_the_command.sh.
+export MAPWARDEN_SYMBOLIZER=none
 mkdir -p "$BUILD"
 filter="${1:-}"
 passed=0 failed=0 failures=()

@@ -5,7 +5,7 @@
 #   . "$(dirname "$0")/../include/window_test_lib.bash" NAME
 # Gives here (the script's folder), include (this folder: pass -I "$include"
 # for common.h and the other headers), root, PY, a clean environment (no MAPWARDEN_* variable at
-# all, named windows included), a scratch directory $tmp and a unique
+# all, named windows included, but MAPWARDEN_SYMBOLIZER=none), a scratch directory $tmp and a unique
 # suffix $uniq (removed / cleaned at exit, with every path added to
 # cleanup_paths), fail / ok / show / finish for reporting steps, and:
 #   build_wprobe            compiles $tmp/wprobe (see its commands below)
@@ -25,6 +25,8 @@ include=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$include/../../.." && pwd)
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
 for v in $(compgen -e); do case $v in MAPWARDEN_*) unset "$v" ;; esac; done
+# (The reports checked here are named by the library itself: see run.sh.)
+export MAPWARDEN_SYMBOLIZER=none
 : "${BUILD:=$root/build/itest}" "${CC:=cc}" "${LIB:=$root/build/libmapwarden.so}"
 export BUILD CC LIB
 mkdir -p "$BUILD"
