@@ -98,6 +98,10 @@ struct LeakReport {
         }
         var settings = config.report
         settings.endedBy = endedBy
+        // An immediate end (_exit...) may come from a signal handler that
+        // interrupted malloc: nothing that allocates (demanglers, the
+        // symbolizer process).
+        settings.demangles = endedBy == Int32(MW_END_EXIT.rawValue)
         if config.backtraceDepth > 0, let why = mw_backtrace_error() { settings.stacksMissing = why }
         let events = state.pointee.events
         mw_unlock()
