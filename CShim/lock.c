@@ -66,6 +66,12 @@ void mw_lock(void) {
     }
 }
 
+int mw_trylock(void) {
+    unsigned expected = 0;
+    return atomic_compare_exchange_strong_explicit(&lock_word, &expected, mw_thread_id(), memory_order_acquire,
+                                                   memory_order_relaxed);
+}
+
 void mw_unlock(void) {
     if (atomic_exchange_explicit(&lock_word, 0, memory_order_release) & WAITERS)
         mw_sys_futex(&lock_word, FUTEX_WAKE_PRIVATE, 1, NULL);

@@ -173,7 +173,8 @@ enum Startup {
             registry: MappingRegistry(storage: nodes, capacity: capacity),
             depotArena: depotArena, depot: StackDepot(storage: depotArena.pointer, capacity: Int(depotArena.committed)),
             files: files, outside: arenas.outside, unwindZone: arenas.unwindZone,
-            events: settings.clobber != .allow ? EventLog.create() : EventLog(), reportArena: reportArena))
+            events: settings.clobber != .allow ? EventLog.create() : EventLog(), reportArena: reportArena,
+            history: UnmapHistory(storage: stateMemory + Int(EngineState.historyOffset))))
         engine = state
         // Probe's page: the registry arena's last, never committed.
         EngineConfig.publish(EngineConfig(settings, windows: ranges, details: details, namesWork: namesWork,

@@ -270,6 +270,7 @@ enum WindowService {
             return executeUnmap(addr, len, &edits) { _, _ in }
         }) { state in
             state.calls.munmap += 1
+            state.setUnmapOrigin(stack)
             return withLockedEdits(&state) { edits in
                 let state = edits.state
                 return executeUnmap(addr, len, &edits) { lo, hi in unmappingChecks(lo, hi, stack, &state.pointee) }

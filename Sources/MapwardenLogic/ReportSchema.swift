@@ -235,6 +235,9 @@ public enum ReportSchema {
         case quickExit
         /// syscall(SYS_exit_group), as QEMU's user-mode emulator ends.
         case exitGroup
+        /// A SIGSEGV or SIGBUS that kills the process (MAPWARDEN_FAULTS=explain):
+        /// written from the signal handler, before the process dies.
+        case crash
 
         public var name: StaticString {
             switch self {
@@ -243,6 +246,7 @@ public enum ReportSchema {
             case ._Exit: "_Exit"
             case .quickExit: "quick_exit"
             case .exitGroup: "exit_group"
+            case .crash: "crash"
             }
         }
     }

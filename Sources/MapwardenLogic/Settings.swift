@@ -51,6 +51,15 @@ public enum ClobberPolicy: Equatable, CaseIterable {
     case deny
 }
 
+/// What a SIGSEGV or SIGBUS in a window gets (MAPWARDEN_FAULTS).
+public enum FaultsPolicy: Equatable, CaseIterable {
+    /// When it would kill the process: an explanation on standard error
+    /// and the report, then the same death (see docs/faults.md).
+    case explain
+    /// Nothing: no handler is installed.
+    case off
+}
+
 /// Every key mapwarden understands.
 public enum SettingKey: CaseIterable {
     case config
@@ -66,6 +75,7 @@ public enum SettingKey: CaseIterable {
     case clobber
     case children
     case libunwind
+    case faults
 
     public var name: StaticString {
         switch self {
@@ -82,6 +92,7 @@ public enum SettingKey: CaseIterable {
         case .clobber: return "MAPWARDEN_CLOBBER"
         case .children: return "MAPWARDEN_CHILDREN"
         case .libunwind: return "MAPWARDEN_LIBUNWIND"
+        case .faults: return "MAPWARDEN_FAULTS"
         }
     }
 
@@ -123,6 +134,7 @@ public struct Settings: Equatable {
     public var followChildren = true
     /// The libunwind to load (points into the parsed text).
     public var libunwind: Bytes? = nil
+    public var faults: FaultsPolicy = .explain
 
     /// The largest MAPWARDEN_BACKTRACE_DEPTH.
     public static let maximumBacktraceDepth = 128
@@ -224,6 +236,8 @@ public struct Settings: Equatable {
             let v = value.trimmingSpaces()
             try Settings.checkPath(v, key: key, value: value, origin: origin)
             libunwind = v.count == 0 ? nil : v
+        case .faults:
+            faults = try Settings.word(value, key: key, origin: origin)
         }
     }
 
