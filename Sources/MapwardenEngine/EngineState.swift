@@ -83,11 +83,11 @@ struct EngineState {
     /// Sets the origin of what this call maps: its stack, thread, generation.
     mutating func setCallOrigin(_ stack: CallStack) {
         callOrigin = Mapping.Origin(stack: stackID(stack), thread: mw_thread_id(), generation: generation)
-        unmapOrigin = callOrigin
     }
 
     /// munmap's origin, for the history: its stack when the hook captured
-    /// one (the clobber guard asks for it), and its thread.
+    /// one (the clobber guard asks for it), and its thread. (mremap's is
+    /// its call origin.)
     mutating func setUnmapOrigin(_ stack: CallStack) {
         unmapOrigin = Mapping.Origin(stack: stackID(stack), thread: mw_thread_id(), generation: generation)
     }

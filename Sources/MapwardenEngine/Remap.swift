@@ -64,6 +64,7 @@ extension WindowService {
         var request = request
         state.calls.mremap += 1
         state.setCallOrigin(stack)
+        state.unmapOrigin = state.callOrigin // what it returns to the reservation, for the history
         var flags = flags
         // The source's smaps entries, when a move from outside needs them
         // (read once, before any change).

@@ -281,7 +281,7 @@ public enum FaultText {
         case .outsideWindows:
             out.append("outside every window")
         case .registryBusy:
-            out.append("in a window, while mapwarden was changing its registry on this thread (no more is known)")
+            out.append("in a window; its registry could not be read (mapwarden was changing it), no more is known")
         case .protection(let m):
             out.append("protection violation: ")
             out.append(f.access == .unknown ? "an access" : f.access == .exec ? "exec" : f.access.name)

@@ -11,8 +11,10 @@
 #ifndef MW_TEST_FAULT_HELPERS_H
 #define MW_TEST_FAULT_HELPERS_H
 #include "common.h"
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 struct outcome {
@@ -52,6 +54,7 @@ static inline void run_child(const char *what, struct outcome *o, const char *co
     pid_t pid = fork();
     CHECK(pid >= 0);
     if (pid == 0) {
+        if (chdir(o->dir) != 0) _exit(119); /* a core file (core_pattern "core") lands there */
         int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (fd < 0) _exit(120);
         dup2(fd, 2);
@@ -72,9 +75,15 @@ static inline void run_child(const char *what, struct outcome *o, const char *co
     read_file(err, o->err, sizeof o->err);
     read_file(report, o->report, sizeof o->report);
     read_file(out, o->out, sizeof o->out);
-    unlink(out);
-    unlink(report);
-    unlink(err);
+    DIR *d = opendir(o->dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char path[sizeof o->dir + 260];
+        snprintf(path, sizeof path, "%s/%s", o->dir, e->d_name);
+        unlink(path);
+    }
+    if (d) closedir(d);
     rmdir(o->dir);
 }
 
@@ -110,6 +119,16 @@ static inline const char *line_after(const char *text, const char *needle) {
     if (!strstr(first_, "#0 ") || !strstr(first_, (function))) { \
         fprintf(stderr, "%s:%d: the stack after \"%s\" should start in %s, is:\n  %s\nfull text:\n%s\n", \
                 __FILE__, __LINE__, (needle), (function), first_, (text)); exit(1); } } while (0)
+
+/* In the child: core dumps up to the hard limit, so that the death can be
+ * compared with one without mapwarden, core dump included. */
+static inline void allow_core_dump(void) {
+    struct rlimit core;
+    if (getrlimit(RLIMIT_CORE, &core) == 0) {
+        core.rlim_cur = core.rlim_max;
+        setrlimit(RLIMIT_CORE, &core);
+    }
+}
 
 /* A mapping left in place on purpose: the crash report has a leak to list. */
 static inline void leave_a_leak(void) {
