@@ -167,6 +167,8 @@ enum Startup {
             let library = libunwind.map { UnsafePointer(UnsafeRawPointer(text + $0).assumingMemoryBound(to: CChar.self)) }
             mw_backtrace_configure(library, Int32(settings.backtraceDepth), settings.log >= .info && Output.stderr >= 0 ? 1 : 0)
         }
+        // The state lives in the arena's first page, the unmap history after it.
+        precondition(MemoryLayout<EngineState>.stride <= Int(EngineState.historyOffset))
         let state = stateMemory.bindMemory(to: EngineState.self, capacity: 1)
         state.initialize(to: EngineState(
             arena: arena,
