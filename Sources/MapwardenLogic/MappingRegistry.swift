@@ -268,15 +268,19 @@ public struct MappingRegistry {
 
     /// Forgets [lo, hi): drops what lies inside, trims what straddles.
     public mutating func remove(_ lo: UInt64, _ hi: UInt64) {
-        remove(lo, hi) { _ in }
+        remove(lo, hi, reporting: false) { _ in }
     }
 
     /// Forgets [lo, hi) as `remove`, and first hands `removed` each
     /// mapping it drops or trims, whole (as it was before the call), in
-    /// address order: the unmap history keeps what was there. It costs
-    /// nothing more in the common case (one mapping, exactly the range).
-    @inline(__always)
+    /// address order: the unmap history keeps what was there. In the common
+    /// case (one mapping, exactly the range) it costs one read of it.
     public mutating func remove(_ lo: UInt64, _ hi: UInt64, removed: (Mapping) -> Void) {
+        remove(lo, hi, reporting: true, removed)
+    }
+
+    @inline(__always)
+    mutating func remove(_ lo: UInt64, _ hi: UInt64, reporting: Bool, _ removed: (Mapping) -> Void) {
         guard lo < hi else { return }
         // The common cases take one walk: nothing there, or exactly one
         // mapping (mappings are disjoint, so nothing else can overlap it).
@@ -296,11 +300,11 @@ public struct MappingRegistry {
         }
         if last == 0 || end(last) <= lo { return }
         if key(last) == lo && end(last) == hi {
-            removed(mapping(last))
+            if reporting { removed(mapping(last)) }
             detach(last, parent: lastParent)
             return
         }
-        forEach(overlapping: lo, hi, removed)
+        if reporting { forEach(overlapping: lo, hi, removed) }
         cut(at: lo)
         cut(at: hi)
         let (left, rest) = split(root, lo)

@@ -165,6 +165,27 @@ private func anon(_ a: UInt64, _ b: UInt64, prot: Int32 = 3, stack: UInt32 = 5) 
 }
 
 @Suite struct UnmapHistoryTests {
+    /// What the history records comes from the registry's own removal: each
+    /// mapping removed or trimmed, whole, as it was, and nothing else.
+    @Test func removalHandsEachRemovedMappingWhole() {
+        let reg = Registry(capacity: 64)
+        reg.insert(anon(16, 20, stack: 1))
+        reg.insert(anon(20, 24, stack: 2))
+        reg.insert(anon(30, 32, stack: 3))
+        var seen: [Mapping] = []
+        reg.change("remove 18..22") { $0.remove(pg(18), pg(22)) { seen.append($0) } }
+        #expect(seen == [anon(16, 20, stack: 1), anon(20, 24, stack: 2)])
+        #expect(reg.r.mapping(containing: pg(17)) == anon(16, 18, stack: 1))
+        let upper = reg.r.mapping(containing: pg(22))
+        #expect(upper?.start == pg(22) && upper?.end == pg(24) && upper?.origin.stack == 2)
+        seen = []
+        reg.change("remove exactly one") { $0.remove(pg(30), pg(32)) { seen.append($0) } }
+        #expect(seen == [anon(30, 32, stack: 3)])
+        seen = []
+        reg.change("remove nothing") { $0.remove(pg(40), pg(44)) { seen.append($0) } }
+        #expect(seen.isEmpty)
+    }
+
     @Test func keepsTheLastCapacityRecords() {
         let hist = History()
         #expect(hist.h.count == 0 && !hist.h.wrapped)
