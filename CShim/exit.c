@@ -24,7 +24,9 @@
  * makes one) or a child of a raw clone that ran no fork handler has another
  * pid than the one recorded at start-up and in the fork handler, and ends
  * without a report and without touching anything of its parent's.
- * Fatal signals and exec write no report.
+ * A SIGSEGV or SIGBUS that kills the process writes it from the fault
+ * handler (faults.c: mw_report_at_crash); other fatal signals and exec
+ * write no report.
  *
  * Layer: hooks. Calls the engine (mw_engine_exit) and the platform
  * (thread ids, frame names, system calls); reads the guard's phase.
@@ -115,6 +117,8 @@ static void report_at_quick_exit(void) {
 __attribute__((constructor(102))) static void mw_register_quick_exit(void) {
     if (atomic_load_explicit(&mw_phase, memory_order_acquire) == MW_ACTIVE) at_quick_exit(report_at_quick_exit);
 }
+
+void mw_report_at_crash(void) { (void)report_once(0, MW_END_CRASH); }
 
 _Noreturn void mw_end_at_once(int status, int how) { mw_sys_exit_group(report_once(status, how)); }
 

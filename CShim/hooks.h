@@ -3,7 +3,7 @@
  * phase, and the entry points of exit.c and fork.c.
  *
  * Layer: hooks. Included by the hook files only (interpose.c, guard.c,
- * startup.c, fork.c, exit.c, snapshot.c).
+ * startup.c, fork.c, exit.c, snapshot.c, faults.c).
  *
  * A hook hands a call to the engine once mapwarden is started. Calls that
  * arrive before that (from other libraries' constructors, or from any
@@ -41,6 +41,14 @@ _Noreturn void mw_end_at_once(int status, int how) __attribute__((visibility("hi
 
 /* Installs the handler of MAPWARDEN_SNAPSHOT_SIGNAL, if one is set (snapshot.c). */
 void mw_snapshot_install(void) __attribute__((visibility("hidden")));
+
+/* The report at a fatal SIGSEGV or SIGBUS, marked as written at a crash
+ * (exit.c; once per process, as every ending's). */
+void mw_report_at_crash(void) __attribute__((visibility("hidden")));
+
+/* Installs the fault handler where the program's disposition is SIG_DFL,
+ * under MAPWARDEN_FAULTS=explain (faults.c). */
+void mw_faults_install(void) __attribute__((visibility("hidden")));
 
 /* Registers the fork handlers (fork.c). */
 void mw_install_fork_handlers(void) __attribute__((visibility("hidden")));

@@ -58,6 +58,12 @@ void mw_unlock_wake(void) {
     mw_sys_futex(&lock_word, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
+int mw_trylock(void) {
+    unsigned expected = 0;
+    return atomic_compare_exchange_strong_explicit(&lock_word, &expected, mw_thread_id(), memory_order_acquire,
+                                                   memory_order_relaxed);
+}
+
 int mw_lock_before_fork(void) {
     if (mw_owns_lock()) return 1;
     mw_lock();

@@ -2,9 +2,9 @@
  * startup.c - starting mapwarden: lazily on the first interposed call, or
  * from the library's constructor, whichever comes first.
  *
- * Layer: hooks. Calls the engine (mw_engine_start), exit.c and fork.c
- * (the registry's owner, the fork handlers), and the platform (lets
- * libunwind load).
+ * Layer: hooks. Calls the engine (mw_engine_start), exit.c, fork.c and
+ * faults.c (the registry's owner, the fork handlers, the fault handler),
+ * and the platform (lets libunwind load).
  */
 #include "hooks.h"
 #include "include/mapwarden_engine.h"
@@ -23,6 +23,7 @@ int mw_start(void) {
         mw_exit_set_owner();
         mw_install_fork_handlers();
         mw_snapshot_install();
+        mw_faults_install();
     }
     mw_depth = 0;
     atomic_store_explicit(&mw_phase, active ? MW_ACTIVE : MW_INACTIVE, memory_order_release);

@@ -72,10 +72,22 @@ int mw_engine_snapshot_signal(void);
 /* How the process ends: exit() (after the program's exit handlers), or at
  * once (_exit, _Exit, quick_exit, exit_group: the report names frames
  * without demangling them, and window files are left as a crash leaves them). */
-enum mw_end { MW_END_EXIT = 0, MW_END__EXIT = 1, MW_END__EXIT_C99 = 2, MW_END_QUICK_EXIT = 3, MW_END_EXIT_GROUP = 4 };
+enum mw_end { MW_END_EXIT = 0, MW_END__EXIT = 1, MW_END__EXIT_C99 = 2, MW_END_QUICK_EXIT = 3, MW_END_EXIT_GROUP = 4,
+              MW_END_CRASH = 5 /* a fault that kills the process (faults.c) */ };
 
 /* At the end of the process: writes the report. Returns the status the
  * process must end with (MAPWARDEN_LEAK_EXITCODE when leaks remain), or 0. */
 int mw_engine_exit(int how);
+
+/* MAPWARDEN_FAULTS (faults.c): nonzero when a SIGSEGV or SIGBUS that would
+ * kill the process is to be explained (the handler is installed then). */
+int mw_engine_explains_faults(void);
+
+/* Called from the fault handler (faults.c) for a SIGSEGV (bus == 0) or
+ * SIGBUS that will kill the process: when addr lies in a window, writes the
+ * explanation to standard error and returns 1; else returns 0. access:
+ * 0 unknown, 1 read, 2 write, 3 exec. Async-signal-safe: no allocation,
+ * and the lock is only tried (this thread may hold it). */
+int mw_engine_fault(int bus, int access_error, uintptr_t addr, int access);
 
 #endif

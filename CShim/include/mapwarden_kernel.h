@@ -171,6 +171,12 @@ static inline long mw_sys_prlimit64(int resource, void *old_limit) {
 static inline long mw_sys_clock_gettime(int clock, struct timespec *ts) {
     return mw_syscall6(SYS_clock_gettime, clock, (long)ts, 0, 0, 0, 0);
 }
+static inline long mw_sys_nanosleep(const struct timespec *duration) {
+    return mw_syscall6(SYS_nanosleep, (long)duration, 0, 0, 0, 0, 0);
+}
+static inline long mw_sys_tgkill(long pid, long tid, int sig) {
+    return mw_syscall6(SYS_tgkill, pid, tid, sig, 0, 0, 0);
+}
 static inline long mw_sys_futex(void *uaddr, int op, unsigned val, const struct timespec *timeout) {
     return mw_syscall6(SYS_futex, (long)uaddr, op, val, (long)timeout, 0, 0);
 }

@@ -58,6 +58,14 @@ struct EngineConfig {
     /// A page the engine owns and never commits, for Probe (0: none).
     var probePage: UInt64 = 0
 
+    /// MAPWARDEN_FAULTS: whether a fatal SIGSEGV or SIGBUS in a window is
+    /// explained (the hooks install the handler then; Faults.swift).
+    var faults: FaultsPolicy = .off
+    /// The tick counter (mw_ticks) and CLOCK_MONOTONIC at start-up: the
+    /// reference that turns the unmap history's ticks into "1.2 ms ago".
+    var startTicks: UInt64 = 0
+    var startNanoseconds: UInt64 = 0
+
     /// MAPWARDEN_LOG=debug: one line per call that touched a window.
     var debug: Bool { log >= .debug }
 
@@ -83,6 +91,9 @@ struct EngineConfig {
         self.report = report
         self.namesWork = namesWork
         self.probePage = probePage
+        faults = settings.faults
+        startTicks = mw_ticks()
+        startNanoseconds = Faults.monotonicNanoseconds()
     }
 
     /// Sets the configuration, once, before the engine answers any call

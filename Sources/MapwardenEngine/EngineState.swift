@@ -43,8 +43,24 @@ struct EngineState {
     /// Memory for the exit report, reserved at start-up (see LeakReport).
     var reportArena: MetadataArena
 
-    /// The registry's nodes start one page into the arena, after this state.
-    static let nodesOffset: UInt64 = 4096
+    /// The last ranges unmapped from the windows (in the registry's arena,
+    /// after this state; MAPWARDEN_FAULTS=explain reads it at a crash).
+    var history: UnmapHistory
+    /// Where the current call's unmaps are recorded from: its stack (0
+    /// when munmap was not given one) and thread (set under the lock).
+    var unmapOrigin = Mapping.Origin()
+
+    /// The registry's nodes start after this state and the unmap history.
+    static var nodesOffset: UInt64 { MetadataBudget.stateBytes }
+    static var historyOffset: UInt64 { MetadataBudget.historyOffset }
+
+    /// Records that [lo, hi) of mapping m went back to the reservation (a
+    /// few stores: the time is the platform's tick counter, no system call).
+    @inline(__always)
+    mutating func recordUnmap(_ lo: UInt64, _ hi: UInt64, of m: Mapping) {
+        history.record(UnmapRecord(lo: Swift.max(lo, m.start), hi: Swift.min(hi, m.end), mapping: m, time: mw_ticks(),
+                                   unmapStack: unmapOrigin.stack, unmapThread: unmapOrigin.thread))
+    }
 
     /// Makes room for n more registry nodes. False when the kernel refuses
     /// memory (the caller then fails its request with ENOMEM, changing nothing).
@@ -69,6 +85,13 @@ struct EngineState {
     /// Sets the origin of what this call maps: its stack, thread, generation.
     mutating func setCallOrigin(_ stack: CallStack) {
         callOrigin = Mapping.Origin(stack: stackID(stack), thread: mw_thread_id(), generation: generation)
+    }
+
+    /// munmap's origin, for the history: its stack when the hook captured
+    /// one (the clobber guard asks for it), and its thread. (mremap's is
+    /// its call origin.)
+    mutating func setUnmapOrigin(_ stack: CallStack) {
+        unmapOrigin = Mapping.Origin(stack: stackID(stack), thread: mw_thread_id(), generation: generation)
     }
 
     mutating func stackID(_ stack: CallStack) -> UInt32 {

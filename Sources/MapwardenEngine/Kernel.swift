@@ -120,6 +120,12 @@ enum Kernel {
         KernelResult(mw_sys_clock_gettime(clock, &time))
     }
 
+    /// nanosleep (the fault handler's wait for the lock).
+    @inline(__always)
+    static func nanosleep(_ duration: inout timespec) -> KernelResult {
+        KernelResult(mw_sys_nanosleep(&duration))
+    }
+
     /// exit_group: ends every thread of the process.
     @inline(__always)
     static func exit(_ status: Int32) -> Never {

@@ -63,7 +63,10 @@ struct LockedEdits: RegistryEdits {
         state.pointee.calls.recorded += 1
     }
 
-    mutating func forget(_ lo: UInt64, _ hi: UInt64) { state.pointee.registry.remove(lo, hi) }
+    mutating func forget(_ lo: UInt64, _ hi: UInt64) {
+        let state = self.state
+        state.pointee.registry.remove(lo, hi) { state.pointee.recordUnmap(lo, hi, of: $0) }
+    }
 
     mutating func repair(_ lo: UInt64, _ hi: UInt64) {
         guard let i = config.windows.index(containing: lo) else { return }

@@ -47,70 +47,85 @@ extension WindowService {
             var edits = DeferredEdits()
             return kernelRefuses(old, oldLen, newLen, flags, newAddr, request, &edits)
         }) { state in
-            state.calls.mremap += 1
-            state.setCallOrigin(stack)
-            var flags = flags
-            // The source's smaps entries, when a move from outside needs them
-            // (read once, before any change).
-            var sourceMaps: ScratchFile? = nil
-            defer { sourceMaps?.release() }
-            if RemapPlan.takesHint(request, view, state.registry) {
-                // MREMAP_DONTUNMAP's hint, free in a window: the kernel would
-                // take it, so it is the destination (for a source that is one
-                // VMA: a hint does not make the move of several).
-                let maps = ScratchFile(path: cString("/proc/self/smaps"), limit: 256 << 20)
-                sourceMaps = maps
-                let oldSize = request.sizes(config.space).old
-                if let (source, _) = vma(containing: old, maps), source.end >= old + oldSize {
-                    flags |= MREMAP_FIXED
-                    request.fixed = true
-                }
+            // What this call returns to the reservation is recorded in the
+            // unmap history; once it succeeded, the records say whether
+            // their pages moved (and where) or were cut off.
+            let mark = state.history.written
+            let r = serveMremapLocked(request, old, oldLen, newLen, flags, newAddr, stack, &state)
+            if !r.failed && state.history.written != mark {
+                state.history.settleRemap(since: mark, old: old, newSize: request.sizes(config.space).new, result: r.address)
             }
-            let (oldSize, newSize) = request.sizes(config.space)
-            switch RemapPlan.decide(request, view, state.registry) {
-            case .kernel:
-                return Kernel.mremap(old, oldLen, newLen, flags, newAddr)
-            case .kernelRefuses:
-                return withLockedEdits(&state) { edits in
-                    kernelRefuses(old, oldLen, newLen, flags, newAddr, request, &edits)
-                }
-            case .fail(let e):
-                return .failure(e.errno)
-            case .fromWindow(let i, let how):
-                guard state.ensureSpare(8) else { return noMemory }
-                return remapFromWindow(old, oldSize, newSize, flags, newAddr, how, in: config.windows[i], &state)
-            case .growTowardWindow:
-                guard state.ensureSpare(8) else { return noMemory }
-                if flags & MREMAP_DONTUNMAP == 0, newSize > oldSize,
-                   let r = growIntoWindow(old, oldSize, newSize, flags, &state) { return r }
-                return Kernel.mremap(old, oldLen, newLen, flags, newAddr)
-            case .intoWindow(let t):
-                guard state.ensureSpare(8) else { return noMemory }
-                // What arrives is what the kernel has at the source now: its
-                // /proc/self/smaps entries, read first.
-                let window = config.windows[t]
-                let target = window.clip(newAddr, newAddr + newSize)
-                let maps = sourceMaps ?? ScratchFile(path: cString("/proc/self/smaps"), limit: 256 << 20)
-                sourceMaps = maps
-                let r = Kernel.mremap(old, oldLen, newLen, flags, newAddr)
-                if r.failed {
-                    Reservation.repair(target.lo, target.hi, in: window, &state)
-                    return r
-                }
-                var origin = state.callOrigin
-                if state.outside != nil, state.outside!.ensureSpare(MappingRegistry.nodesPerChange),
-                   let from = state.outside!.registry.mapping(containing: old) {
-                    // One of the program's recorded outside mappings moves in:
-                    // it keeps where it was made, and is no longer outside.
-                    origin = from.origin
-                    if flags & MREMAP_DONTUNMAP == 0, let source = config.view.pages(old, Swift.max(oldLen, 1)) {
-                        state.outside!.registry.remove(source.lo, source.hi)
-                    }
-                }
-                adopt(from: old, oldSize, newSize, to: newAddr, maps, origin: origin, in: window, &state)
-                state.needsForkCheck = true // it may carry MADV_DONTFORK from outside
+            return r
+        }
+    }
+
+    static func serveMremapLocked(_ request: RemapRequest, _ old: UInt64, _ oldLen: UInt64, _ newLen: UInt64, _ flags: Int32,
+                                  _ newAddr: UInt64, _ stack: CallStack, _ state: inout EngineState) -> KernelResult {
+        var request = request
+        state.calls.mremap += 1
+        state.setCallOrigin(stack)
+        state.unmapOrigin = state.callOrigin // what it returns to the reservation, for the history
+        var flags = flags
+        // The source's smaps entries, when a move from outside needs them
+        // (read once, before any change).
+        var sourceMaps: ScratchFile? = nil
+        defer { sourceMaps?.release() }
+        if RemapPlan.takesHint(request, view, state.registry) {
+            // MREMAP_DONTUNMAP's hint, free in a window: the kernel would
+            // take it, so it is the destination (for a source that is one
+            // VMA: a hint does not make the move of several).
+            let maps = ScratchFile(path: cString("/proc/self/smaps"), limit: 256 << 20)
+            sourceMaps = maps
+            let oldSize = request.sizes(config.space).old
+            if let (source, _) = vma(containing: old, maps), source.end >= old + oldSize {
+                flags |= MREMAP_FIXED
+                request.fixed = true
+            }
+        }
+        let (oldSize, newSize) = request.sizes(config.space)
+        switch RemapPlan.decide(request, view, state.registry) {
+        case .kernel:
+            return Kernel.mremap(old, oldLen, newLen, flags, newAddr)
+        case .kernelRefuses:
+            return withLockedEdits(&state) { edits in
+                kernelRefuses(old, oldLen, newLen, flags, newAddr, request, &edits)
+            }
+        case .fail(let e):
+            return .failure(e.errno)
+        case .fromWindow(let i, let how):
+            guard state.ensureSpare(8) else { return noMemory }
+            return remapFromWindow(old, oldSize, newSize, flags, newAddr, how, in: config.windows[i], &state)
+        case .growTowardWindow:
+            guard state.ensureSpare(8) else { return noMemory }
+            if flags & MREMAP_DONTUNMAP == 0, newSize > oldSize,
+               let r = growIntoWindow(old, oldSize, newSize, flags, &state) { return r }
+            return Kernel.mremap(old, oldLen, newLen, flags, newAddr)
+        case .intoWindow(let t):
+            guard state.ensureSpare(8) else { return noMemory }
+            // What arrives is what the kernel has at the source now: its
+            // /proc/self/smaps entries, read first.
+            let window = config.windows[t]
+            let target = window.clip(newAddr, newAddr + newSize)
+            let maps = sourceMaps ?? ScratchFile(path: cString("/proc/self/smaps"), limit: 256 << 20)
+            sourceMaps = maps
+            let r = Kernel.mremap(old, oldLen, newLen, flags, newAddr)
+            if r.failed {
+                Reservation.repair(target.lo, target.hi, in: window, &state)
                 return r
             }
+            var origin = state.callOrigin
+            if state.outside != nil, state.outside!.ensureSpare(MappingRegistry.nodesPerChange),
+               let from = state.outside!.registry.mapping(containing: old) {
+                // One of the program's recorded outside mappings moves in:
+                // it keeps where it was made, and is no longer outside.
+                origin = from.origin
+                if flags & MREMAP_DONTUNMAP == 0, let source = config.view.pages(old, Swift.max(oldLen, 1)) {
+                    state.outside!.registry.remove(source.lo, source.hi)
+                }
+            }
+            adopt(from: old, oldSize, newSize, to: newAddr, maps, origin: origin, in: window, &state)
+            state.needsForkCheck = true // it may carry MADV_DONTFORK from outside
+            return r
         }
     }
 

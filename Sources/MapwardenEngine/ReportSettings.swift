@@ -50,6 +50,7 @@ struct ReportSettings {
         case MW_END__EXIT_C99.rawValue: ._Exit
         case MW_END_QUICK_EXIT.rawValue: .quickExit
         case MW_END_EXIT_GROUP.rawValue: .exitGroup
+        case MW_END_CRASH.rawValue: .crash
         default: .exit
         }
     }

@@ -178,13 +178,16 @@ enum Startup {
             let library = libunwind.map { UnsafePointer(UnsafeRawPointer(text + $0).assumingMemoryBound(to: CChar.self)) }
             mw_backtrace_configure(library, Int32(settings.backtraceDepth), settings.log >= .info && Output.stderr >= 0 ? 1 : 0)
         }
+        // The state lives in the arena's first page, the unmap history after it.
+        precondition(MemoryLayout<EngineState>.stride <= Int(EngineState.historyOffset))
         let state = stateMemory.bindMemory(to: EngineState.self, capacity: 1)
         state.initialize(to: EngineState(
             arena: arena,
             registry: MappingRegistry(storage: nodes, capacity: capacity),
             depotArena: depotArena, depot: StackDepot(storage: depotArena.pointer, capacity: Int(depotArena.committed)),
             files: files, outside: arenas.outside, unwindZone: arenas.unwindZone,
-            events: settings.clobber != .allow ? EventLog.create() : EventLog(), reportArena: reportArena))
+            events: settings.clobber != .allow ? EventLog.create() : EventLog(), reportArena: reportArena,
+            history: UnmapHistory(storage: stateMemory + Int(EngineState.historyOffset))))
         engine = state
         // Probe's page: the registry arena's last, never committed.
         EngineConfig.publish(EngineConfig(settings, windows: ranges, details: details, namesWork: namesWork,

@@ -276,6 +276,7 @@ enum WindowService {
     static func serveMunmap(_ addr: UInt64, _ len: UInt64, _ stack: CallStack) -> KernelResult {
         locked({ munmapInterrupting(addr, len) }) { state in
             state.calls.munmap += 1
+            state.setUnmapOrigin(stack)
             return withLockedEdits(&state) { edits in
                 let state = edits.state
                 return executeUnmap(addr, len, &edits) { lo, hi in unmappingChecks(lo, hi, stack, &state.pointee) }

@@ -195,6 +195,16 @@ public struct MappingRegistry {
         return nil
     }
 
+    /// The nearest mapping ending at or below addr, and the nearest
+    /// starting above it (addr itself in none): what a fault on a free page
+    /// may have run off.
+    public func neighbours(of addr: UInt64) -> (below: Mapping?, above: Mapping?) {
+        let p = predecessor(addr)
+        let below: Mapping? = p != 0 && end(p) <= addr ? mapping(p) : nil
+        let s = successor(addr)
+        return (below, s != 0 ? mapping(s) : nil)
+    }
+
     /// True when some mapping shares a byte with [lo, hi).
     public func overlapsAny(_ lo: UInt64, _ hi: UInt64) -> Bool {
         // Mappings are disjoint and sorted: if the last one starting below hi
@@ -258,6 +268,19 @@ public struct MappingRegistry {
 
     /// Forgets [lo, hi): drops what lies inside, trims what straddles.
     public mutating func remove(_ lo: UInt64, _ hi: UInt64) {
+        remove(lo, hi, reporting: false) { _ in }
+    }
+
+    /// Forgets [lo, hi) as `remove`, and first hands `removed` each
+    /// mapping it drops or trims, whole (as it was before the call), in
+    /// address order: the unmap history keeps what was there. In the common
+    /// case (one mapping, exactly the range) it costs one read of it.
+    public mutating func remove(_ lo: UInt64, _ hi: UInt64, removed: (Mapping) -> Void) {
+        remove(lo, hi, reporting: true, removed)
+    }
+
+    @inline(__always)
+    mutating func remove(_ lo: UInt64, _ hi: UInt64, reporting: Bool, _ removed: (Mapping) -> Void) {
         guard lo < hi else { return }
         // The common cases take one walk: nothing there, or exactly one
         // mapping (mappings are disjoint, so nothing else can overlap it).
@@ -277,9 +300,11 @@ public struct MappingRegistry {
         }
         if last == 0 || end(last) <= lo { return }
         if key(last) == lo && end(last) == hi {
+            if reporting { removed(mapping(last)) }
             detach(last, parent: lastParent)
             return
         }
+        if reporting { forEach(overlapping: lo, hi, removed) }
         cut(at: lo)
         cut(at: hi)
         let (left, rest) = split(root, lo)

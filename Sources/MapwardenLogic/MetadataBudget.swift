@@ -30,8 +30,10 @@ public enum MetadataBudget {
     public static let reportMaximum: UInt64 = 1 << 30
     public static let outsideMaximum: UInt64 = 512 << 20
     public static let unwindMaximum: UInt64 = 64 << 20
-    /// Bytes the registry's arena keeps before its nodes (the engine's state).
-    public static let stateBytes: UInt64 = 4096
+    /// Bytes the registry's arena keeps before its nodes: the engine's
+    /// state (one page), then the unmap history (UnmapHistory.bytes, 80 KiB).
+    public static let historyOffset: UInt64 = 4096
+    public static var stateBytes: UInt64 { historyOffset + UInt64(UnmapHistory.bytes) }
 
     /// What the arenas take with no limit, for windows of windowBytes in
     /// all: the registry holds at most one mapping per window page (and

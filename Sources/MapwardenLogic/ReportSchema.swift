@@ -239,6 +239,9 @@ public enum ReportSchema {
         /// Not an end: a snapshot of the live mappings of a running process
         /// (mapwarden_report_now, MAPWARDEN_SNAPSHOT_SIGNAL).
         case snapshot
+        /// A SIGSEGV or SIGBUS that kills the process (MAPWARDEN_FAULTS=explain):
+        /// written from the signal handler, before the process dies.
+        case crash
 
         public var name: StaticString {
             switch self {
@@ -248,6 +251,7 @@ public enum ReportSchema {
             case .quickExit: "quick_exit"
             case .exitGroup: "exit_group"
             case .snapshot: "snapshot"
+            case .crash: "crash"
             }
         }
     }

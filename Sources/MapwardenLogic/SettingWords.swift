@@ -60,3 +60,13 @@ extension ClobberPolicy: SettingWord {
     }
     public static let choices: StaticString = "allow, report, deny"
 }
+
+extension FaultsPolicy: SettingWord {
+    public var name: StaticString {
+        switch self {
+        case .explain: "explain"
+        case .off: "off"
+        }
+    }
+    public static let choices: StaticString = "explain, off"
+}

@@ -51,6 +51,15 @@ public enum ClobberPolicy: Equatable, CaseIterable {
     case deny
 }
 
+/// What a SIGSEGV or SIGBUS in a window gets (MAPWARDEN_FAULTS).
+public enum FaultsPolicy: Equatable, CaseIterable {
+    /// When it would kill the process: an explanation on standard error
+    /// and the report, then the same death (see docs/faults.md).
+    case explain
+    /// Nothing: no handler is installed.
+    case off
+}
+
 /// Every key mapwarden understands.
 public enum SettingKey: CaseIterable {
     case config
@@ -68,6 +77,7 @@ public enum SettingKey: CaseIterable {
     case libunwind
     case snapshotSignal
     case symbolizer
+    case faults
 
     public var name: StaticString {
         switch self {
@@ -86,6 +96,7 @@ public enum SettingKey: CaseIterable {
         case .libunwind: return "MAPWARDEN_LIBUNWIND"
         case .snapshotSignal: return "MAPWARDEN_SNAPSHOT_SIGNAL"
         case .symbolizer: return "MAPWARDEN_SYMBOLIZER"
+        case .faults: return "MAPWARDEN_FAULTS"
         }
     }
 
@@ -134,6 +145,7 @@ public struct Settings: Equatable {
     /// The signal that makes the process write a snapshot of its live
     /// mappings (0: none).
     public var snapshotSignal: Int32 = 0
+    public var faults: FaultsPolicy = .explain
 
     /// The largest MAPWARDEN_BACKTRACE_DEPTH.
     public static let maximumBacktraceDepth = 128
@@ -245,6 +257,8 @@ public struct Settings: Equatable {
                                   origin: origin, key: key, value: value)
             }
             snapshotSignal = n
+        case .faults:
+            faults = try Settings.word(value, key: key, origin: origin)
         }
     }
 

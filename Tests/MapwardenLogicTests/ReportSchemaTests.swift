@@ -340,6 +340,7 @@ func expectKeys<F: ReportSchemaField & CodingKey>(_ object: Any, _ type: F.Type,
         check(ReportFormat.self)
         check(LogLevel.self)
         check(ReserveFailurePolicy.self)
+        check(FaultsPolicy.self)
         func choices<W: SettingWord>(_: W.Type) {
             #expect(W.choices.description == W.allCases.map(\.word).joined(separator: ", "))
         }
@@ -348,6 +349,7 @@ func expectKeys<F: ReportSchemaField & CodingKey>(_ object: Any, _ type: F.Type,
         choices(ReportFormat.self)
         choices(LogLevel.self)
         choices(ReserveFailurePolicy.self)
+        choices(FaultsPolicy.self)
     }
 
     /// The setting words are what Settings.apply takes.

@@ -5,12 +5,15 @@
 //   child env               print the MAPWARDEN_* variables and LD_PRELOAD
 //   child maps              print /proc/self/maps
 //   child exec PROG ARGS... print whether libmapwarden.so is loaded, then exec PROG
+//   child crash             map a read-only page in the default window, leave it
+//                           mapped and write to it (dies of SIGSEGV)
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -40,6 +43,12 @@ int main(int argc, char **argv) {
         signal(sig, SIG_DFL);
         raise(sig);
         return 3;
+    }
+    if (!strcmp(mode, "crash")) {
+        char *page = mmap((void *)0x400000010000, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        if (page == MAP_FAILED) return 5;
+        *(volatile char *)page = 1;
+        return 6;
     }
     if (!strcmp(mode, "wait") && argc > 2) {
         signal(SIGUSR1, on_usr1);

@@ -133,6 +133,24 @@ test_run_summary_and_leak_exitcode() {
     cd "$WORK"
 }
 
+test_run_crash_is_explained_and_leaves_report() {
+    # A SIGSEGV in the window: the program's explanation on standard error,
+    # mapwarden run ending as the program did (killed by SIGSEGV), and the
+    # report written at the crash, which `report` reads.
+    mkdir -p "$WORK/crash" && cd "$WORK/crash" || return 1
+    (ulimit -c 0; "$CLI" run -- "$CHILD" crash 2> err.out)
+    expect_status $((128 + 11)) $? "a program that dies of SIGSEGV" || { cat err.out; return 1; }
+    contains err.out "mapwarden: SIGSEGV at 0x400000010000 (write): protection violation: write of a r-- mapping" || return 1
+    contains err.out "was killed by SIGSEGV" || return 1
+    contains err.out "1 leaked mapping (4 KiB), 0 clobbers; report: mapwarden.child." || return 1
+    files=(mapwarden.child.*.json)
+    [ ${#files[@]} = 1 ] || fail "expected 1 report, got ${files[*]}" || return 1
+    grep -q '"ended_by": "crash"' "${files[0]}" || fail "the report is not marked as written at a crash" || return 1
+    "$CLI" report "${files[0]}" > report.txt || return 1
+    contains report.txt "1 leaked mapping (4096 bytes) at crash of child" || return 1
+    cd "$WORK"
+}
+
 # ---- check --------------------------------------------------------------------
 test_check_good_window() {
     "$CLI" check --window 0x400000000000:1G > "$WORK/check.good" 2>&1

@@ -42,6 +42,11 @@ static inline __attribute__((always_inline)) void mw_unlock(void) {
         mw_unlock_wake();
 }
 
+/* Takes the lock if it is free and returns nonzero; else returns 0 at once
+ * (the fault handler, which must never wait on a lock that its own thread,
+ * or a thread that will never run again, may hold). */
+int mw_trylock(void);
+
 /* Nonzero while this thread holds the lock: a call that finds it set comes
  * from a signal handler that interrupted the engine on this thread. */
 static inline __attribute__((always_inline)) int mw_owns_lock(void) {
