@@ -105,10 +105,7 @@ struct LeakReport {
         if config.backtraceDepth > 0, let why = mw_backtrace_error() { settings.stacksMissing = why }
         let events = state.pointee.events
         mw_unlock()
-
-        report.findPaths()
-        report.applySuppressions(settings)
-        report.group()
+        report.complete(settings)
 
         // Unless a report was asked for, a clean run prints nothing (as
         // LeakSanitizer): programs that exec helpers stay quiet.
@@ -117,6 +114,14 @@ struct LeakReport {
         if quiet { return report.status(settings) }
         report.output(settings, &state.pointee, events: events)
         return report.status(settings)
+    }
+
+    /// Once the registry is copied (and the lock released): the file
+    /// mappings' paths, the suppressions, the groups.
+    mutating func complete(_ settings: ReportSettings) {
+        findPaths()
+        applySuppressions(settings)
+        group()
     }
 
     func status(_ settings: ReportSettings) -> Int32 {

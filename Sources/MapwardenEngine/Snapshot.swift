@@ -103,9 +103,7 @@ extension LeakReport {
         if config.backtraceDepth > 0, let why = mw_backtrace_error() { settings.stacksMissing = why }
         let events = state.pointee.events
         mw_unlock()
-        report.findPaths()
-        report.applySuppressions(settings)
-        report.group()
+        report.complete(settings)
         report.write(to: fd, settings, &state.pointee, events: events)
         return 0
     }
