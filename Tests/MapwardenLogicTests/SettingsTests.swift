@@ -43,7 +43,7 @@ func apply(_ s: inout Settings, _ key: String, _ value: String,
     @Test func defaultWindowPerAddressSpace() {
         #expect(AddressSpace.x86_64.defaultWindow == Window(base: 0x4000_0000_0000, size: T))
         #expect(AddressSpace.aarch64VA48.defaultWindow == Window(base: 0x2000_0000_0000, size: T))
-        #expect(AddressSpace.aarch64VA39.defaultWindow == Window(base: 0x10_0000_0000, size: 32 * G))
+        #expect(AddressSpace.aarch64VA39.defaultWindow == Window(base: 0x50_0000_0000, size: 16 * G))
         #expect(Settings(space: .aarch64VA48).window == AddressSpace.aarch64VA48.defaultWindow)
         #expect(Settings(space: .aarch64VA39).window == AddressSpace.aarch64VA39.defaultWindow)
     }
@@ -51,7 +51,7 @@ func apply(_ s: inout Settings, _ key: String, _ value: String,
     /// Every default window passes the same validation as a configured one.
     @Test func defaultWindowIsValid() {
         for space in [AddressSpace.x86_64, .aarch64VA48, .aarch64VA39] {
-            let w = space.defaultWindow
+            let w = space.defaultWindow!
             let text = render { $0.append(hex: w.base); $0.append(byte: 0x3A); $0.append(size: w.size) }
             #expect(window(text, space) == .success(w), "\(text)")
         }
