@@ -149,6 +149,31 @@ func apply(_ s: inout Settings, _ key: String, _ value: String,
         #expect(window("0x10000:4K", big) == .failure(.windowSizeUnaligned(pageSize: 65536)))
     }
 
+    /// The window checks with 4, 16 and 64 KiB pages: a base or size one
+    /// smaller page off is refused with the page size in the problem; whole
+    /// pages pass; the whole configuration read (file and environment)
+    /// checks with the same page size.
+    @Test(arguments: EveryPageSize.sizes)
+    func windowChecksFollowThePageSize(pageSize: UInt64) {
+        let space = AddressSpace.aarch64(vaBits: 48, pageSize: pageSize)
+        let hex = { (n: UInt64) in "0x" + String(n, radix: 16) }
+        let base: UInt64 = 0x2000_0000_0000
+        #expect(window("\(hex(base)):\(pageSize)", space) == .success(Window(base: base, size: pageSize)))
+        #expect(window("\(hex(base + pageSize)):\(3 * pageSize)", space)
+                == .success(Window(base: base + pageSize, size: 3 * pageSize)))
+        if pageSize > 4096 {
+            #expect(window("\(hex(base + 4096)):\(pageSize)", space) == .failure(.windowBaseUnaligned(pageSize: pageSize)))
+            #expect(window("\(hex(base)):\(pageSize + 4096)", space) == .failure(.windowSizeUnaligned(pageSize: pageSize)))
+        }
+        #expect(window("\(hex(base + 1)):\(pageSize)", space) == .failure(.windowBaseUnaligned(pageSize: pageSize)))
+        #expect(window("\(hex(base)):\(pageSize - 1)", space) == .failure(.windowSizeUnaligned(pageSize: pageSize)))
+        let good = read(file: "MAPWARDEN_WINDOW_JIT=\(hex(base + (1 << 41))):\(2 * pageSize)\n",
+                        [("MAPWARDEN_WINDOW", "\(hex(base)):1G")], space: space)
+        #expect(good.count == 0)
+        let bad = read(file: "MAPWARDEN_WINDOW_JIT=\(hex(base + (1 << 41))):\(pageSize + 512)\n", [], space: space)
+        #expect(bad.problems.map(\.problem) == [.windowSizeUnaligned(pageSize: pageSize)])
+    }
+
     // MARK: apply
 
     @Test func applyEachKey() {
