@@ -109,6 +109,24 @@ layers: $(LIB)
 integration-test: $(LIB) $(CLI)
 	Tests/integration/run.sh
 
+# ---- aarch64, emulated (qemu-user) --------------------------------------
+# The cross-built library, the integration tests' C programs cross-compiled
+# (by run.sh) and run under qemu-aarch64 with the library preloaded into the
+# guest; then the default window's checks under emulation (Tests/emulated/).
+# Pass, fail and skip counts are printed; the skips are listed in
+# docs/testing.md.
+.PHONY: test-aarch64 lib-aarch64
+QEMU_AARCH64 ?= qemu-aarch64
+AARCH64_SYSROOT := /usr/aarch64-linux-gnu
+lib-aarch64:
+	$(MAKE) ARCH=aarch64 lib
+test-aarch64: setup-aarch64
+	$(MAKE) ARCH=aarch64 lib
+	RUNNER="$(QEMU_AARCH64)" QEMU_LD_PREFIX=$(AARCH64_SYSROOT) CC=aarch64-linux-gnu-gcc \
+	  LIB=$(CURDIR)/build/aarch64/libmapwarden.so BUILD=$(CURDIR)/build/aarch64/itest Tests/integration/run.sh
+	RUNNER="$(QEMU_AARCH64)" QEMU_LD_PREFIX=$(AARCH64_SYSROOT) CC=aarch64-linux-gnu-gcc \
+	  LIB=$(CURDIR)/build/aarch64/libmapwarden.so BUILD=$(CURDIR)/build/aarch64/etest Tests/emulated/run.sh
+
 # ---- differential fuzzing against the kernel (longer than make test's 20 s)
 FUZZ_SECONDS ?= 300
 .PHONY: fuzz

@@ -76,6 +76,12 @@ public struct AddressSpace: Equatable, Sendable {
     /// DefaultWindow.swift and docs/configuration.md for the reasoning).
     public var defaultWindow: Window? { DefaultWindow.choose(for: self) }
 
+    /// The huge page size of a MAP_HUGETLB call that names none: one page
+    /// table of pages (a PMD: pageSize / 8 entries). 2 MiB on x86-64 and on
+    /// aarch64 with 4 KiB pages, 32 MiB with 16 KiB, 512 MiB with 64 KiB.
+    /// (A kernel booted with default_hugepagesz= uses another.)
+    public var defaultHugePageSize: UInt64 { pageSize * (pageSize / 8) }
+
     @inlinable @inline(__always)
     public func pageAlignedDown(_ a: UInt64) -> UInt64 { a & ~(pageSize - 1) }
 

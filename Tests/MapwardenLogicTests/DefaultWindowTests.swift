@@ -148,4 +148,13 @@ private let pageSizes: [UInt64] = [4096, 16384, 65536]
             #expect(!AddressSpace.aarch64(vaBits: bits).isX86_64)
         }
     }
+
+    /// A MAP_HUGETLB without a size uses one PMD of pages: 2 MiB with 4 KiB
+    /// pages (x86-64 as before), 32 MiB with 16 KiB, 512 MiB with 64 KiB.
+    @Test func defaultHugePageIsThePageSizesPMD() {
+        #expect(AddressSpace.x86_64.defaultHugePageSize == 2 << 20)
+        #expect(AddressSpace.aarch64(vaBits: 39, pageSize: 4096).defaultHugePageSize == 2 << 20)
+        #expect(AddressSpace.aarch64(vaBits: 47, pageSize: 16384).defaultHugePageSize == 32 << 20)
+        #expect(AddressSpace.aarch64(vaBits: 42, pageSize: 65536).defaultHugePageSize == 512 << 20)
+    }
 }
