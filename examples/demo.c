@@ -15,6 +15,7 @@
 #include "../CShim/include/mapwarden.h"
 
 #pragma weak mapwarden_query
+#pragma weak mapwarden_windows
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -54,10 +55,17 @@ int main(void) {
         fprintf(stderr, "demo: run me under LD_PRELOAD=build/libmapwarden.so (make demo)\n");
         return 1;
     }
-    /* Ask about an address certainly inside the default window to learn it. */
-    uintptr_t base = 0x400000000000ULL;
-    const char *w = getenv("MAPWARDEN_WINDOW");
-    if (w) base = strtoull(w, NULL, 16);
+    /* The default window: where mapwarden put it for this address space
+     * (it depends on the architecture and the size of user space). */
+    struct mapwarden_window windows[MAPWARDEN_WINDOWS_MAX];
+    int n = mapwarden_windows ? mapwarden_windows(windows, MAPWARDEN_WINDOWS_MAX) : -1;
+    uintptr_t base = 0;
+    for (int i = 0; i < n; i++)
+        if (strcmp(windows[i].name, "default") == 0) base = windows[i].base;
+    if (base == 0) {
+        fprintf(stderr, "demo: mapwarden holds no default window\n");
+        return 1;
+    }
     mapwarden_query((void *)base, &info);
     uintptr_t end = info.window_base + info.window_size;
     printf("mapwarden holds the window %#lx-%#lx (%zu GiB) before main:\n",

@@ -197,7 +197,8 @@ struct Layout {
     // MARK: aarch64
 
     mutating func addArm64() {
-        let task = space.userEnd
+        // A 52-bit kernel maps above 2^48 only for a high hint.
+        let task = min(space.userEnd, 1 << 48)
         let rndBits = Layout.sysctlNumber("vm.mmap_rnd_bits") ?? 18
         let rnd = (UInt64(1) << rndBits) * space.pageSize
         let pie = space.pageAlignedDown(task / 3 * 2)
@@ -209,6 +210,9 @@ struct Layout {
                               kind: .adapts, ifOverlapping: "Go moves to its next hint"))
         regions.append(Region(start: 0x8_0000_0000, end: 0x8_8000_0000, what: "JVM CDS archive (0x800000000)",
                               kind: .adapts, ifOverlapping: "the JVM relocates the archive"))
+        regions.append(Region(start: 0x1_0000_0000, end: DefaultWindow.aarch64HintsEnd,
+                              what: "V8 / Node and Chromium PartitionAlloc random hints (arm64 Linux: below 320 GiB)",
+                              kind: .adapts, ifOverlapping: "their random hints land elsewhere (fewer places left for them)"))
     }
 
     // MARK: verdicts
@@ -227,7 +231,8 @@ struct Layout {
         blocked.append((0, 0x1_0000_0000))
         blocked.sort { $0 < $1 }
         let want = size
-        let target = space.defaultWindow.base
+        // Without a default window (a small space): the middle of user space.
+        let target = space.defaultWindow?.base ?? space.userEnd / 2
         var best: Window?
         var cursor: UInt64 = 0
         func consider(_ lo: UInt64, _ hi: UInt64) {

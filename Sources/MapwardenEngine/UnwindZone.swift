@@ -51,7 +51,7 @@ struct UnwindZone {
     /// fits, else as the kernel places it.
     mutating func map(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,
                       _ space: AddressSpace) -> KernelResult {
-        let unusual = MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_GROWSDOWN | MAP_HUGETLB | MAP_32BIT
+        let unusual = MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_GROWSDOWN | MAP_HUGETLB | MW_MAP_32BIT
         guard chunk > 0, flags & unusual == 0, len > 0, let size = space.pageAlignedUp(len), size <= chunk
         else { return Kernel.mmap(addr, len, prot, flags, fd, off) }
         if end - next < size && !reserve(names: config.namesWork) { return Kernel.mmap(addr, len, prot, flags, fd, off) }

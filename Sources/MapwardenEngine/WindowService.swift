@@ -215,12 +215,13 @@ enum WindowService {
 
     /// The page size of a MAP_HUGETLB call: MAP_HUGE_2MB and friends encode
     /// log2 of it in bits 26-31; without them the system default, taken as
-    /// 2 MiB (x86-64, and aarch64 with 4 KiB pages).
+    /// the page size's PMD (AddressSpace.defaultHugePageSize: 2 MiB on
+    /// x86-64; on aarch64 2, 32 or 512 MiB with 4, 16 or 64 KiB pages).
     /// For a file on hugetlbfs, the file system's page size. Otherwise 0.
     static func hugePageSize(_ flags: Int32, _ fd: Int32) -> UInt64 {
         if flags & MAP_HUGETLB != 0 {
             let shift = UInt64((flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK)
-            return shift != 0 ? 1 << shift : 2 << 20
+            return shift != 0 ? 1 << shift : view.space.defaultHugePageSize
         }
         if flags & MAP_ANONYMOUS == 0 { return FileFacts.hugePageSize(of: fd) }
         return 0

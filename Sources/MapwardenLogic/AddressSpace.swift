@@ -16,16 +16,45 @@ public struct AddressSpace: Equatable, Sendable {
     /// aarch64 with 39-bit virtual addresses (some embedded kernels).
     public static let aarch64VA39 = AddressSpace(pageSize: 4096, userEnd: 1 << 39)
 
+    /// x86-64's TASK_SIZE: 2^47 less one page with 4-level paging, 2^56
+    /// less one page with 5-level paging (la57). Never a power of two: the
+    /// top page is not user space.
+    public static func x86_64(la57: Bool) -> AddressSpace {
+        AddressSpace(pageSize: 4096, userEnd: (1 << (la57 ? 56 : 47)) - 4096)
+    }
+
+    /// aarch64's TASK_SIZE: 2^VA_BITS exactly (36, 39, 42, 47, 48 or 52),
+    /// with 4, 16 or 64 KiB pages.
+    public static func aarch64(vaBits: Int, pageSize: UInt64 = 4096) -> AddressSpace {
+        AddressSpace(pageSize: pageSize, userEnd: 1 << UInt64(vaBits))
+    }
+
+    /// The sizes of aarch64 user space that the stack can tell apart, in
+    /// bits (arch/arm64/Kconfig ARM64_VA_BITS_*): 16 KiB pages with two
+    /// levels give 36, 4 KiB pages with three give 39, 64 KiB pages with two
+    /// give 42, 16 KiB pages with three give 47, four levels give 48. A
+    /// 52-bit kernel hands out addresses above 2^48 only for a high hint
+    /// (like la57): its stack and mmap base stay below 2^48.
+    public static let aarch64VABits = [36, 39, 42, 47, 48]
+
     /// The address space of a process, from what its caller reads of it:
-    /// the page size and an address on its stack. x86-64 user space ends at
-    /// 2^47 - 4096 (also under la57, without a high hint); on aarch64 the
-    /// stack sits near the top of user space, and below 2^39 means a 39-bit
-    /// kernel. The library and the `mapwarden` command both decide here.
+    /// the page size (AT_PAGESZ) and an address on its stack. x86-64 user
+    /// space ends at 2^47 - 4096 (also under la57, without a high hint); on
+    /// aarch64 the stack sits near the top of user space (at most 16 GiB of
+    /// randomization and the stack limit below it), so the smallest VA size
+    /// above the stack is the one the kernel was built with. The library
+    /// and the `mapwarden` command both decide here.
     public static func detect(pageSize: UInt64, stackAddress: UInt64,
                               x86_64: Bool = AddressSpace.builtForX86_64) -> AddressSpace {
-        var space = x86_64 ? AddressSpace.x86_64 : stackAddress < (1 << 39) ? .aarch64VA39 : .aarch64VA48
-        space.pageSize = pageSize
-        return space
+        if x86_64 {
+            var space = AddressSpace.x86_64
+            space.pageSize = pageSize
+            return space
+        }
+        for bits in aarch64VABits where stackAddress < 1 << UInt64(bits) {
+            return .aarch64(vaBits: bits, pageSize: pageSize)
+        }
+        return .aarch64(vaBits: 52, pageSize: pageSize)
     }
 
     #if arch(x86_64)
@@ -34,12 +63,24 @@ public struct AddressSpace: Equatable, Sendable {
     public static let builtForX86_64 = false
     #endif
 
-    /// The window used when none is configured (docs/configuration.md gives the reasoning).
-    public var defaultWindow: Window {
-        if userEnd <= 1 << 39 { return Window(base: 0x10_0000_0000, size: 32 << 30) } // 64 GiB, 32 GiB
-        if userEnd == 1 << 48 { return Window(base: 0x2000_0000_0000, size: 1 << 40) } // aarch64 VA48
-        return Window(base: 0x4000_0000_0000, size: 1 << 40)                            // x86-64
-    }
+    /// How many bits the user addresses take: 47 for x86-64's 2^47 - 4096,
+    /// 39 for aarch64's 2^39.
+    public var vaBits: Int { userEnd <= 1 ? 0 : 64 - (userEnd - 1).leadingZeroBitCount }
+
+    /// True for x86-64's TASK_SIZE (one page short of a power of two),
+    /// false for aarch64's (a power of two).
+    public var isX86_64: Bool { userEnd & (userEnd - 1) != 0 }
+
+    /// The window used when none is configured, or nil when no default
+    /// fits this address space (then MAPWARDEN_WINDOW must be set; see
+    /// DefaultWindow.swift and docs/configuration.md for the reasoning).
+    public var defaultWindow: Window? { DefaultWindow.choose(for: self) }
+
+    /// The huge page size of a MAP_HUGETLB call that names none: one page
+    /// table of pages (a PMD: pageSize / 8 entries). 2 MiB on x86-64 and on
+    /// aarch64 with 4 KiB pages, 32 MiB with 16 KiB, 512 MiB with 64 KiB.
+    /// (A kernel booted with default_hugepagesz= uses another.)
+    public var defaultHugePageSize: UInt64 { pageSize * (pageSize / 8) }
 
     @inlinable @inline(__always)
     public func pageAlignedDown(_ a: UInt64) -> UInt64 { a & ~(pageSize - 1) }

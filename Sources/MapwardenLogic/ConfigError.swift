@@ -19,6 +19,9 @@ public struct ConfigError: Error, Equatable {
         case windowBaseZero
         case windowSizeUnaligned(pageSize: UInt64)
         case windowBeyondUserSpace(userEnd: UInt64)
+        /// MAPWARDEN_WINDOW is not set and no default window fits user
+        /// space, which ends at userEnd (DefaultWindow.choose).
+        case noDefaultWindow(userEnd: UInt64)
         // MAPWARDEN_WINDOW_<NAME> and window options.
         case windowBadName
         case windowNamedDefault
@@ -65,6 +68,7 @@ public struct ConfigError: Error, Equatable {
             case let (.windowBaseUnaligned(x), .windowBaseUnaligned(y)),
                  let (.windowSizeUnaligned(x), .windowSizeUnaligned(y)),
                  let (.windowBeyondUserSpace(x), .windowBeyondUserSpace(y)),
+                 let (.noDefaultWindow(x), .noDefaultWindow(y)),
                  let (.notACount(x), .notACount(y)),
                  let (.tooManyWindows(x), .tooManyWindows(y)),
                  let (.pathTooLong(x), .pathTooLong(y)):
@@ -97,6 +101,13 @@ public struct ConfigError: Error, Equatable {
     /// Writes `mapwarden: FILE:LINE: KEY="VALUE": why` (no newline).
     public func describe(into out: inout TextBuffer, fileName: Bytes) {
         out.append("mapwarden: ")
+        // Nothing was set: there is no entry to point at.
+        if case .noDefaultWindow(let userEnd) = problem {
+            out.append("MAPWARDEN_WINDOW is not set and no default window fits this address space (user space ends at ")
+            out.append(hex: userEnd)
+            out.append("): set MAPWARDEN_WINDOW=BASE:SIZE")
+            return
+        }
         switch origin {
         case .file(let line):
             out.append(fileName, limit: TextBuffer.quotedLimit)
@@ -165,6 +176,8 @@ public struct ConfigError: Error, Equatable {
         case .windowBeyondUserSpace(let userEnd):
             out.append("the window does not fit in user space, which ends at ")
             out.append(hex: userEnd)
+        case .noDefaultWindow:
+            break // said above
         case .windowBadName:
             out.append("the window name after MAPWARDEN_WINDOW_ must be 1 to 31 letters, digits or _")
         case .windowNamedDefault:

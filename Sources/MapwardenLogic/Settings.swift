@@ -166,7 +166,9 @@ public struct Settings: Equatable {
     public init(space: AddressSpace) {
         self.space = space
         var table = WindowTable()
-        _ = table.set(WindowSpec(name: .defaultWindow, window: space.defaultWindow, key: Bytes(SettingKey.window.name),
+        // Without a default (validate() says so unless MAPWARDEN_WINDOW is
+        // set) the entry keeps its place, empty, and is never reserved.
+        _ = table.set(WindowSpec(name: .defaultWindow, window: space.defaultWindow ?? Window(base: 0, size: 0), key: Bytes(SettingKey.window.name),
                                  value: .empty, origin: .environment))
         self.windows = table
     }
@@ -331,10 +333,15 @@ public struct Settings: Equatable {
         }
     }
 
-    /// Checks what only the whole configuration shows: no more than
+    /// Checks what only the whole configuration shows: a default window
+    /// (configured, or one that fits this address space), no more than
     /// WindowTable.capacity windows, no two overlapping. Run after every
     /// entry is applied.
     public func validate() throws(ConfigError) {
+        if windows[0].value.count == 0 && space.defaultWindow == nil {
+            throw ConfigError(.noDefaultWindow(userEnd: space.userEnd), origin: .environment,
+                              key: Bytes(SettingKey.window.name), value: .empty)
+        }
         if windows.count > WindowTable.capacity {
             let last = windows[windows.count - 1]
             throw ConfigError(.tooManyWindows(maximum: UInt64(WindowTable.capacity)), origin: last.origin,

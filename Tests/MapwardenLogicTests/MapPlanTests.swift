@@ -8,7 +8,7 @@ import Testing
 // request's offset advanced to the window part's first page, for anonymous
 // requests too (as the engine records it today).
 
-private let P = PlanWorld.P
+private var P: UInt64 { PlanWorld.P }
 private let MiB: UInt64 = 1 << 20
 private let GiB: UInt64 = 1 << 30
 private func pg(_ n: UInt64) -> UInt64 { PlanWorld.page(n) }
@@ -37,7 +37,7 @@ private func hintPages(_ a: UInt64, _ b: UInt64, anonymous: Bool = true, offset:
     hintAt(pg(a), (b - a) * P, anonymous: anonymous, offset: offset)
 }
 
-@Suite struct MapPlanTests {
+@Suite(.everyPageSize) struct MapPlanTests {
     // MARK: The kernel's own argument errors, and calls far from every window
 
     @Test func zeroLengthIsLeftToTheKernelsEINVAL() {
@@ -182,27 +182,29 @@ private func hintPages(_ a: UInt64, _ b: UInt64, anonymous: Bool = true, offset:
 
     @Test func map32BitHintIsPlacedWhenItEndsAtOrBelow2GiB() {
         // rule 4: MAP_32BIT hints are served in place when the range ends at or below 2 GiB
+        let twoG: UInt64 = 0x8000_0000
         let w = PlanWorld([Window(base: 0x7000_0000, size: 0x2000_0000)]) // 1.75 GiB to 2.25 GiB
-        var low = hintAt(0x7FFF_E000, 2 * P)
+        var low = hintAt(twoG - 2 * P, 2 * P)
         low.below2GiB = true
         #expect(MapPlan.decide(low, w.view, w.registry)
-                == .place(InPlaceMap(window: 0, start: 0x7FFF_E000, end: 0x8000_0000, lo: 0x7FFF_E000, hi: 0x8000_0000,
+                == .place(InPlaceMap(window: 0, start: twoG - 2 * P, end: twoG, lo: twoG - 2 * P, hi: twoG,
                                      onFailure: .placeElsewhere)))
         // one page further it ends past 2 GiB: the kernel places it below 2 GiB
-        var high = hintAt(0x7FFF_F000, 2 * P)
+        var high = hintAt(twoG - P, 2 * P)
         high.below2GiB = true
         #expect(MapPlan.decide(high, w.view, w.registry) == .kernel)
-        high.addr = 0x8000_0000
+        high.addr = twoG
         #expect(MapPlan.decide(high, w.view, w.registry) == .kernel)
         // without MAP_32BIT the same hint is placed
-        #expect(MapPlan.decide(hintAt(0x7FFF_F000, 2 * P), w.view, w.registry)
-                == .place(InPlaceMap(window: 0, start: 0x7FFF_F000, end: 0x8000_1000, lo: 0x7FFF_F000, hi: 0x8000_1000,
+        #expect(MapPlan.decide(hintAt(twoG - P, 2 * P), w.view, w.registry)
+                == .place(InPlaceMap(window: 0, start: twoG - P, end: twoG + P, lo: twoG - P, hi: twoG + P,
                                      onFailure: .placeElsewhere)))
-        // unaligned: rounded down, as Linux 6.18 does for MAP_32BIT too (measured: 0x7FFFE800 -> 0x7fffe000)
-        var unaligned = hintAt(0x7FFF_E800, P)
+        // unaligned: rounded down, as Linux 6.18 does for MAP_32BIT too (measured with 4 KiB
+        // pages: 0x7FFFE800 -> 0x7fffe000)
+        var unaligned = hintAt(twoG - 2 * P + 0x800, P)
         unaligned.below2GiB = true
         #expect(MapPlan.decide(unaligned, w.view, w.registry)
-                == .place(InPlaceMap(window: 0, start: 0x7FFF_E000, end: 0x7FFF_F000, lo: 0x7FFF_E000, hi: 0x7FFF_F000,
+                == .place(InPlaceMap(window: 0, start: twoG - 2 * P, end: twoG - P, lo: twoG - 2 * P, hi: twoG - P,
                                      onFailure: .placeElsewhere)))
     }
 
@@ -329,7 +331,7 @@ private func hintPages(_ a: UInt64, _ b: UInt64, anonymous: Bool = true, offset:
     @Test func unalignedFileOffsetIsTheKernelsEINVALBeforeAnything() {
         // rule 3: the kernel refuses an unaligned offset before anything else (the call as it
         // is: EINVAL, nothing changed), before a range past user space or any window rule
-        let space = AddressSpace.x86_64
+        let space = PlanWorld.space
         let top = PlanWorld([Window(base: space.userEnd - 16 * P, size: 16 * P)])
         var r = MapRequest(addr: space.userEnd - 2 * P, length: 4 * P)
         r.fixed = true
@@ -349,7 +351,7 @@ private func hintPages(_ a: UInt64, _ b: UInt64, anonymous: Bool = true, offset:
     @Test func fixedPastTheEndOfUserSpaceIsTheKernelsAnswer() {
         // rule 3: a length past the address space is the kernel's ENOMEM (the call as it is,
         // which fails before it touches anything), before EEXIST
-        let space = AddressSpace.x86_64
+        let space = PlanWorld.space
         let top = PlanWorld([Window(base: space.userEnd - 16 * P, size: 16 * P)])
         top.record(space.userEnd - 2 * P, space.userEnd)
         var r = MapRequest(addr: space.userEnd - 2 * P, length: 4 * P)
@@ -502,15 +504,17 @@ private func hintPages(_ a: UInt64, _ b: UInt64, anonymous: Bool = true, offset:
     }
 
     @Test func hugePageRoundingFollowsTheWindowRules() {
-        // rule 13 with rule 2: the rounded range is the mapping's range
+        // rule 13 with rule 2: the rounded range is the mapping's range. A huge page
+        // of 512 pages (2 MiB with 4 KiB pages) reaches past all three windows.
+        let huge = 512 * P
         var r = MapRequest(addr: PlanWorld.origin, length: P)
         r.fixed = true
         r.hugetlb = true
-        r.hugePageSize = 2 * MiB
+        r.hugePageSize = huge
         // the rounded range covers all of W0 (pages 16 to 32)
         let one = PlanWorld()
         #expect(MapPlan.decide(r, one.view, one.registry)
-                == .place(InPlaceMap(window: 0, start: PlanWorld.origin, end: PlanWorld.origin + 2 * MiB,
+                == .place(InPlaceMap(window: 0, start: PlanWorld.origin, end: PlanWorld.origin + huge,
                                      lo: pg(16), hi: pg(32), offset: 16 * P)))
         // ... and touches all three windows: one mapping lives in one window
         let three = PlanWorld(PlanWorld.three)
@@ -596,7 +600,7 @@ private func hintPages(_ a: UInt64, _ b: UInt64, anonymous: Bool = true, offset:
         let backed = PlanWorld(fileBacked: 1)
         #expect(MapPlan.decide(fixedPages(20, 22, offset: 1), backed.view, backed.registry) == .kernel)
         #expect(MapPlan.decide(fixedPages(20, 22, noReplace: true, offset: 0x800), backed.view, nil) == .kernel)
-        let space = AddressSpace.x86_64
+        let space = PlanWorld.space
         let top = PlanWorld([Window(base: space.userEnd - 16 * P, size: 16 * P)])
         var r = MapRequest(addr: space.userEnd - 2 * P, length: 4 * P)
         r.fixed = true
@@ -619,7 +623,7 @@ private func hintPages(_ a: UInt64, _ b: UInt64, anonymous: Bool = true, offset:
         // length 0x3000 -> EBADF; the engine before the fix, window 0x7FFFFFFF0000:61440: ENOMEM). The
         // plan cannot see the descriptor; the call as it is fails in the kernel before it
         // touches anything, with the kernel's errno in its order.
-        let space = AddressSpace.x86_64
+        let space = PlanWorld.space
         let top = PlanWorld([Window(base: space.userEnd - 16 * P, size: 16 * P)])
         var r = MapRequest(addr: space.userEnd - 2 * P, length: 4 * P)
         r.fixed = true

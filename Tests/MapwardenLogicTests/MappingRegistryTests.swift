@@ -1,7 +1,7 @@
 import Testing
 @testable import MapwardenLogic
 
-private let P: UInt64 = 4096
+private var P: UInt64 { PlanWorld.P }
 /// An address in the test window: page n.
 private func pg(_ n: UInt64) -> UInt64 { 0x4000_0000_0000 + n * P }
 
@@ -77,7 +77,7 @@ private func M(_ a: UInt64, _ b: UInt64, _ prot: Int32 = RW, _ kind: UInt32 = an
     Mapping(start: pg(a), end: pg(b), prot: prot, kind: kind, offset: offset, tag: tag)
 }
 
-@Suite struct MappingRegistryTests {
+@Suite(.everyPageSize) struct MappingRegistryTests {
     // MARK: Insert and lookup
 
     @Test func joinMergesWhatOnlyItsExtentTellsApart() {
@@ -413,7 +413,7 @@ private func M(_ a: UInt64, _ b: UInt64, _ prot: Int32 = RW, _ kind: UInt32 = an
     }
 }
 
-@Suite struct RegistryStorageSizeTests {
+@Suite(.everyPageSize) struct RegistryStorageSizeTests {
     /// The owner sizes storage with bytesNeeded and learns what committed
     /// memory holds with capacity(fittingIn:): the two must agree, across
     /// block boundaries, so that growth in place never overruns.

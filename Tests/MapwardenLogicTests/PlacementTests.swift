@@ -1,7 +1,7 @@
 import Testing
 @testable import MapwardenLogic
 
-private let P: UInt64 = 4096
+private var P: UInt64 { PlanWorld.P }
 private let MiB: UInt64 = 1 << 20
 private let base: UInt64 = 0x4000_0000_0000
 /// A 64 MiB window.
@@ -26,7 +26,7 @@ private func usage(_ mappings: Int, _ mapped: UInt64, _ largestFree: UInt64) -> 
     return u
 }
 
-@Suite struct FirstFitTests {
+@Suite(.everyPageSize) struct FirstFitTests {
     @Test func emptyWindowGivesItsBase() {
         let r = registry([]).r
         #expect(r.firstFit(in: win, size: P, align: P) == base)
@@ -122,7 +122,7 @@ private func usage(_ mappings: Int, _ mapped: UInt64, _ largestFree: UInt64) -> 
     }
 }
 
-@Suite struct WindowUsageTests {
+@Suite(.everyPageSize) struct WindowUsageTests {
     @Test func emptyWindow() {
         #expect(registry([]).r.usage(of: win) == usage(0, 0, 64 * MiB))
     }

@@ -7,21 +7,27 @@ import Testing
 /// window), which of them a file backs, and a registry that owns its
 /// storage (`Registry`, see MappingRegistryTests.swift).
 final class PlanWorld {
-    static let P: UInt64 = 4096
+    /// The page size: 4 KiB, or each of 4, 16 and 64 KiB in the suites
+    /// marked `.everyPageSize` (TestSupport.swift).
+    @TaskLocal static var P: UInt64 = 4096
     static let origin: UInt64 = 0x4000_0000_0000
+    /// The address space with those pages: x86-64's with 4 KiB pages,
+    /// aarch64's 48-bit one with 16 and 64 KiB pages (as on Asahi and
+    /// 64 KiB server kernels).
+    static var space: AddressSpace { P == 4096 ? .x86_64 : .aarch64(vaBits: 48, pageSize: P) }
 
     /// The address of page n.
     static func page(_ n: UInt64) -> UInt64 { origin + n * P }
 
     /// The usual three windows: W0 = pages [16, 32), W1 = [48, 64), W2 = [80, 96).
-    static let three: [Window] = [Window(base: page(16), size: 16 * P), Window(base: page(48), size: 16 * P),
-                                  Window(base: page(80), size: 16 * P)]
+    static var three: [Window] { [Window(base: page(16), size: 16 * P), Window(base: page(48), size: 16 * P),
+                                  Window(base: page(80), size: 16 * P)] }
 
     let view: WindowView
     let reg = Registry(capacity: 64)
 
     init(_ windows: [Window] = [Window(base: page(16), size: 16 * P)], fileBacked: UInt32 = 0,
-         space: AddressSpace = .x86_64) {
+         space: AddressSpace = PlanWorld.space) {
         var ranges = WindowRanges()
         for w in windows { precondition(ranges.insert(w)) }
         view = WindowView(windows: ranges, fileBacked: fileBacked, space: space)

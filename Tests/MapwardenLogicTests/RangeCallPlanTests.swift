@@ -7,7 +7,7 @@ import Testing
 // window. Windows W0 = pages [16, 32) and W1 = [48, 64) unless a test says
 // otherwise.
 
-private let P = PlanWorld.P
+private var P: UInt64 { PlanWorld.P }
 private func pg(_ n: UInt64) -> UInt64 { PlanWorld.page(n) }
 
 private func twoWindows() -> PlanWorld { PlanWorld(Array(PlanWorld.three.prefix(2))) }
@@ -30,7 +30,7 @@ private func mlockCall(_ addr: UInt64, _ length: UInt64, needsRegistry: Bool = t
     return c
 }
 
-@Suite struct RangeCallPlanTests {
+@Suite(.everyPageSize) struct RangeCallPlanTests {
     @Test func callTouchingNoWindowIsTheKernels() {
         // rule 12: nothing to do with a window: the call as it is, nothing recorded
         let w = twoWindows()

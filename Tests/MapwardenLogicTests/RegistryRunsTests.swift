@@ -7,7 +7,7 @@ import Testing
 // runs and recorded parts, as repair walks it (rule 9). Windows W0 = pages
 // [16, 32), W1 = [48, 64).
 
-private let P = PlanWorld.P
+private var P: UInt64 { PlanWorld.P }
 private func pg(_ n: UInt64) -> UInt64 { PlanWorld.page(n) }
 
 private struct Run: Equatable, CustomStringConvertible {
@@ -38,7 +38,7 @@ private func parts(_ w: PlanWorld, _ a: UInt64, _ b: UInt64, window i: Int = 0) 
     return out
 }
 
-@Suite struct RegistryRunsTests {
+@Suite(.everyPageSize) struct RegistryRunsTests {
     @Test func runsSplitARangeIntoWhatTheKernelActsOnAndFreeWindowPages() {
         // rule 7: free window pages behave as unmapped memory; outside the windows and on
         // recorded mappings the kernel acts. Runs of one kind are joined.
@@ -109,7 +109,7 @@ private func parts(_ w: PlanWorld, _ a: UInt64, _ b: UInt64, window i: Int = 0) 
     }
 }
 
-@Suite struct VMAStartTests {
+@Suite(.everyPageSize) struct VMAStartTests {
     @Test func vmaStartFollowsRecordsTheKernelWouldHaveMergedAndStopsAtAGrowsDownBoundary() {
         // rule 7 (mprotect with PROT_GROWSDOWN changes a MAP_GROWSDOWN VMA from
         // its start): the start is found down through mergeable records only;

@@ -15,7 +15,7 @@ import Testing
 // test says what Linux does and records the difference with withKnownIssue:
 // the plan is left as it is.
 
-private let P = PlanWorld.P
+private var P: UInt64 { PlanWorld.P }
 private func pg(_ n: UInt64) -> UInt64 { PlanWorld.page(n) }
 
 /// mremap's flags, as the engine decodes them into a RemapRequest.
@@ -65,7 +65,7 @@ private func mapping(_ a: UInt64, _ b: UInt64, prot: Int32 = 3, kind: UInt32 = M
     Mapping(start: pg(a), end: pg(b), prot: prot, kind: kind, offset: offset)
 }
 
-@Suite struct RemapPlanTests {
+@Suite(.everyPageSize) struct RemapPlanTests {
     // MARK: From a signal handler
 
     @Test func fromASignalHandlerEveryCallTouchingAWindowIsENOMEM() {

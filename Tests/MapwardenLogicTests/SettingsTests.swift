@@ -43,7 +43,7 @@ func apply(_ s: inout Settings, _ key: String, _ value: String,
     @Test func defaultWindowPerAddressSpace() {
         #expect(AddressSpace.x86_64.defaultWindow == Window(base: 0x4000_0000_0000, size: T))
         #expect(AddressSpace.aarch64VA48.defaultWindow == Window(base: 0x2000_0000_0000, size: T))
-        #expect(AddressSpace.aarch64VA39.defaultWindow == Window(base: 0x10_0000_0000, size: 32 * G))
+        #expect(AddressSpace.aarch64VA39.defaultWindow == Window(base: 0x50_0000_0000, size: 16 * G))
         #expect(Settings(space: .aarch64VA48).window == AddressSpace.aarch64VA48.defaultWindow)
         #expect(Settings(space: .aarch64VA39).window == AddressSpace.aarch64VA39.defaultWindow)
     }
@@ -51,7 +51,7 @@ func apply(_ s: inout Settings, _ key: String, _ value: String,
     /// Every default window passes the same validation as a configured one.
     @Test func defaultWindowIsValid() {
         for space in [AddressSpace.x86_64, .aarch64VA48, .aarch64VA39] {
-            let w = space.defaultWindow
+            let w = space.defaultWindow!
             let text = render { $0.append(hex: w.base); $0.append(byte: 0x3A); $0.append(size: w.size) }
             #expect(window(text, space) == .success(w), "\(text)")
         }
@@ -147,6 +147,31 @@ func apply(_ s: inout Settings, _ key: String, _ value: String,
         #expect(window("0x10000:64K", big) == .success(Window(base: 0x10000, size: 64 * K)))
         #expect(window("0x11000:64K", big) == .failure(.windowBaseUnaligned(pageSize: 65536)))
         #expect(window("0x10000:4K", big) == .failure(.windowSizeUnaligned(pageSize: 65536)))
+    }
+
+    /// The window checks with 4, 16 and 64 KiB pages: a base or size one
+    /// smaller page off is refused with the page size in the problem; whole
+    /// pages pass; the whole configuration read (file and environment)
+    /// checks with the same page size.
+    @Test(arguments: EveryPageSize.sizes)
+    func windowChecksFollowThePageSize(pageSize: UInt64) {
+        let space = AddressSpace.aarch64(vaBits: 48, pageSize: pageSize)
+        let hex = { (n: UInt64) in "0x" + String(n, radix: 16) }
+        let base: UInt64 = 0x2000_0000_0000
+        #expect(window("\(hex(base)):\(pageSize)", space) == .success(Window(base: base, size: pageSize)))
+        #expect(window("\(hex(base + pageSize)):\(3 * pageSize)", space)
+                == .success(Window(base: base + pageSize, size: 3 * pageSize)))
+        if pageSize > 4096 {
+            #expect(window("\(hex(base + 4096)):\(pageSize)", space) == .failure(.windowBaseUnaligned(pageSize: pageSize)))
+            #expect(window("\(hex(base)):\(pageSize + 4096)", space) == .failure(.windowSizeUnaligned(pageSize: pageSize)))
+        }
+        #expect(window("\(hex(base + 1)):\(pageSize)", space) == .failure(.windowBaseUnaligned(pageSize: pageSize)))
+        #expect(window("\(hex(base)):\(pageSize - 1)", space) == .failure(.windowSizeUnaligned(pageSize: pageSize)))
+        let good = read(file: "MAPWARDEN_WINDOW_JIT=\(hex(base + (1 << 41))):\(2 * pageSize)\n",
+                        [("MAPWARDEN_WINDOW", "\(hex(base)):1G")], space: space)
+        #expect(good.count == 0)
+        let bad = read(file: "MAPWARDEN_WINDOW_JIT=\(hex(base + (1 << 41))):\(pageSize + 512)\n", [], space: space)
+        #expect(bad.problems.map(\.problem) == [.windowSizeUnaligned(pageSize: pageSize)])
     }
 
     // MARK: apply

@@ -5,7 +5,7 @@ import Testing
 // re-reserves atomically; munmap of free window space returns 0). Windows
 // W0 = pages [16, 32), W1 = [48, 64), W2 = [80, 96).
 
-private let P = PlanWorld.P
+private var P: UInt64 { PlanWorld.P }
 private func pg(_ n: UInt64) -> UInt64 { PlanWorld.page(n) }
 
 private typealias Step = UnmapPlan.Step
@@ -22,7 +22,7 @@ private func steps(_ a: UInt64, _ b: UInt64, _ windows: [Window] = PlanWorld.thr
 private func unmap(_ a: UInt64, _ b: UInt64) -> Step { .unmap(lo: pg(a), hi: pg(b)) }
 private func release(_ i: Int, _ a: UInt64, _ b: UInt64) -> Step { .release(window: i, lo: pg(a), hi: pg(b)) }
 
-@Suite struct UnmapPlanTests {
+@Suite(.everyPageSize) struct UnmapPlanTests {
     @Test func rangeLeavesTheKernelsEINVALToIt() {
         // rule 6: the kernel's own answer to the call as it is (EINVAL for a zero length,
         // an unaligned start, a range past user space), nothing changed

@@ -12,6 +12,15 @@
 # "# EXCLUSIVE: why" ("// EXCLUSIVE: why" in C): it runs while no other
 # test of any run on this machine does (see ../machine_lock.bash). Prints
 # "N passed, N failed" last.
+#
+# Under emulation (make test-aarch64): RUNNER is the emulator (qemu-aarch64),
+# CC the cross compiler and LIB the library built for the guest. Each C
+# test runs as `RUNNER program`, with LD_PRELOAD given to the guest alone
+# (QEMU_SET_ENV), not to the emulator. Shell tests are skipped: they drive
+# host programs (the shell, compilers, strace, Python, SBCL, the mapwarden
+# command) that cannot be told to run the guest. C tests named in
+# emulated-skips.txt ("name: reason") are skipped with their reason
+# (docs/testing.md lists them). Prints "N passed, N failed, N skipped" last.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -24,7 +33,8 @@ export CC="${CC:-cc}"
 export MAPWARDEN_SYMBOLIZER=none
 mkdir -p "$BUILD"
 filter="${1:-}"
-passed=0 failed=0 failures=()
+runner="${RUNNER:-}"
+passed=0 failed=0 failures=() skipped=0
 . "$here/../machine_lock.bash"
 
 # shared or exclusive: the machine lock a test file needs
@@ -38,7 +48,13 @@ run_case() { # name, lock mode, command...
     local start=$(date +%s%N)
     # (stdin from /dev/null: a test that counts on the lowest free descriptor
     # being 3 must not find 0 free because the runner had no stdin)
-    timeout 300 "$@" </dev/null >"$log" 2>&1 {mw_lock_ts}>&- {mw_lock_rw}>&-
+    # (under emulation a test gets 60 s, and SIGKILL 5 s after SIGTERM: the
+    # emulator may hold SIGTERM for its guest)
+    if [ -n "$runner" ]; then
+        timeout -k 5 "${EMULATED_TIMEOUT:-60}" "$@" </dev/null >"$log" 2>&1 {mw_lock_ts}>&- {mw_lock_rw}>&-
+    else
+        timeout 300 "$@" </dev/null >"$log" 2>&1 {mw_lock_ts}>&- {mw_lock_rw}>&-
+    fi
     local status=$?
     machine_unlock
     if [ $status -eq 0 ]; then
@@ -57,9 +73,23 @@ while IFS= read -r t; do tests+=("$t"); done < <(cd "$here" &&
     find . -path ./include -prune -o -type f \( -name '*.c' -o -name '*.sh' \) ! -path ./run.sh -print |
     sed 's|^\./||' | LC_ALL=C sort)
 
+# The reason a test is skipped under emulation, or nothing.
+skip_reason() { # name, file
+    if [[ "$2" == *.sh ]]; then echo "a shell test: it runs host programs, not the guest"; return; fi
+    sed -n "s|^$1: ||p" "$here/emulated-skips.txt"
+}
+
 for t in "${tests[@]}"; do
     name=${t%.*}
     [ -n "$filter" ] && [[ "$name" != *$filter* ]] && continue
+    if [ -n "$runner" ]; then
+        why=$(skip_reason "$name" "$t")
+        if [ -n "$why" ]; then
+            skipped=$((skipped + 1))
+            printf 'SKIP %-64s %s\n' "$name" "$why"
+            continue
+        fi
+    fi
     case $t in
     *.c)
         src="$here/$t"
@@ -72,7 +102,11 @@ for t in "${tests[@]}"; do
         fi
         envs=()
         while IFS= read -r kv; do envs+=("$kv"); done < <(sed -n 's|^// ENV: ||p' "$src")
-        run_case "$name" "$(lock_mode "$src")" env "${envs[@]}" LD_PRELOAD="$LIB" "$BUILD/$name"
+        if [ -n "$runner" ]; then
+            run_case "$name" "$(lock_mode "$src")" env "${envs[@]}" QEMU_SET_ENV="LD_PRELOAD=$LIB" $runner "$BUILD/$name"
+        else
+            run_case "$name" "$(lock_mode "$src")" env "${envs[@]}" LD_PRELOAD="$LIB" "$BUILD/$name"
+        fi
         ;;
     *.sh)
         run_case "$name" "$(lock_mode "$here/$t")" bash "$here/$t"
@@ -80,10 +114,14 @@ for t in "${tests[@]}"; do
     esac
 done
 
-if [ -n "$filter" ] && [ $((passed + failed)) -eq 0 ]; then
+if [ -n "$filter" ] && [ $((passed + failed + skipped)) -eq 0 ]; then
     echo "integration: no test name contains '$filter' (names are folder/name, e.g. window/munmap_rereserves)"
     exit 1
 fi
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"
-echo "integration: $passed passed, $failed failed"
+if [ -n "$runner" ]; then
+    echo "integration ($runner): $passed passed, $failed failed, $skipped skipped"
+else
+    echo "integration: $passed passed, $failed failed"
+fi
 [ "$failed" -eq 0 ]

@@ -21,6 +21,7 @@
 /* Weak: resolved from the preloaded library at run time (the pattern
  * mapwarden.h documents for programs that must also run without it). */
 #pragma weak mapwarden_query
+#pragma weak mapwarden_windows
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -37,10 +38,18 @@
 
 static const uintptr_t PAGE = 4096;
 
-/* The window under test: MAPWARDEN_WINDOW if set, else the x86-64 default. */
+/* The window under test: MAPWARDEN_WINDOW if set, else the default window
+ * mapwarden chose for this machine (x86-64: 0x400000000000; aarch64: by the
+ * size of user space), else the x86-64 default. */
 static inline uintptr_t window_base(void) {
     const char *w = getenv("MAPWARDEN_WINDOW");
-    return w ? (uintptr_t)strtoull(w, NULL, 16) : (uintptr_t)0x400000000000ULL;
+    if (w) return (uintptr_t)strtoull(w, NULL, 16);
+    struct mapwarden_window ws[MAPWARDEN_WINDOWS_MAX];
+    /* (weak: some programs also run without the preload) */
+    int n = mapwarden_windows ? mapwarden_windows(ws, MAPWARDEN_WINDOWS_MAX) : -1;
+    for (int i = 0; i < n && i < MAPWARDEN_WINDOWS_MAX; i++)
+        if (strcmp(ws[i].name, "default") == 0) return ws[i].base;
+    return (uintptr_t)0x400000000000ULL;
 }
 static inline size_t window_size(void) {
     struct mapwarden_info info;
