@@ -1,4 +1,4 @@
-# Sourced by Tests/integration/run.sh and Tests/cli/run.sh.
+# Sourced by Tests/integration/run.sh, Tests/cli/run.sh and Tests/bench/run.sh.
 #
 # A few integration tests change a machine-wide setting for a while: a
 # sysctl (vm.max_map_count lowered to 4096, vm.mmap_rnd_bits raised to 32,

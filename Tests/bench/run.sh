@@ -67,6 +67,10 @@ run_mode() { # mode, cases...
         || { cat "$log" >&2; fail "bench ($mode) $* failed"; }
 }
 
+# The whole run holds the machine's test lock, shared: no test that changes
+# a machine-wide setting (vm.max_map_count lowered...) runs meanwhile.
+. "$here/../machine_lock.bash"
+machine_lock shared
 start=$(date +%s)
 echo "mapwarden benchmark: $rounds rounds, pinned: ${pin[*]:-no}, $(uname -r), $(nproc) CPUs"
 for ((r = 1; r <= rounds; r++)); do
