@@ -19,6 +19,7 @@
 #include <libunwind.h> /* libunwind-dev: the declaration only; nothing is linked */
 #include <sys/stat.h>
 #include "include/mapwarden_kernel.h"
+#include "include/platform/loaded_object.h"
 #include "include/platform/backtrace.h"
 
 static __typeof__(unw_backtrace) *unw_backtrace_fn;
@@ -33,18 +34,8 @@ static int configured_depth;
 
 static int find_self(struct dl_phdr_info *info, size_t size, void *data) {
     (void)size;
-    uintptr_t probe = (uintptr_t)data;
-    uintptr_t lo = UINTPTR_MAX, hi = 0;
-    int mine = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD) continue;
-        uintptr_t start = info->dlpi_addr + ph->p_vaddr, end = start + ph->p_memsz;
-        if (start < lo) lo = start;
-        if (end > hi) hi = end;
-        if (probe >= start && probe < end) mine = 1;
-    }
-    if (!mine) return 0;
+    uintptr_t lo, hi;
+    if (!mw_object_holds(info, (uintptr_t)data, &lo, &hi)) return 0;
     self_lo = lo;
     self_hi = hi;
     return 1;

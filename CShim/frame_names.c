@@ -11,6 +11,7 @@
 #include "include/mapwarden_kernel.h"
 #include "include/platform/auxv.h"
 #include "include/platform/frame_names.h"
+#include "include/platform/loaded_object.h"
 
 /* The main program's lowest mapped address and its path: dladdr names it
  * as it was typed (./prog), which means nothing after a chdir. */
@@ -66,17 +67,8 @@ static struct {
 
 static int find_build_id(struct dl_phdr_info *info, size_t size, void *data) {
     (void)size;
-    uintptr_t address = *(uintptr_t *)data, lo = UINTPTR_MAX, hi = 0;
-    int holds = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD) continue;
-        uintptr_t s = info->dlpi_addr + ph->p_vaddr, e = s + ph->p_memsz;
-        if (s < lo) lo = s;
-        if (e > hi) hi = e;
-        if (address >= s && address < e) holds = 1;
-    }
-    if (!holds) return 0;
+    uintptr_t lo, hi;
+    if (!mw_object_holds(info, *(uintptr_t *)data, &lo, &hi)) return 0;
     last_id.lo = lo;
     last_id.hi = hi;
     last_id.hex[0] = 0;
