@@ -114,6 +114,8 @@ void mw_faults_install(void) {
 }
 
 EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
+    /* SIGSYS while raw system calls are trapped: rawsyscalls.c's. */
+    if (sig == SIGSYS && mw_raw_syscalls_trapping()) return mw_raw_sigaction(act, old);
     int i = slot_of(sig);
     if (i < 0 || !atomic_load_explicit(&enabled, memory_order_acquire)) return __sigaction(sig, act, old);
     int taken = take_turn();
@@ -164,7 +166,8 @@ static sighandler bsd_signal_of(int sig, sighandler handler) {
 }
 
 EXPORT sighandler signal(int sig, sighandler handler) {
-    if (slot_of(sig) >= 0 && handler != SIG_ERR && atomic_load_explicit(&enabled, memory_order_acquire))
+    if (handler != SIG_ERR && ((slot_of(sig) >= 0 && atomic_load_explicit(&enabled, memory_order_acquire)) ||
+                               (sig == SIGSYS && mw_raw_syscalls_trapping())))
         return bsd_signal_of(sig, handler);
     static sighandler (*_Atomic next)(int, sighandler);
     sighandler (*f)(int, sighandler) = atomic_load_explicit(&next, memory_order_acquire);

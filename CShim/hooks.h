@@ -3,7 +3,7 @@
  * phase, and the entry points of exit.c and fork.c.
  *
  * Layer: hooks. Included by the hook files only (interpose.c, guard.c,
- * startup.c, fork.c, exit.c, snapshot.c, faults.c).
+ * startup.c, fork.c, exit.c, snapshot.c, faults.c, rawsyscalls.c).
  *
  * A hook hands a call to the engine once mapwarden is started. Calls that
  * arrive before that (from other libraries' constructors, or from any
@@ -49,6 +49,18 @@ void mw_report_at_crash(void) __attribute__((visibility("hidden")));
 /* Installs the fault handler where the program's disposition is SIG_DFL,
  * under MAPWARDEN_FAULTS=explain (faults.c). */
 void mw_faults_install(void) __attribute__((visibility("hidden")));
+
+/* MAPWARDEN_RAW_SYSCALLS=trap (rawsyscalls.c): installs the SIGSYS handler
+ * and the seccomp filter; whether they are in; sigaction for SIGSYS while
+ * they are (faults.c's sigaction hands it over). */
+void mw_raw_syscalls_install(void) __attribute__((visibility("hidden")));
+int mw_raw_syscalls_trapping(void) __attribute__((visibility("hidden")));
+struct sigaction;
+int mw_raw_sigaction(const struct sigaction *act, struct sigaction *old) __attribute__((visibility("hidden")));
+
+/* A trapped mmap-family call (rawsyscalls.c), served as libc's syscall()
+ * serves it (interpose.c), in the kernel's convention. */
+long mw_serve_trapped(long n, long a, long b, long c, long d, long e, long f) __attribute__((visibility("hidden")));
 
 /* Registers the fork handlers (fork.c). */
 void mw_install_fork_handlers(void) __attribute__((visibility("hidden")));

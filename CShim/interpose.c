@@ -343,6 +343,12 @@ static __attribute__((noinline)) long memory_syscall(long n, long a, long b, lon
     return mw_syscall6(n, a, b, c, d, e, f);
 }
 
+/* A call the seccomp filter trapped (rawsyscalls.c): exactly what
+ * syscall() does with it, in the kernel's convention. */
+long mw_serve_trapped(long n, long a, long b, long c, long d, long e, long f) {
+    return memory_syscall(n, a, b, c, d, e, f);
+}
+
 EXPORT long mw_libc_syscall(long n, long a, long b, long c, long d, long e, long f) __asm__("syscall");
 long mw_libc_syscall(long n, long a, long b, long c, long d, long e, long f) {
     if (__builtin_expect(is_memory_call(n), 0)) return libc_result(memory_syscall(n, a, b, c, d, e, f));

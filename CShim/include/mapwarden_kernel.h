@@ -168,6 +168,10 @@ static inline long mw_sys_prctl(int option, unsigned long a, unsigned long b, un
 static inline long mw_sys_prlimit64(int resource, void *old_limit) {
     return mw_syscall6(SYS_prlimit64, 0, resource, 0, (long)old_limit, 0, 0);
 }
+/* seccomp(2): op, flags, args (MAPWARDEN_RAW_SYSCALLS=trap). */
+static inline long mw_sys_seccomp(unsigned op, unsigned flags, void *args) {
+    return mw_syscall6(SYS_seccomp, op, flags, (long)args, 0, 0, 0);
+}
 static inline long mw_sys_clock_gettime(int clock, struct timespec *ts) {
     return mw_syscall6(SYS_clock_gettime, clock, (long)ts, 0, 0, 0, 0);
 }
