@@ -50,13 +50,16 @@ void mw_report_at_crash(void) __attribute__((visibility("hidden")));
  * under MAPWARDEN_FAULTS=explain (faults.c). */
 void mw_faults_install(void) __attribute__((visibility("hidden")));
 
-/* MAPWARDEN_RAW_SYSCALLS=trap (rawsyscalls.c): installs the SIGSYS handler
- * and the seccomp filter; whether they are in; sigaction for SIGSYS while
- * they are (faults.c's sigaction hands it over). */
-void mw_raw_syscalls_install(void) __attribute__((visibility("hidden")));
-int mw_raw_syscalls_trapping(void) __attribute__((visibility("hidden")));
+/* SIGSYS under MAPWARDEN_RAW_SYSCALLS=trap (faults.c, which interposes
+ * sigaction and signal): puts handler in the kernel for SIGSYS and from
+ * then on keeps it there, remembering what the program sets (and what was
+ * set before) and answering every query with that. 0, or -1 (errno). */
 struct sigaction;
-int mw_raw_sigaction(const struct sigaction *act, struct sigaction *old) __attribute__((visibility("hidden")));
+int mw_sigsys_take(void *handler) __attribute__((visibility("hidden")));
+/* Gives SIGSYS back to what the program had (the trap could not be installed). */
+void mw_sigsys_give_back(void) __attribute__((visibility("hidden")));
+/* The program's own SIGSYS disposition, for a SIGSYS that is not mapwarden's. */
+void mw_sigsys_program(struct sigaction *out) __attribute__((visibility("hidden")));
 
 /* A trapped mmap-family call (rawsyscalls.c), served as libc's syscall()
  * serves it (interpose.c), in the kernel's convention. */

@@ -6,8 +6,9 @@
  * points as the libc hooks (docs/raw-syscalls.md).
  *
  * Layer: hooks. Calls the engine (mw_engine_traps_raw_syscalls,
- * mw_engine_raw_syscall_filter), interpose.c (mw_serve_trapped, through
- * hooks.h) and the platform (system calls, the thread id).
+ * mw_engine_raw_syscall_filter), startup.c (mw_start), interpose.c
+ * (mw_serve_trapped), faults.c (SIGSYS's disposition), all through
+ * hooks.h, and the platform (system calls, the thread id).
  *
  * The design, stated plainly:
  *
@@ -17,8 +18,10 @@
  *    (every system call mapwarden makes is an inline `syscall` of
  *    mapwarden_kernel.h, compiled into that segment; found here from the
  *    library's own ELF header, __ehdr_start, without libc).
- *  - It is installed at start-up (before main, normally before any thread),
- *    with SECCOMP_FILTER_FLAG_TSYNC for threads that exist already, after
+ *  - It is installed by this file's constructor, right after the library's
+ *    own (which starts mapwarden if no call did before): before main,
+ *    normally before any thread, with SECCOMP_FILTER_FLAG_TSYNC for
+ *    threads that exist already, after
  *    PR_SET_NO_NEW_PRIVS (needed without CAP_SYS_ADMIN). Neither can be
  *    undone: both are inherited by fork and survive exec.
  *  - The SIGSYS handler (SA_NODEFER: a trapped call from a signal handler
@@ -31,7 +34,7 @@
  *    program's signal handler making a raw call), the engine sees its own
  *    thread's lock and takes the deferred path, as for a libc call.
  *  - A program's own SIGSYS handler: sigaction and signal for SIGSYS are
- *    interposed (faults.c hands them here) while the trap is on. The kernel
+ *    interposed (faults.c) while the trap is on. The kernel
  *    keeps mapwarden's handler; what the program sets is remembered and
  *    every query answers with it. A SIGSYS that is not mapwarden's
  *    (si_code not SYS_SECCOMP, or another filter's SECCOMP_RET_DATA) goes
@@ -51,9 +54,6 @@
 #include "include/mapwarden_kernel.h"
 #include "include/platform/thread.h"
 
-/* glibc's sigaction under its other name: the symbol `sigaction` is faults.c's. */
-extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
-
 /* This library's ELF header, as loaded (the linker defines it). */
 extern const ElfW(Ehdr) __ehdr_start __attribute__((visibility("hidden")));
 
@@ -63,11 +63,6 @@ extern const ElfW(Ehdr) __ehdr_start __attribute__((visibility("hidden")));
 _Static_assert(sizeof(struct sock_filter) == 8, "struct sock_filter is RawSyscallFilter.Instruction");
 
 static struct sock_filter filter[MW_FILTER_CAPACITY];
-static _Atomic int trapping;
-/* The program's own SIGSYS disposition (what it set, or found at start-up). */
-static struct sigaction program;
-
-int mw_raw_syscalls_trapping(void) { return atomic_load_explicit(&trapping, memory_order_acquire); }
 
 /* The library's executable segment(s), [lo, hi). */
 static int text_range(uintptr_t *lo, uintptr_t *hi) {
@@ -115,17 +110,15 @@ static void say(const char *what, long err) {
 }
 
 static void chain(int sig, siginfo_t *info, void *context) {
-    struct sigaction a = program;
+    struct sigaction a;
+    mw_sigsys_program(&a);
     if (a.sa_flags & SA_SIGINFO) {
         if (a.sa_sigaction) a.sa_sigaction(sig, info, context);
     } else if (a.sa_handler == SIG_IGN) {
         return;
     } else if (a.sa_handler == SIG_DFL) {
         /* The death the program would have died. */
-        struct sigaction dfl;
-        memset(&dfl, 0, sizeof dfl);
-        dfl.sa_handler = SIG_DFL;
-        __sigaction(sig, &dfl, NULL);
+        mw_sigsys_give_back();
         mw_sys_tgkill(mw_sys_getpid(), mw_thread_id(), sig);
     } else {
         a.sa_handler(sig);
@@ -150,7 +143,7 @@ static void on_sigsys(int sig, siginfo_t *info, void *context) {
     errno = saved_errno;
 }
 
-void mw_raw_syscalls_install(void) {
+static void install(void) {
     if (!mw_engine_traps_raw_syscalls()) return;
     uintptr_t lo, hi;
     if (!text_range(&lo, &hi)) {
@@ -162,12 +155,7 @@ void mw_raw_syscalls_install(void) {
         say("the filter could not be built", 0);
         return;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_sigsys;
-    sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART | SA_ONSTACK;
-    sigemptyset(&sa.sa_mask);
-    if (__sigaction(SIGSYS, &sa, &program) != 0) {
+    if (mw_sigsys_take((void *)on_sigsys) != 0) {
         say("cannot install the SIGSYS handler", 0);
         return;
     }
@@ -175,19 +163,13 @@ void mw_raw_syscalls_install(void) {
     long r = mw_sys_prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     if (r == 0) r = mw_sys_seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog);
     if (r != 0) {
-        __sigaction(SIGSYS, &program, NULL);
+        mw_sigsys_give_back();
         say(r > 0 ? "another thread could not take the filter (TSYNC)" : "the kernel refused the seccomp filter",
             r < 0 ? r : 0);
-        return;
     }
-    atomic_store_explicit(&trapping, 1, memory_order_release);
 }
 
-/* sigaction(SIGSYS, ...) while the trap is on (faults.c): the kernel keeps
- * mapwarden's handler; the program's disposition is remembered and answered. */
-int mw_raw_sigaction(const struct sigaction *act, struct sigaction *old) {
-    struct sigaction before = program;
-    if (act) program = *act;
-    if (old) *old = before;
-    return 0;
+/* After startup.c's constructor (101): mapwarden is started by then. */
+__attribute__((constructor(102))) static void mw_raw_syscalls_constructor(void) {
+    if (mw_start()) install();
 }

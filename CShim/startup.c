@@ -2,10 +2,11 @@
  * startup.c - starting mapwarden: lazily on the first interposed call, or
  * from the library's constructor, whichever comes first.
  *
- * Layer: hooks. Calls the engine (mw_engine_start), exit.c, fork.c,
- * faults.c and rawsyscalls.c (the registry's owner, the fork handlers, the
- * fault handler, the raw system calls' trap), and the platform (lets
- * libunwind load).
+ * Layer: hooks. Calls the engine (mw_engine_start), exit.c, fork.c and
+ * faults.c (the registry's owner, the fork handlers, the fault handler),
+ * and the platform (lets libunwind load). (The raw system calls' trap is
+ * installed by rawsyscalls.c's own constructor, which starts mapwarden
+ * through this file.)
  */
 #include "hooks.h"
 #include "include/mapwarden_engine.h"
@@ -25,7 +26,6 @@ int mw_start(void) {
         mw_install_fork_handlers();
         mw_snapshot_install();
         mw_faults_install();
-        mw_raw_syscalls_install();
     }
     mw_depth = 0;
     atomic_store_explicit(&mw_phase, active ? MW_ACTIVE : MW_INACTIVE, memory_order_release);

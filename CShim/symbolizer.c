@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "include/mapwarden_kernel.h"
 #include "include/platform/symbolizer.h"
 
 extern char **environ;
@@ -61,11 +62,12 @@ long mw_symbolizer_run(const char *path, const char *input, size_t input_length,
                        int timeout_ms) {
     int in[2], outp[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) != 0) return -errno;
-    if (pipe2(outp, O_CLOEXEC) != 0) {
-        int e = errno;
+    /* The system call, not the pipe2 symbol (interpose.c's: a hook). */
+    long piped = mw_sys_pipe2(outp, O_CLOEXEC);
+    if (piped != 0) {
         close(in[0]);
         close(in[1]);
-        return -e;
+        return piped;
     }
     size_t n = 0;
     for (char **e = environ; e && *e && n + 1 < sizeof child_env / sizeof *child_env; e++)
