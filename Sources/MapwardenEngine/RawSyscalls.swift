@@ -19,7 +19,8 @@ func mw_engine_raw_syscall_filter(_ buf: UnsafeMutableRawPointer, _ capacity: In
         madvise: UInt32(mw_nr_madvise), mlock: UInt32(mw_nr_mlock), mlock2: UInt32(mw_nr_mlock2),
         munlock: UInt32(mw_nr_munlock), msync: UInt32(mw_nr_msync), mincore: UInt32(mw_nr_mincore),
         mapFixedFlags: UInt32(MAP_FIXED | MAP_FIXED_NOREPLACE), remapFixed: UInt32(MREMAP_FIXED),
-        allow: UInt32(mw_seccomp_ret_allow), trap: UInt32(mw_seccomp_ret_trap))
+        allow: UInt32(mw_seccomp_ret_allow), trap: UInt32(mw_seccomp_ret_trap),
+        ownCall: UInt32(truncatingIfNeeded: MW_OWN_CALL))
     let out = UnsafeMutableBufferPointer(start: buf.bindMemory(to: RawSyscallFilter.Instruction.self,
                                                                capacity: capacity), count: capacity)
     return RawSyscallFilter.build(windows: config.view.windows, exempt: (UInt64(textLo), UInt64(textHi)), abi: abi,

@@ -14,6 +14,11 @@
 ///    argument);
 ///  - a call made from mapwarden's own code (the instruction pointer in
 ///    the library's executable segment, `exempt`): allowed;
+///  - a call that carries mapwarden's mark (`abi.ownCall`, in a register the
+///    kernel ignores for that call: the sixth argument's low half, or for
+///    mmap the high half of fd): allowed. (After exec the filter inherited
+///    from the parent knows only the parent's code range; the mark is what
+///    lets the new process's mapwarden reserve its windows.)
 ///  - munmap, mprotect, pkey_mprotect, madvise, mlock, mlock2, munlock,
 ///    msync, mincore: trapped when [addr, addr + len) meets a window;
 ///  - mmap: the same, but a call with address 0 and neither MAP_FIXED nor
@@ -57,9 +62,12 @@ public enum RawSyscallFilter {
         public var mapFixedFlags: UInt32, remapFixed: UInt32
         /// SECCOMP_RET_ALLOW, SECCOMP_RET_TRAP.
         public var allow: UInt32, trap: UInt32
+        /// The mark of mapwarden's own calls (MW_OWN_CALL).
+        public var ownCall: UInt32
         public init(audit: UInt32, mmap: UInt32, munmap: UInt32, mprotect: UInt32, pkeyMprotect: UInt32,
                     mremap: UInt32, madvise: UInt32, mlock: UInt32, mlock2: UInt32, munlock: UInt32, msync: UInt32,
-                    mincore: UInt32, mapFixedFlags: UInt32, remapFixed: UInt32, allow: UInt32, trap: UInt32) {
+                    mincore: UInt32, mapFixedFlags: UInt32, remapFixed: UInt32, allow: UInt32, trap: UInt32,
+                    ownCall: UInt32) {
             self.audit = audit
             self.mmap = mmap
             self.munmap = munmap
@@ -76,6 +84,7 @@ public enum RawSyscallFilter {
             self.remapFixed = remapFixed
             self.allow = allow
             self.trap = trap
+            self.ownCall = ownCall
         }
     }
 
@@ -114,7 +123,7 @@ public enum RawSyscallFilter {
         var a = Assembler(out: out)
         let n = windows.count
         let rangeChecks = rangeCheckSize(n)
-        let exemptSize = 11
+        let exemptSize = 11 + 3
         let rangeBlock = exemptSize + rangeChecks + 1
         let mmapBlock = exemptSize + 7 + rangeChecks + 1
         let remapBlock = exemptSize + 3 * rangeChecks + 4
@@ -129,12 +138,14 @@ public enum RawSyscallFilter {
         }
         a.emit(ja, 0, 0, UInt32(rangeBlock))
         a.exempt(exempt, abi)
+        a.marked(argOffset(5), abi)
         a.rangeChecks(addr: 0, len: 1, windows, abi)
         a.emit(retK, 0, 0, abi.allow)
 
         a.emit(jeqK, 1, 0, abi.mmap)
         a.emit(ja, 0, 0, UInt32(mmapBlock))
         a.exempt(exempt, abi)
+        a.marked(argOffset(4) + 4, abi)
         // Address 0 without a fixed flag: the kernel places it.
         a.emit(ldAbs, 0, 0, argOffset(0))
         a.emit(jeqK, 0, 5, 0)
@@ -149,6 +160,7 @@ public enum RawSyscallFilter {
         a.emit(jeqK, 1, 0, abi.mremap)
         a.emit(ja, 0, 0, UInt32(remapBlock))
         a.exempt(exempt, abi)
+        a.marked(argOffset(5), abi)
         a.rangeChecks(addr: 0, len: 1, windows, abi)
         a.rangeChecks(addr: 0, len: 2, windows, abi)
         a.emit(ldAbs, 0, 0, argOffset(3))
@@ -211,6 +223,14 @@ public enum RawSyscallFilter {
         mutating func exempt(_ range: (lo: UInt64, hi: UInt64), _ abi: ABI) {
             below(ldAbs, hi: ipOffset + 4, lo: ipOffset, range.lo, ifTrue: 6, ifFalse: 0)
             below(ldAbs, hi: ipOffset + 4, lo: ipOffset, range.hi, ifTrue: 0, ifFalse: 1)
+            emit(retK, 0, 0, abi.allow)
+        }
+
+        /// Three instructions: allowed at once when the 32 bits at offset
+        /// hold mapwarden's mark.
+        mutating func marked(_ offset: UInt32, _ abi: ABI) {
+            emit(ldAbs, 0, 0, offset)
+            emit(jeqK, 0, 1, abi.ownCall)
             emit(retK, 0, 0, abi.allow)
         }
 

@@ -10,7 +10,7 @@ import Testing
     static let x86 = RawSyscallFilter.ABI(
         audit: 0xC000_003E, mmap: 9, munmap: 11, mprotect: 10, pkeyMprotect: 329, mremap: 25, madvise: 28,
         mlock: 149, mlock2: 325, munlock: 150, msync: 26, mincore: 27, mapFixedFlags: 0x10 | 0x100000,
-        remapFixed: 2, allow: 0x7FFF_0000, trap: 0x0003_0000)
+        remapFixed: 2, allow: 0x7FFF_0000, trap: 0x0003_0000, ownCall: 0x4D57_4D57)
     static let trap = 0x0003_0000 | RawSyscallFilter.trapData
     static let allow: UInt32 = 0x7FFF_0000
     static let text: (lo: UInt64, hi: UInt64) = (0x7F00_1234_5000, 0x7F00_1240_0000)
@@ -123,6 +123,22 @@ import Testing
         // one byte outside the library's text on either side: trapped
         #expect(Self.run(p, Call(nr: 11, ip: Self.text.hi, args: [Self.w1.base, Self.P])) == Self.trap)
         #expect(Self.run(p, Call(nr: 11, ip: Self.text.lo - 1, args: [Self.w1.base, Self.P])) == Self.trap)
+    }
+
+    @Test func callsCarryingMapwardensMarkAreAllowedFromAnywhere() {
+        // (after exec: the parent's filter, the child's mapwarden elsewhere)
+        let p = Self.program([Self.w1])
+        let b = Self.w1.base, mark: UInt64 = 0x4D57_4D57
+        #expect(Self.run(p, Call(nr: 11, args: [b, Self.P, 0, 0, 0, mark])) == Self.allow)
+        #expect(Self.run(p, Call(nr: 10, args: [b, Self.P, 1, 0, 0, mark])) == Self.allow)
+        #expect(Self.run(p, Call(nr: 25, args: [b, Self.P, Self.P, 0, 0, mark])) == Self.allow)
+        // mmap: in the high half of fd (the kernel reads an int)
+        #expect(Self.run(p, Call(nr: 9, args: [b, Self.P, 0, 0x32, mark << 32 | 0xFFFF_FFFF, 0])) == Self.allow)
+        // fd -1 as a 64-bit value, or the mark where mmap has its offset: trapped
+        #expect(Self.run(p, Call(nr: 9, args: [b, Self.P, 0, 0x32, ~0, 0])) == Self.trap)
+        #expect(Self.run(p, Call(nr: 9, args: [b, Self.P, 0, 0x32, ~0, mark])) == Self.trap)
+        // another value in the sixth argument: trapped
+        #expect(Self.run(p, Call(nr: 11, args: [b, Self.P, 0, 0, 0, mark + 1])) == Self.trap)
     }
 
     @Test func mmapIsTrappedWhenFixedOrHintedIntoAWindow() {
