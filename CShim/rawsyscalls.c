@@ -83,30 +83,21 @@ static int text_range(uintptr_t *lo, uintptr_t *hi) {
     return *lo < *hi;
 }
 
+/* One line on standard error: why the trap is not in (err: -errno, or 0). */
 static void say(const char *what, long err) {
-    static const char head[] = "mapwarden: MAPWARDEN_RAW_SYSCALLS=trap: ";
+    static const char head[] = "mapwarden: MAPWARDEN_RAW_SYSCALLS=trap: ", tail[] = "; raw system calls are not trapped\n";
+    char num[24];
+    int k = (int)sizeof num;
+    if (err < 0) {
+        num[--k] = ')';
+        for (unsigned long v = (unsigned long)-err; v || k == (int)sizeof num - 1; v /= 10) num[--k] = (char)('0' + v % 10);
+        static const char open[] = " (errno ";
+        for (int i = (int)sizeof open - 2; i >= 0; i--) num[--k] = open[i];
+    }
     mw_sys_write(2, head, sizeof head - 1);
     mw_sys_write(2, what, strlen(what));
-    if (err) {
-        char num[24];
-        int n = 0;
-        char digits[20];
-        unsigned long v = (unsigned long)(err < 0 ? -err : err);
-        do { digits[n++] = (char)('0' + v % 10); v /= 10; } while (v);
-        int k = 0;
-        num[k++] = ' ';
-        num[k++] = '(';
-        num[k++] = 'e';
-        num[k++] = 'r';
-        num[k++] = 'r';
-        num[k++] = 'n';
-        num[k++] = 'o';
-        num[k++] = ' ';
-        while (n) num[k++] = digits[--n];
-        num[k++] = ')';
-        mw_sys_write(2, num, (size_t)k);
-    }
-    mw_sys_write(2, "; raw system calls are not trapped\n", 35);
+    mw_sys_write(2, num + k, sizeof num - (size_t)k);
+    mw_sys_write(2, tail, sizeof tail - 1);
 }
 
 static void chain(int sig, siginfo_t *info, void *context) {
@@ -164,8 +155,7 @@ static void install(void) {
     if (r == 0) r = mw_sys_seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog);
     if (r != 0) {
         mw_sigsys_give_back();
-        say(r > 0 ? "another thread could not take the filter (TSYNC)" : "the kernel refused the seccomp filter",
-            r < 0 ? r : 0);
+        say(r > 0 ? "another thread could not take the filter (TSYNC)" : "the kernel refused the seccomp filter", r);
     }
 }
 
