@@ -20,6 +20,7 @@
 #define MAPWARDEN_HOOKS_H
 
 #include <stdatomic.h>
+#include <stdint.h>
 
 enum mw_phase { MW_NOT_STARTED = 0, MW_STARTING = 1, MW_ACTIVE = 2, MW_INACTIVE = 3 };
 
@@ -62,8 +63,10 @@ void mw_sigsys_give_back(void) __attribute__((visibility("hidden")));
 void mw_sigsys_program(struct sigaction *out) __attribute__((visibility("hidden")));
 
 /* A trapped mmap-family call (rawsyscalls.c), served as libc's syscall()
- * serves it (interpose.c), in the kernel's convention. */
-long mw_serve_trapped(long n, long a, long b, long c, long d, long e, long f) __attribute__((visibility("hidden")));
+ * serves it (interpose.c), in the kernel's convention; at: the address the
+ * trapped instruction returns to (its stack is recorded from there). */
+long mw_serve_trapped(uintptr_t at, long n, long a, long b, long c, long d, long e, long f)
+    __attribute__((visibility("hidden")));
 
 /* Registers the fork handlers (fork.c). */
 void mw_install_fork_handlers(void) __attribute__((visibility("hidden")));

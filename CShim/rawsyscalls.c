@@ -124,12 +124,13 @@ static void on_sigsys(int sig, siginfo_t *info, void *context) {
     int saved_errno = errno;
     mcontext_t *m = &((ucontext_t *)context)->uc_mcontext;
 #if defined(__x86_64__)
-    m->gregs[REG_RAX] = mw_serve_trapped(info->si_syscall, m->gregs[REG_RDI], m->gregs[REG_RSI], m->gregs[REG_RDX],
-                                         m->gregs[REG_R10], m->gregs[REG_R8], m->gregs[REG_R9]);
+    m->gregs[REG_RAX] = mw_serve_trapped((uintptr_t)m->gregs[REG_RIP], info->si_syscall, m->gregs[REG_RDI],
+                                         m->gregs[REG_RSI], m->gregs[REG_RDX], m->gregs[REG_R10], m->gregs[REG_R8],
+                                         m->gregs[REG_R9]);
 #elif defined(__aarch64__)
-    m->regs[0] = (unsigned long long)mw_serve_trapped(info->si_syscall, (long)m->regs[0], (long)m->regs[1],
-                                                      (long)m->regs[2], (long)m->regs[3], (long)m->regs[4],
-                                                      (long)m->regs[5]);
+    m->regs[0] = (unsigned long long)mw_serve_trapped((uintptr_t)m->pc, info->si_syscall, (long)m->regs[0],
+                                                      (long)m->regs[1], (long)m->regs[2], (long)m->regs[3],
+                                                      (long)m->regs[4], (long)m->regs[5]);
 #endif
     errno = saved_errno;
 }
