@@ -6,8 +6,10 @@
 //  - mprotect of a part splits the record and the kernel's mapping alike;
 //  - mremap grows in place and moves within the window, recorded;
 //  - munmap returns the range to the reservation: no hole, the window whole;
-//  - mprotect of free window space gets ENOMEM (the registry's answer),
-//    where the kernel alone would have made the reservation usable;
+//  - mprotect, msync and mincore of free window space get ENOMEM (the
+//    registry's answer), where the kernel alone would have made the
+//    reservation usable or answered for it;
+//  - a hint in the window (no fixed flag) is placed exactly there;
 //  - calls outside the window and other system calls go straight through.
 // ENV: MAPWARDEN_RAW_SYSCALLS=trap
 /* (raw msync is served by mapwarden here: the kernel's view from maps) */
@@ -75,6 +77,19 @@ int main(void) {
 
     /* a raw munmap of free window space: no hole either */
     CHECK(own_syscall(SYS_munmap, (long)W(0x600000), 2 * P, 0, 0, 0, 0) == 0);
+    CHECK_WHOLE();
+
+    /* a hint in the window (no fixed flag): placed exactly there (rule 4) */
+    char *h = W(0x700000);
+    r = own_syscall(SYS_mmap, (long)h, 2 * P, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(r == (long)h);
+    CHECK_MAPPED(h, h, 2 * P, RW);
+    /* the range calls on free window pages answer as on unmapped memory */
+    unsigned char vec[2];
+    CHECK(own_syscall(SYS_msync, (long)W(0x900000), P, MS_ASYNC, 0, 0, 0) == -ENOMEM);
+    CHECK(own_syscall(SYS_mincore, (long)W(0x900000), P, (long)vec, 0, 0, 0) == -ENOMEM);
+    CHECK(own_syscall(SYS_madvise, (long)h, 2 * P, MADV_DONTNEED, 0, 0, 0) == 0);
+    CHECK(own_syscall(SYS_munmap, (long)h, 2 * P, 0, 0, 0, 0) == 0);
     CHECK_WHOLE();
 
     /* outside the window: the kernel, untouched */
