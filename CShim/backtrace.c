@@ -169,7 +169,9 @@ static inline int ready(void) {
 
 const char *mw_backtrace_error(void) { return unwind_error; }
 
-int mw_backtrace(uint64_t *out, int capacity) {
+int mw_backtrace(uint64_t *out, int capacity) { return mw_backtrace_from(out, capacity, 0); }
+
+int mw_backtrace_from(uint64_t *out, int capacity, uintptr_t start) {
     int depth = configured_depth < capacity ? configured_depth : capacity;
     if (capturing || depth <= 0 || !ready()) return 0;
     enum { SLACK = 16, MAX = MW_MAX_BACKTRACE_DEPTH + SLACK };
@@ -180,6 +182,11 @@ int mw_backtrace(uint64_t *out, int capacity) {
     capturing = 0;
     int skip = 0;
     while (skip < n && (uintptr_t)frames[skip] >= self_lo && (uintptr_t)frames[skip] < self_hi) skip++;
+    if (start) { /* from the interrupted frame on: not the signal trampoline */
+        int at = skip;
+        while (at < n && (uintptr_t)frames[at] != start) at++;
+        if (at < n) skip = at;
+    }
     int kept = 0;
     for (int i = skip; i < n && kept < depth; i++) out[kept++] = (uint64_t)(uintptr_t)frames[i];
     while (kept > 0 && out[kept - 1] == 0) kept--; /* trailing zero frames */

@@ -6,6 +6,12 @@
  * mw_engine_fault), exit.c (the report at a crash, through hooks.h) and
  * the platform (system calls, the thread id, frame names).
  *
+ * It also keeps SIGSYS for rawsyscalls.c under MAPWARDEN_RAW_SYSCALLS=trap
+ * (mw_sigsys_take): from then on the kernel keeps that handler, and
+ * sigaction and signal for SIGSYS only remember and answer what the
+ * program sets, which the handler chains to for a SIGSYS that is not
+ * mapwarden's (docs/raw-syscalls.md).
+ *
  * The design, stated plainly: mapwarden's handler is in the kernel only
  * while the program's own disposition of the signal is SIG_DFL, that is,
  * only where the fault would kill the process anyway. A program that
@@ -83,6 +89,30 @@ static void end_turn(int taken) {
 
 static void on_fault(int sig, siginfo_t *info, void *context);
 
+/* SIGSYS under MAPWARDEN_RAW_SYSCALLS=trap (rawsyscalls.c's handler in the
+ * kernel for good; the program's disposition kept here). */
+static _Atomic int sigsys_ours;
+static struct sigaction sigsys_program;
+
+int mw_sigsys_take(void *handler) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = (void (*)(int, siginfo_t *, void *))handler;
+    /* SA_NODEFER: a trapped call from a handler that interrupted this one. */
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    if (__sigaction(SIGSYS, &sa, &sigsys_program) != 0) return -1;
+    atomic_store_explicit(&sigsys_ours, 1, memory_order_release);
+    return 0;
+}
+
+void mw_sigsys_give_back(void) {
+    atomic_store_explicit(&sigsys_ours, 0, memory_order_release);
+    __sigaction(SIGSYS, &sigsys_program, NULL);
+}
+
+void mw_sigsys_program(struct sigaction *out) { *out = sigsys_program; }
+
 static int install(int sig, struct sigaction *old) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -114,6 +144,15 @@ void mw_faults_install(void) {
 }
 
 EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
+    /* SIGSYS while raw system calls are trapped: the kernel keeps mapwarden's. */
+    if (sig == SIGSYS && atomic_load_explicit(&sigsys_ours, memory_order_acquire)) {
+        int taken = take_turn();
+        struct sigaction before = sigsys_program;
+        if (act) sigsys_program = *act;
+        if (old) *old = before;
+        end_turn(taken);
+        return 0;
+    }
     int i = slot_of(sig);
     if (i < 0 || !atomic_load_explicit(&enabled, memory_order_acquire)) return __sigaction(sig, act, old);
     int taken = take_turn();
@@ -164,7 +203,8 @@ static sighandler bsd_signal_of(int sig, sighandler handler) {
 }
 
 EXPORT sighandler signal(int sig, sighandler handler) {
-    if (slot_of(sig) >= 0 && handler != SIG_ERR && atomic_load_explicit(&enabled, memory_order_acquire))
+    if (handler != SIG_ERR && ((slot_of(sig) >= 0 && atomic_load_explicit(&enabled, memory_order_acquire)) ||
+                               (sig == SIGSYS && atomic_load_explicit(&sigsys_ours, memory_order_acquire))))
         return bsd_signal_of(sig, handler);
     static sighandler (*_Atomic next)(int, sighandler);
     sighandler (*f)(int, sighandler) = atomic_load_explicit(&next, memory_order_acquire);

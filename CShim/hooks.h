@@ -3,7 +3,7 @@
  * phase, and the entry points of exit.c and fork.c.
  *
  * Layer: hooks. Included by the hook files only (interpose.c, guard.c,
- * startup.c, fork.c, exit.c, snapshot.c, faults.c).
+ * startup.c, fork.c, exit.c, snapshot.c, faults.c, rawsyscalls.c).
  *
  * A hook hands a call to the engine once mapwarden is started. Calls that
  * arrive before that (from other libraries' constructors, or from any
@@ -20,6 +20,7 @@
 #define MAPWARDEN_HOOKS_H
 
 #include <stdatomic.h>
+#include <stdint.h>
 
 enum mw_phase { MW_NOT_STARTED = 0, MW_STARTING = 1, MW_ACTIVE = 2, MW_INACTIVE = 3 };
 
@@ -49,6 +50,23 @@ void mw_report_at_crash(void) __attribute__((visibility("hidden")));
 /* Installs the fault handler where the program's disposition is SIG_DFL,
  * under MAPWARDEN_FAULTS=explain (faults.c). */
 void mw_faults_install(void) __attribute__((visibility("hidden")));
+
+/* SIGSYS under MAPWARDEN_RAW_SYSCALLS=trap (faults.c, which interposes
+ * sigaction and signal): puts handler in the kernel for SIGSYS and from
+ * then on keeps it there, remembering what the program sets (and what was
+ * set before) and answering every query with that. 0, or -1 (errno). */
+struct sigaction;
+int mw_sigsys_take(void *handler) __attribute__((visibility("hidden")));
+/* Gives SIGSYS back to what the program had (the trap could not be installed). */
+void mw_sigsys_give_back(void) __attribute__((visibility("hidden")));
+/* The program's own SIGSYS disposition, for a SIGSYS that is not mapwarden's. */
+void mw_sigsys_program(struct sigaction *out) __attribute__((visibility("hidden")));
+
+/* A trapped mmap-family call (rawsyscalls.c), served as libc's syscall()
+ * serves it (interpose.c), in the kernel's convention; at: the address the
+ * trapped instruction returns to (its stack is recorded from there). */
+long mw_serve_trapped(uintptr_t at, long n, long a, long b, long c, long d, long e, long f)
+    __attribute__((visibility("hidden")));
 
 /* Registers the fork handlers (fork.c). */
 void mw_install_fork_handlers(void) __attribute__((visibility("hidden")));

@@ -44,11 +44,15 @@ static inline long libc_result(long r) {
  * recorded without a stack.
  */
 static __thread unsigned nesting __attribute__((tls_model("initial-exec")));
+/* While a trapped raw call is served (mw_serve_trapped): the address the
+ * trapped `syscall` returns to, where its stack starts (above it: the
+ * SIGSYS handler's frames and the signal trampoline). */
+static __thread uintptr_t trapped_at __attribute__((tls_model("initial-exec")));
 
 #define WITH_STACK(engine, params, ...)                                                  \
     static __attribute__((noinline, cold)) long engine##_with_stack params {            \
         uint64_t frames[MW_MAX_BACKTRACE_DEPTH];                                        \
-        int depth = nesting == 1 ? mw_backtrace(frames, MW_MAX_BACKTRACE_DEPTH) : 0;    \
+        int depth = nesting == 1 ? mw_backtrace_from(frames, MW_MAX_BACKTRACE_DEPTH, trapped_at) : 0; \
         return engine(__VA_ARGS__, frames, depth);                                      \
     }
 
@@ -341,6 +345,16 @@ static __attribute__((noinline)) long memory_syscall(long n, long a, long b, lon
         mw_end_at_once((int)a, MW_END_EXIT_GROUP);
     }
     return mw_syscall6(n, a, b, c, d, e, f);
+}
+
+/* A call the seccomp filter trapped (rawsyscalls.c): exactly what
+ * syscall() does with it, in the kernel's convention. */
+long mw_serve_trapped(uintptr_t at, long n, long a, long b, long c, long d, long e, long f) {
+    uintptr_t before = trapped_at;
+    trapped_at = at;
+    long r = memory_syscall(n, a, b, c, d, e, f);
+    trapped_at = before;
+    return r;
 }
 
 EXPORT long mw_libc_syscall(long n, long a, long b, long c, long d, long e, long f) __asm__("syscall");

@@ -4,7 +4,9 @@
  *
  * Layer: hooks. Calls the engine (mw_engine_start), exit.c, fork.c and
  * faults.c (the registry's owner, the fork handlers, the fault handler),
- * and the platform (lets libunwind load).
+ * and the platform (lets libunwind load). (The raw system calls' trap is
+ * installed by rawsyscalls.c's own constructor, which starts mapwarden
+ * through this file.)
  */
 #include "hooks.h"
 #include "include/mapwarden_engine.h"

@@ -25,7 +25,10 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <linux/audit.h>
+#include <linux/seccomp.h>
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -52,11 +55,29 @@
 #define PR_SET_VMA_ANON_NAME 0
 #endif
 
+#ifndef SYS_SECCOMP /* si_code of a seccomp SIGSYS (<asm-generic/siginfo.h>) */
+#define SYS_SECCOMP 1
+#endif
+
 /* MAP_32BIT exists on x86-64 only; elsewhere no flag means it. */
 #ifdef MAP_32BIT
 #define MW_MAP_32BIT MAP_32BIT
 #else
 #define MW_MAP_32BIT 0
 #endif
+
+/* MAPWARDEN_RAW_SYSCALLS=trap (RawSyscallFilter): the audit value of this
+ * ABI (seccomp_data.arch) and the numbers of the mmap family, as constants
+ * the engine imports (the headers' own are expressions of other macros). */
+#if defined(__x86_64__)
+static const unsigned mw_audit_arch = AUDIT_ARCH_X86_64;
+#elif defined(__aarch64__)
+static const unsigned mw_audit_arch = AUDIT_ARCH_AARCH64;
+#endif
+static const unsigned mw_nr_mmap = SYS_mmap, mw_nr_munmap = SYS_munmap, mw_nr_mprotect = SYS_mprotect,
+                      mw_nr_pkey_mprotect = SYS_pkey_mprotect, mw_nr_mremap = SYS_mremap, mw_nr_madvise = SYS_madvise,
+                      mw_nr_mlock = SYS_mlock, mw_nr_mlock2 = SYS_mlock2, mw_nr_munlock = SYS_munlock,
+                      mw_nr_msync = SYS_msync, mw_nr_mincore = SYS_mincore;
+static const unsigned mw_seccomp_ret_allow = SECCOMP_RET_ALLOW, mw_seccomp_ret_trap = SECCOMP_RET_TRAP;
 
 #endif

@@ -83,6 +83,17 @@ int mw_engine_exit(int how);
  * kill the process is to be explained (the handler is installed then). */
 int mw_engine_explains_faults(void);
 
+/* MAPWARDEN_RAW_SYSCALLS (rawsyscalls.c): nonzero when raw mmap-family
+ * system calls that meet a window are trapped (seccomp, SIGSYS) and served
+ * through the mw_engine_* entry points above. */
+int mw_engine_traps_raw_syscalls(void);
+
+/* The seccomp filter of MAPWARDEN_RAW_SYSCALLS=trap (RawSyscallFilter, in
+ * the logic) for the windows held, written into buf (capacity instructions
+ * laid out as struct sock_filter), with calls made from [text_lo, text_hi)
+ * (the library's executable segment) let through. Returns its length, or 0. */
+long mw_engine_raw_syscall_filter(void *buf, long capacity, uintptr_t text_lo, uintptr_t text_hi);
+
 /* Called from the fault handler (faults.c) for a SIGSEGV (bus == 0) or
  * SIGBUS that will kill the process: when addr lies in a window, writes the
  * explanation to standard error and returns 1; else returns 0. access:

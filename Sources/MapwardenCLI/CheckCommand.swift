@@ -250,6 +250,12 @@ struct CheckCommand: ParsableCommand {
         print("Limits:")
         for l in limits.lines { print("  " + l.text) }
 
+        // 5b. Trapping raw system calls (MAPWARDEN_RAW_SYSCALLS=trap).
+        let raw = RawSyscallsCheck.probe(enabled: cfg.values["MAPWARDEN_RAW_SYSCALLS"]?.value == "trap")
+        print("")
+        print("Raw system calls (MAPWARDEN_RAW_SYSCALLS=trap):")
+        for l in raw.lines { print("  " + l) }
+
         // 6. Other places for the windows in trouble.
         var troubled = risky
         if let f = failedWindow {

@@ -61,6 +61,9 @@ struct EngineConfig {
     /// MAPWARDEN_FAULTS: whether a fatal SIGSEGV or SIGBUS in a window is
     /// explained (the hooks install the handler then; Faults.swift).
     var faults: FaultsPolicy = .off
+    /// MAPWARDEN_RAW_SYSCALLS: whether the hooks install the seccomp filter
+    /// that traps raw mmap-family calls meeting a window (rawsyscalls.c).
+    var rawSyscalls: RawSyscallsPolicy = .off
     /// The tick counter (mw_ticks) and CLOCK_MONOTONIC at start-up: the
     /// reference that turns the unmap history's ticks into "1.2 ms ago".
     var startTicks: UInt64 = 0
@@ -92,6 +95,7 @@ struct EngineConfig {
         self.namesWork = namesWork
         self.probePage = probePage
         faults = settings.faults
+        rawSyscalls = settings.rawSyscalls
         startTicks = mw_ticks()
         startNanoseconds = Faults.monotonicNanoseconds()
     }

@@ -98,6 +98,15 @@ func mw_engine_explains_faults() -> Int32 {
     engine != nil && config.faults == .explain ? 1 : 0
 }
 
+/// MAPWARDEN_RAW_SYSCALLS (rawsyscalls.c): nonzero when raw mmap-family
+/// calls meeting a window are to be trapped (the hooks install the seccomp
+/// filter and the SIGSYS handler then, and hand each trapped call to the
+/// same mw_engine_* entry points as the libc hooks).
+@_cdecl("mw_engine_traps_raw_syscalls")
+func mw_engine_traps_raw_syscalls() -> Int32 {
+    engine != nil && config.rawSyscalls == .trap ? 1 : 0
+}
+
 @_cdecl("mw_engine_fault")
 func mw_engine_fault(_ bus: Int32, _ accessError: Int32, _ addr: UInt, _ access: Int32) -> Int32 {
     let f = Fault(signal: bus != 0 ? .bus : .segv, address: UInt64(addr),

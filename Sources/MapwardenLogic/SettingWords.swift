@@ -70,3 +70,13 @@ extension FaultsPolicy: SettingWord {
     }
     public static let choices: StaticString = "explain, off"
 }
+
+extension RawSyscallsPolicy: SettingWord {
+    public var name: StaticString {
+        switch self {
+        case .off: "off"
+        case .trap: "trap"
+        }
+    }
+    public static let choices: StaticString = "off, trap"
+}

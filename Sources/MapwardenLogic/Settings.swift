@@ -60,6 +60,17 @@ public enum FaultsPolicy: Equatable, CaseIterable {
     case off
 }
 
+/// What happens to mmap-family calls made without libc's symbols (inline
+/// `syscall` instructions) whose range meets a window
+/// (MAPWARDEN_RAW_SYSCALLS; docs/raw-syscalls.md).
+public enum RawSyscallsPolicy: Equatable, CaseIterable {
+    /// Nothing: such a call goes to the kernel unseen.
+    case off
+    /// A seccomp filter traps them (SIGSYS) and the engine serves them as
+    /// the libc hooks do.
+    case trap
+}
+
 /// Every key mapwarden understands.
 public enum SettingKey: CaseIterable {
     case config
@@ -78,6 +89,7 @@ public enum SettingKey: CaseIterable {
     case snapshotSignal
     case symbolizer
     case faults
+    case rawSyscalls
 
     public var name: StaticString {
         switch self {
@@ -97,6 +109,7 @@ public enum SettingKey: CaseIterable {
         case .snapshotSignal: return "MAPWARDEN_SNAPSHOT_SIGNAL"
         case .symbolizer: return "MAPWARDEN_SYMBOLIZER"
         case .faults: return "MAPWARDEN_FAULTS"
+        case .rawSyscalls: return "MAPWARDEN_RAW_SYSCALLS"
         }
     }
 
@@ -146,6 +159,7 @@ public struct Settings: Equatable {
     /// mappings (0: none).
     public var snapshotSignal: Int32 = 0
     public var faults: FaultsPolicy = .explain
+    public var rawSyscalls: RawSyscallsPolicy = .off
 
     /// The largest MAPWARDEN_BACKTRACE_DEPTH.
     public static let maximumBacktraceDepth = 128
@@ -261,6 +275,8 @@ public struct Settings: Equatable {
             snapshotSignal = n
         case .faults:
             faults = try Settings.word(value, key: key, origin: origin)
+        case .rawSyscalls:
+            rawSyscalls = try Settings.word(value, key: key, origin: origin)
         }
     }
 

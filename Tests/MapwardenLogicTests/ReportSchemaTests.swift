@@ -341,6 +341,7 @@ func expectKeys<F: ReportSchemaField & CodingKey>(_ object: Any, _ type: F.Type,
         check(LogLevel.self)
         check(ReserveFailurePolicy.self)
         check(FaultsPolicy.self)
+        check(RawSyscallsPolicy.self)
         func choices<W: SettingWord>(_: W.Type) {
             #expect(W.choices.description == W.allCases.map(\.word).joined(separator: ", "))
         }
@@ -350,6 +351,7 @@ func expectKeys<F: ReportSchemaField & CodingKey>(_ object: Any, _ type: F.Type,
         choices(LogLevel.self)
         choices(ReserveFailurePolicy.self)
         choices(FaultsPolicy.self)
+        choices(RawSyscallsPolicy.self)
     }
 
     /// The setting words are what Settings.apply takes.

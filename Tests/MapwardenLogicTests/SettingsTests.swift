@@ -300,7 +300,8 @@ func apply(_ s: inout Settings, _ key: String, _ value: String,
                 == ["MAPWARDEN_CONFIG", "MAPWARDEN_WINDOW", "MAPWARDEN_ON_RESERVE_FAILURE", "MAPWARDEN_LOG",
                     "MAPWARDEN_TRACK", "MAPWARDEN_BACKTRACE_DEPTH", "MAPWARDEN_REPORT", "MAPWARDEN_REPORT_FORMAT",
                     "MAPWARDEN_LEAK_EXITCODE", "MAPWARDEN_SUPPRESSIONS", "MAPWARDEN_CLOBBER", "MAPWARDEN_CHILDREN",
-                    "MAPWARDEN_LIBUNWIND", "MAPWARDEN_SNAPSHOT_SIGNAL", "MAPWARDEN_SYMBOLIZER", "MAPWARDEN_FAULTS"])
+                    "MAPWARDEN_LIBUNWIND", "MAPWARDEN_SNAPSHOT_SIGNAL", "MAPWARDEN_SYMBOLIZER", "MAPWARDEN_FAULTS",
+                    "MAPWARDEN_RAW_SYSCALLS"])
         for k in SettingKey.allCases {
             withBytes(k.name.description) { #expect(SettingKey.named($0) == k) }
         }

@@ -109,6 +109,12 @@ __attribute__((noinline)) static void op_sc_getppid(void) {
     if (syscall(SYS_getppid) <= 0 || syscall(SYS_getppid) <= 0) DIE("syscall(SYS_getppid)");
 }
 
+/* An ordinary system call made by the program's own instruction: what a
+ * seccomp filter (MAPWARDEN_RAW_SYSCALLS=trap) costs every such call. */
+__attribute__((noinline)) static void op_raw_getpid(void) {
+    if (raw_syscall(SYS_getpid) <= 0 || raw_syscall(SYS_getpid) <= 0) DIE("raw getpid");
+}
+
 __attribute__((noinline)) static void op_raw_getppid(void) {
     if (raw_syscall(SYS_getppid) <= 0 || raw_syscall(SYS_getppid) <= 0) DIE("raw getppid");
 }
@@ -368,9 +374,11 @@ static int startup(const char *lib, int runs) {
 int main(int argc, char **argv) {
     preloaded = &mapwarden_query != NULL;
     mode = preloaded ? "preload" : "native";
+    /* run.sh's trap mode: the preload with MAPWARDEN_RAW_SYSCALLS=trap */
+    if (preloaded && getenv("BENCH_MODE") && strcmp(getenv("BENCH_MODE"), "trap") == 0) mode = "trap";
     if (argc < 2) {
         fprintf(stderr, "usage: bench CASE... | bench loop N CASE... | bench startup LIB RUNS\n"
-                        "cases: anon4k raw_anon4k sc_anon4k einval raw_einval sc_getppid raw_getppid win win_named win_stack16 win_before win30k mprot_win mprot_out\n"
+                        "cases: anon4k raw_anon4k sc_anon4k einval raw_einval sc_getppid raw_getppid raw_getpid win win_named win_stack16 win_before win30k mprot_win mprot_out\n"
                         "(win_before is win under another name, for the process that then runs win30k)\n");
         return 2;
     }
@@ -409,6 +417,8 @@ int main(int argc, char **argv) {
             measure(c, op_sc_anon4k);
         } else if (strcmp(c, "sc_getppid") == 0) {
             measure(c, op_sc_getppid);
+        } else if (strcmp(c, "raw_getpid") == 0) {
+            measure(c, op_raw_getpid);
         } else if (strcmp(c, "raw_getppid") == 0) {
             measure(c, op_raw_getppid);
         } else if (strcmp(c, "win") == 0 || strcmp(c, "win_named") == 0 || strcmp(c, "win_before") == 0) {

@@ -56,6 +56,13 @@ many_cases=(win_before win30k)
 # The cases above run with stacks off (the cost of the window alone); the
 # tracked case captures a 16-frame stack per recorded call.
 tracked_cases=(win_stack16)
+# MAPWARDEN_RAW_SYSCALLS=trap: the seccomp filter's cost, with the preload,
+# with and without the trap (modes preload and trap): an ordinary system
+# call of the program's own (getpid), a raw mmap+munmap outside the window
+# (the filter looks at its range, lets it through) and libc's mmap+munmap
+# (served by mapwarden, whose own system call the filter lets through by
+# its instruction pointer).
+trap_cases=(raw_getpid raw_anon4k anon4k)
 
 run_mode() { # mode, cases...
     local mode=$1; shift
@@ -63,7 +70,10 @@ run_mode() { # mode, cases...
     local depth=0
     [ "$1" = win_stack16 ] && depth=16
     [ "$mode" = preload ] && env=(LD_PRELOAD="$LIB" MAPWARDEN_BACKTRACE_DEPTH=$depth MAPWARDEN_REPORT=none)
-    env "${env[@]}" "${pin[@]}" "$out/bench" "$@" >>"$raw" 2>>"$log" \
+    [ "$mode" = trap ] && env=(LD_PRELOAD="$LIB" MAPWARDEN_BACKTRACE_DEPTH=$depth MAPWARDEN_REPORT=none
+                              MAPWARDEN_RAW_SYSCALLS=trap BENCH_MODE=trap)
+    # (taskset outside the preload: the bench process gets one filter, its own)
+    "${pin[@]}" env "${env[@]}" "$out/bench" "$@" >>"$raw" 2>>"$log" \
         || { cat "$log" >&2; fail "bench ($mode) $* failed"; }
 }
 
@@ -78,6 +88,8 @@ for ((r = 1; r <= rounds; r++)); do
     for m in "${order[@]}"; do run_mode "$m" "${main_cases[@]}"; done
     for m in "${order[@]}"; do run_mode "$m" "${many_cases[@]}"; done
     for m in "${order[@]}"; do run_mode "$m" "${tracked_cases[@]}"; done
+    if (( r % 2 )); then trap_order=(preload trap); else trap_order=(trap preload); fi
+    for m in "${trap_order[@]}"; do run_mode "$m" "${trap_cases[@]}"; done
     printf '.'
 done
 "${pin[@]}" "$out/bench" startup "$LIB" "$startup_runs" >>"$raw" 2>>"$log" \
@@ -133,6 +145,13 @@ function row(label, c, nc, goal, gtext,   p, n) {
     detail[++nd] = sprintf("  %-12s native best %8s median %8s | preload best %8s median %8s | median ratio %s",
         c (c == nc ? "" : "/" nc), ns(n), ns(md("native", nc)), ns(p), ns(md("preload", c)), ratio(md("preload", c), md("native", nc)))
 }
+# A row comparing two modes (with the preload: the cost of the trap).
+function row2(label, mp, c, mn, nc, goal, gtext,   p, n) {
+    p = b(mp, c); n = b(mn, nc)
+    printf "| %-44s | %8s | %8s | %7s | %-8s | %-4s |\n", label, ns(n), ns(p), ratio(p, n), gtext, (goal > 0 ? verdict(p, n, goal) : "")
+    detail[++nd] = sprintf("  %-12s %s best %8s median %8s | %s best %8s median %8s | median ratio %s",
+        c, mn, ns(n), ns(md(mn, nc)), mp, ns(p), ns(md(mp, c)), ratio(md(mp, c), md(mn, nc)))
+}
 END {
     print "## Summary (ns per operation, best of " rounds " interleaved runs per side)"
     print ""
@@ -154,6 +173,9 @@ END {
     printf "| %-44s | %8s | %8s | %7s | %-8s | %-4s |\n", "  30k vs 1 mapping (same process)", ratio(n30, n1), ratio(p30, p1), "", "<= 1.2x", verdict(p30, p1, 1.2)
     row("syscall(SYS_getppid) x2, passed through", "sc_getppid", "sc_getppid", 1.10, "<= 1.10x")
     row("syscall(SYS_mmap)+syscall(SYS_munmap), 4 KiB", "sc_anon4k", "sc_anon4k", 1.05, "<= 1.05x")
+    row2("raw getpid x2, trap filter in vs not", "trap", "raw_getpid", "preload", "raw_getpid", 1.05, "<= 1.05x")
+    row2("raw 4 KiB mmap+munmap outside, trap vs not", "trap", "raw_anon4k", "preload", "raw_anon4k", 0, "info")
+    row2("libc 4 KiB mmap+munmap (exempt), trap vs not", "trap", "anon4k", "preload", "anon4k", 0, "info")
     row("mprotect RW<->R, page in a window mapping", "mprot_win", "mprot_win", 0, "info")
     row("mprotect RW<->R, page outside the window", "mprot_out", "mprot_out", 0, "info")
     if (("native", "med") in su) {

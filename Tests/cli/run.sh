@@ -156,6 +156,13 @@ test_check_good_window() {
     "$CLI" check --window 0x400000000000:1G > "$WORK/check.good" 2>&1
     expect_status 0 $? "check of a free window" || { cat "$WORK/check.good"; return 1; }
     contains "$WORK/check.good" "Reservation: OK" || return 1
+    # this kernel (seccomp filters with SECCOMP_RET_TRAP) supports the raw-syscall trap
+    contains "$WORK/check.good" "Raw system calls (MAPWARDEN_RAW_SYSCALLS=trap):" || return 1
+    contains "$WORK/check.good" "seccomp filters: available" || return 1
+    contains "$WORK/check.good" "verdict: supported (off in this configuration" || return 1
+    MAPWARDEN_RAW_SYSCALLS=trap "$CLI" check --window 0x400000000000:1G > "$WORK/check.trap" 2>&1
+    expect_status 0 $? "check with the trap on" || { cat "$WORK/check.trap"; return 1; }
+    contains "$WORK/check.trap" "verdict: supported, and on in this configuration" || return 1
     contains "$WORK/check.good" "Result: the window can be reserved"
 }
 

@@ -25,6 +25,9 @@ const char *mw_backtrace_error(void);
  * caller's stack, without mapwarden's own frames and trailing zeros. 0 when
  * capture is off or unavailable, or when called again from inside a capture. */
 int mw_backtrace(uint64_t *out, int capacity);
+/* The same from the frame whose address is start, when the stack has one
+ * (a signal handler's caller: the interrupted instruction), else as above. */
+int mw_backtrace_from(uint64_t *out, int capacity, uintptr_t start);
 
 /* Nonzero while this thread is inside libunwind: calls it makes then go
  * straight to the kernel. */

@@ -83,10 +83,28 @@ static inline void dump_window(void) {
 }
 
 /* Is every byte of [lo, hi) mapped in the kernel's view? A raw syscall:
- * the interposed msync answers ENOMEM for free window pages on purpose. */
+ * the interposed msync answers ENOMEM for free window pages on purpose.
+ * Under MAPWARDEN_RAW_SYSCALLS=trap the raw msync is mapwarden's too, so a
+ * test that runs under the trap defines MW_TEST_KERNEL_VIEW_FROM_MAPS and
+ * the answer comes from /proc/self/maps: its lines tile [lo, hi). */
+#ifdef MW_TEST_KERNEL_VIEW_FROM_MAPS
+struct maps_tiling { uintptr_t next; int gap; };
+static void maps_tiling_cb(uintptr_t s, uintptr_t e, const char *p, const char *line, void *ctx) {
+    (void)p; (void)line;
+    struct maps_tiling *t = ctx;
+    if (s > t->next) t->gap = 1;
+    if (e > t->next) t->next = e;
+}
+static inline int kernel_mapped(uintptr_t lo, uintptr_t hi) {
+    struct maps_tiling t = {lo, 0};
+    for_each_maps_line(lo, hi, maps_tiling_cb, &t);
+    return !t.gap && t.next >= hi;
+}
+#else
 static inline int kernel_mapped(uintptr_t lo, uintptr_t hi) {
     return raw_syscall(SYS_msync, lo, hi - lo, MS_ASYNC) == 0; /* ENOMEM on any hole */
 }
+#endif
 
 /*
  * The registry agrees with the kernel over the whole window:
