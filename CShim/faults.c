@@ -83,6 +83,9 @@ static int take_turn(void) {
     }
 }
 
+/* In a forked child: no other thread exists to hold the turn. */
+void mw_faults_after_fork_child(void) { atomic_store_explicit(&turn, 0, memory_order_relaxed); }
+
 static void end_turn(int taken) {
     if (taken) atomic_store_explicit(&turn, 0, memory_order_release);
 }
@@ -98,8 +101,11 @@ int mw_sigsys_take(void *handler) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = (void (*)(int, siginfo_t *, void *))handler;
-    /* SA_NODEFER: a trapped call from a handler that interrupted this one. */
-    sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART | SA_ONSTACK;
+    /* SA_NODEFER: a trapped call from a handler that interrupted this one.
+     * No SA_ONSTACK: the trap is synchronous at a syscall instruction, so
+     * the thread's own stack is usable, and serving it takes about 10 KiB,
+     * more than the 8 KiB alternate stacks programs set (Rust's). */
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
     sigemptyset(&sa.sa_mask);
     if (__sigaction(SIGSYS, &sa, &sigsys_program) != 0) return -1;
     atomic_store_explicit(&sigsys_ours, 1, memory_order_release);

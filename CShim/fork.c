@@ -16,6 +16,7 @@
 #include "hooks.h"
 #include "include/mapwarden_engine.h"
 #include "include/platform/lock.h"
+#include "include/platform/report_gate.h"
 
 static __thread int fork_from_owner __attribute__((tls_model("initial-exec")));
 
@@ -29,6 +30,8 @@ static void fork_parent(void) {
 
 static void fork_child(void) {
     mw_lock_after_fork_child();
+    mw_report_gate_after_fork_child();
+    mw_faults_after_fork_child();
     mw_exit_set_owner();
     if (fork_from_owner) {
         fork_from_owner = 0;

@@ -51,6 +51,9 @@ void mw_report_at_crash(void) __attribute__((visibility("hidden")));
  * under MAPWARDEN_FAULTS=explain (faults.c). */
 void mw_faults_install(void) __attribute__((visibility("hidden")));
 
+/* In a forked child: the sigaction turn no other thread holds now (faults.c). */
+void mw_faults_after_fork_child(void) __attribute__((visibility("hidden")));
+
 /* SIGSYS under MAPWARDEN_RAW_SYSCALLS=trap (faults.c, which interposes
  * sigaction and signal): puts handler in the kernel for SIGSYS and from
  * then on keeps it there, remembering what the program sets (and what was

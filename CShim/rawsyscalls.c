@@ -103,14 +103,17 @@ static void say(const char *what, long err) {
 static void chain(int sig, siginfo_t *info, void *context) {
     struct sigaction a;
     mw_sigsys_program(&a);
-    if (a.sa_flags & SA_SIGINFO) {
-        if (a.sa_sigaction) a.sa_sigaction(sig, info, context);
-    } else if (a.sa_handler == SIG_IGN) {
-        return;
-    } else if (a.sa_handler == SIG_DFL) {
+    /* (SIG_DFL and SIG_IGN first: they are sa_handler values whatever
+     * SA_SIGINFO says. Another filter's trap kills as the kernel would even
+     * when ignored: it resets an ignored forced signal to SIG_DFL.) */
+    if (a.sa_handler == SIG_DFL || (a.sa_handler == SIG_IGN && info->si_code == SYS_SECCOMP)) {
         /* The death the program would have died. */
         mw_sigsys_give_back();
         mw_sys_tgkill(mw_sys_getpid(), mw_thread_id(), sig);
+    } else if (a.sa_handler == SIG_IGN) {
+        return;
+    } else if (a.sa_flags & SA_SIGINFO) {
+        a.sa_sigaction(sig, info, context);
     } else {
         a.sa_handler(sig);
     }

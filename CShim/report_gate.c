@@ -24,9 +24,17 @@ int mw_report_gate_try_snapshot(void) {
 }
 
 void mw_report_gate_end_snapshot(void) {
+    atomic_store_explicit(&writer, 0, memory_order_relaxed); /* (before the gate opens: never a stale writer) */
     unsigned expected = SNAPSHOT;
     atomic_compare_exchange_strong_explicit(&gate, &expected, OPEN, memory_order_acq_rel, memory_order_acquire);
     mw_sys_futex(&gate, FUTEX_WAKE_PRIVATE, 1 << 30, NULL);
+}
+
+void mw_report_gate_after_fork_child(void) {
+    /* The thread that wrote a snapshot does not exist in the child. */
+    atomic_store_explicit(&writer, 0, memory_order_relaxed);
+    unsigned expected = SNAPSHOT;
+    atomic_compare_exchange_strong_explicit(&gate, &expected, OPEN, memory_order_relaxed, memory_order_relaxed);
 }
 
 void mw_report_gate_close(void) {

@@ -179,6 +179,9 @@ func mw_engine_forked() {
 
 @_cdecl("mw_engine_snapshot")
 func mw_engine_snapshot(_ path: UnsafePointer<CChar>?, _ fromSignal: Int32) -> Int32 {
+    // mapwarden_report_now from a handler that interrupted the engine on
+    // this thread: EAGAIN, as every API call there (the lock is this thread's).
+    if fromSignal == 0 && mw_owns_lock() != 0 { return -EAGAIN }
     if fromSignal != 0 && mw_owns_lock() != 0 {
         // The signal interrupted this thread inside the engine: the
         // registry may be mid-change. The engine writes it at the unlock.

@@ -13,7 +13,8 @@ import MapwardenLogic
 /// `FUNCTION\tFILE:LINE:COLUMN\tSYMBOL_OFFSET_HEX` (an empty source: named
 /// from the symbol table only); an empty line when nothing is known.
 struct ExternalNames {
-    static let timeoutMilliseconds: Int32 = 10_000
+    /// (Well below the 10 s another thread's ending waits for this report.)
+    static let timeoutMilliseconds: Int32 = 5_000
 
     /// The report's distinct return addresses, sorted.
     let addresses: UnsafeMutablePointer<UInt64>

@@ -104,6 +104,7 @@ struct LeakReport {
         settings.demangles = endedBy == Int32(MW_END_EXIT.rawValue)
         if config.backtraceDepth > 0, let why = mw_backtrace_error() { settings.stacksMissing = why }
         let events = state.pointee.events
+        if mw_deferred_count() != 0 { _ = Deferral.apply(&state.pointee) }
         mw_unlock()
         report.complete(settings)
 

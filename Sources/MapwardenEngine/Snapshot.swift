@@ -102,6 +102,9 @@ extension LeakReport {
         settings.format = .json
         if config.backtraceDepth > 0, let why = mw_backtrace_error() { settings.stacksMissing = why }
         let events = state.pointee.events
+        // What a handler logged meanwhile goes in now, in order (a snapshot
+        // it asked for is this one).
+        if mw_deferred_count() != 0 { _ = Deferral.apply(&state.pointee) }
         mw_unlock()
         report.complete(settings)
         report.write(to: fd, settings, &state.pointee, events: events)

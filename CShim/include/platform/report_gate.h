@@ -15,6 +15,10 @@
 int mw_report_gate_try_snapshot(void);
 void mw_report_gate_end_snapshot(void);
 
+/* In a forked child: a snapshot another thread of the parent was writing
+ * is none of the child's (the gate opens again; a closed one stays closed). */
+void mw_report_gate_after_fork_child(void);
+
 /* The end's report: closes the gate for good, first waiting (at most
  * two seconds) for a snapshot another thread is writing. A snapshot this
  * thread was writing (a signal handler interrupted it to end the process)
