@@ -59,7 +59,9 @@ struct ExternalNames {
             unique += 1
         }
         // The questions.
-        let inputCapacity = unique * 512 + 4096
+        // (A question is at most 547 bytes: a module path under 400, a tab,
+        // 16 hex digits, a tab, a build-id of at most 128 hex digits, a newline.)
+        let inputCapacity = unique * 600 + 4096
         guard let input = report.take(UInt64(inputCapacity)),
               let answers = report.take(UInt64(unique * 8)) else { return nil }
         var question = TextBuffer(input, capacity: inputCapacity)
