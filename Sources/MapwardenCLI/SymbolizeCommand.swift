@@ -29,13 +29,8 @@ struct SymbolizeCommand: ParsableCommand {
         guard case .resolved(let locations) = symbolizer.resolve(module: String(fields[0]), offset: offset, buildId: buildId)
         else { return "" }
         return locations.map { l in
-            var source = ""
-            if let file = l.file {
-                source = l.line > 0 ? "\(file):\(l.line)" : file
-                if l.line > 0 && l.column > 0 { source += ":\(l.column)" }
-            }
             let clean = { (s: String) in String(s.map { $0 == "\t" || $0 == "\n" || $0 == "\u{1E}" ? " " : $0 }) }
-            return clean(l.function ?? "??") + "\t" + clean(source) + "\t" + String(l.symbolOffset ?? 0, radix: 16)
+            return clean(l.function ?? "??") + "\t" + clean(l.source) + "\t" + String(l.symbolOffset ?? 0, radix: 16)
         }.joined(separator: "\u{1E}")
     }
 }

@@ -23,15 +23,10 @@ extension LeakReport.Frame {
     func line(_ n: Int, _ l: Symbolizer.Location) -> String {
         Rendered.text { store, out in
             let name = store.copy(l.function ?? "")
-            var source = ""
-            if let file = l.file {
-                source = l.line > 0 ? "\(file):\(l.line)" : file
-                if l.line > 0 && l.column > 0 { source += ":\(l.column)" }
-            }
             var facts = ReportFrameFacts(
                 address: LeakReport.parseAddress(address ?? "") ?? 0, module: store.copy(module ?? ""),
                 moduleOffset: moduleOffset ?? 0, symbol: name, readable: name, symbolOffset: l.symbolOffset ?? 0)
-            facts.source = store.copy(source)
+            facts.source = store.copy(l.source)
             LeakText.frame(n, facts, &out)
         }
     }

@@ -22,6 +22,13 @@ final class Symbolizer {
         /// From the symbol table: the function's name and this offset in it
         /// (when no line is known).
         var symbolOffset: UInt64?
+
+        /// `FILE:LINE:COLUMN` (as much of it as is known), empty without a file.
+        var source: String {
+            guard let file else { return "" }
+            guard line > 0 else { return file }
+            return column > 0 ? "\(file):\(line):\(column)" : "\(file):\(line)"
+        }
     }
 
     enum Answer {
