@@ -6,15 +6,39 @@
  *
  * libunwind is never a DT_NEEDED of the preload library: linked that way it
  * exports _Unwind_* and a weak backtrace that take over C++ exception
- * unwinding in the host program. It is dlopen'd RTLD_LOCAL at start-up, and
- * only unw_backtrace is looked up. Its own mmaps (per-thread caches) reach
- * our hooks while mw_capturing() is set; the engine sends them straight to
- * the kernel.
+ * unwinding in the host program. It is dlopen'd RTLD_LOCAL, and only
+ * unw_backtrace is looked up. Its own mmaps (per-thread caches) reach our
+ * hooks while mw_capturing() is set; the engine sends them straight to the
+ * kernel.
+ *
+ * When: loading it (and liblzma, its dependency) is most of what the
+ * preload costs a process at start-up, and most processes (a build's
+ * compilers, a test suite's tools) never map anything that needs a stack.
+ * So it is loaded at the first call that needs one, where dlopen is safe
+ * (mw_backtrace_claim_loading), or at the program's first pthread_create.
+ * At start-up (from mapwarden's constructor) when it cannot wait:
+ * - the engine wants stacks for calls outside the windows (the clobber
+ *   guard, MAPWARDEN_TRACK=all: the first may come from anywhere) or from
+ *   its SIGSYS handler (MAPWARDEN_RAW_SYSCALLS=trap);
+ * - MAPWARDEN_LIBUNWIND names a library: whether it can be used is said
+ *   at start-up;
+ * - the process already has threads: another thread may be inside dlopen,
+ *   running a constructor that waits for a lock the caller of a later
+ *   mmap holds;
+ * - malloc is not glibc's: a replacement malloc may call mmap (into a
+ *   window) holding the lock that dlopen's own malloc calls would wait for.
+ *   (glibc's malloc calls the kernel's mmap through libc-internal symbols,
+ *   never through ours.)
  */
 #include <dlfcn.h>
+#include <gnu/libc-version.h>
 #include <link.h>
+#include <signal.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/single_threaded.h>
 #define UNW_LOCAL_ONLY
 #include <libunwind.h> /* libunwind-dev: the declaration only; nothing is linked */
 #include <sys/stat.h>
@@ -43,10 +67,16 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *data) {
 
 static const char *unwind_path;
 static int unwind_verbose;
-static _Atomic int unwind_state; /* 0 not tried, 1 loading, 2 ready, 3 failed */
+/* Not yet allowed (before the constructor), allowed and waiting for the
+ * first call that needs it, being loaded, ready, failed. */
+enum { NOT_ALLOWED = 0, PENDING = 1, LOADING = 2, READY = 3, FAILED = 4 };
+static _Atomic int unwind_state;
 
-void mw_backtrace_configure(const char *library, int depth, int verbose) {
+static int load_at_start;
+
+void mw_backtrace_configure(const char *library, int depth, int verbose, int at_start) {
     unwind_path = library;
+    load_at_start = at_start;
     configured_depth = depth;
     unwind_verbose = verbose;
 }
@@ -143,18 +173,19 @@ static int load(void) {
     return 1;
 }
 
-/* libunwind is loaded from mapwarden's constructor, never earlier:
- * start-up may happen inside another runtime's initialisation (TSan's, from
- * .preinit_array), where dlopen is not safe; and never later, inside a
- * program's call, where dlopen's malloc could meet a lock the caller holds.
- * Its first unw_backtrace maps libunwind's caches (outside the window). */
-void mw_backtrace_allow_loading(void) {
-    if (configured_depth <= 0 || atomic_load(&unwind_state) != 0) return;
-    atomic_store(&unwind_state, 1);
+static void load_now(void) {
     capturing = 1; /* libunwind's own mmaps go straight to the kernel */
     int ok = load();
+    if (ok) {
+        /* This thread's block of libunwind's thread-local variables is
+         * allocated (with malloc) at their first use: here, not in a later
+         * capture whose caller may be a malloc holding its lock. (Each other
+         * thread's is allocated at its first capture.) */
+        void *frame[1];
+        unw_backtrace_fn(frame, 1);
+    }
     capturing = 0;
-    atomic_store_explicit(&unwind_state, ok ? 2 : 3, memory_order_release);
+    atomic_store_explicit(&unwind_state, ok ? READY : FAILED, memory_order_release);
     if (!ok && unwind_verbose) {
         static const char head[] = "mapwarden: leak reports will have no stacks: ";
         mw_sys_write(2, head, sizeof head - 1);
@@ -163,8 +194,73 @@ void mw_backtrace_allow_loading(void) {
     }
 }
 
+/* Both addresses in one loaded object. */
+struct same_object { uintptr_t a, b; int same; };
+static int holds_both(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    struct same_object *q = data;
+    uintptr_t lo, hi;
+    if (!mw_object_holds(info, q->a, &lo, &hi)) return 0;
+    q->same = q->b >= lo && q->b < hi;
+    return 1;
+}
+
+/* malloc is glibc's own: the object that defines the malloc every library
+ * binds to also defines gnu_get_libc_version. */
+static int malloc_is_glibcs(void) {
+    struct same_object q = { (uintptr_t)&malloc, (uintptr_t)&gnu_get_libc_version, 0 };
+    dl_iterate_phdr(holds_both, &q);
+    return q.same;
+}
+
+/* From mapwarden's constructor, never earlier: start-up may happen inside
+ * another runtime's initialisation (TSan's, from .preinit_array), where
+ * dlopen is not safe. Loads libunwind now when it cannot wait (see the top
+ * of this file); otherwise the first call that needs a stack loads it. */
+void mw_backtrace_allow_loading(void) {
+    if (configured_depth <= 0 || atomic_load(&unwind_state) != NOT_ALLOWED) return;
+    if (load_at_start || unwind_path || !__libc_single_threaded || !malloc_is_glibcs()) {
+        atomic_store(&unwind_state, LOADING);
+        load_now();
+    } else {
+        atomic_store_explicit(&unwind_state, PENDING, memory_order_release);
+    }
+}
+
+int mw_backtrace_pending(void) {
+    return atomic_load_explicit(&unwind_state, memory_order_relaxed) == PENDING;
+}
+
+/* glibc's sigaction under its other name: the symbol `sigaction` is the hooks'. */
+extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+
+/* Nonzero when this thread may be running a signal handler: a signal with
+ * a handler is blocked, as the kernel blocks a handler's own signal while
+ * it runs (unless SA_NODEFER). */
+static int maybe_in_signal_handler(void) {
+    sigset_t blocked;
+    if (pthread_sigmask(SIG_BLOCK, NULL, &blocked) != 0) return 1;
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP || sigismember(&blocked, sig) != 1) continue;
+        struct sigaction now;
+        if (__sigaction(sig, NULL, &now) != 0) return 1;
+        if (now.sa_handler != SIG_DFL && now.sa_handler != SIG_IGN) return 1;
+    }
+    return 0;
+}
+
+int mw_backtrace_claim_loading(int at_thread_start) {
+    if (!mw_backtrace_pending()) return 0;
+    /* pthread_create is not async-signal-safe: its caller is no handler. */
+    if (!at_thread_start && maybe_in_signal_handler()) return 0;
+    int expected = PENDING;
+    return atomic_compare_exchange_strong(&unwind_state, &expected, LOADING);
+}
+
+void mw_backtrace_load_claimed(void) { load_now(); }
+
 static inline int ready(void) {
-    return atomic_load_explicit(&unwind_state, memory_order_acquire) == 2;
+    return atomic_load_explicit(&unwind_state, memory_order_acquire) == READY;
 }
 
 const char *mw_backtrace_error(void) { return unwind_error; }

@@ -3,7 +3,8 @@
  * phase, and the entry points of exit.c and fork.c.
  *
  * Layer: hooks. Included by the hook files only (interpose.c, guard.c,
- * startup.c, fork.c, exit.c, snapshot.c, faults.c, rawsyscalls.c).
+ * startup.c, fork.c, exit.c, snapshot.c, faults.c, rawsyscalls.c,
+ * unwinder_loading.c).
  *
  * A hook hands a call to the engine once mapwarden is started. Calls that
  * arrive before that (from other libraries' constructors, or from any
@@ -70,6 +71,10 @@ void mw_sigsys_program(struct sigaction *out) __attribute__((visibility("hidden"
  * trapped instruction returns to (its stack is recorded from there). */
 long mw_serve_trapped(uintptr_t at, long n, long a, long b, long c, long d, long e, long f)
     __attribute__((visibility("hidden")));
+
+/* Loads libunwind now if it waits for its first use and this call may
+ * (unwinder_loading.c; at_thread_start: from pthread_create). */
+void mw_load_unwinder(int at_thread_start) __attribute__((visibility("hidden")));
 
 /* Registers the fork handlers (fork.c). */
 void mw_install_fork_handlers(void) __attribute__((visibility("hidden")));

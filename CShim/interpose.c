@@ -41,7 +41,9 @@ static inline long libc_result(long r) {
  * `nesting` counts this thread's calls inside the engine. Above 1, a signal
  * handler has interrupted the engine, whose frames (Embedded Swift, which
  * has no unwind tables) libunwind cannot walk safely: such a call is
- * recorded without a stack.
+ * recorded without a stack. The first call that needs a stack loads
+ * libunwind (unwinder_loading.c), unless it is a trapped raw call (served
+ * from the SIGSYS handler).
  */
 static __thread unsigned nesting __attribute__((tls_model("initial-exec")));
 /* While a trapped raw call is served (mw_serve_trapped): the address the
@@ -52,6 +54,7 @@ static __thread uintptr_t trapped_at __attribute__((tls_model("initial-exec")));
 #define WITH_STACK(engine, params, ...)                                                  \
     static __attribute__((noinline, cold)) long engine##_with_stack params {            \
         uint64_t frames[MW_MAX_BACKTRACE_DEPTH];                                        \
+        if (nesting == 1 && !trapped_at && mw_backtrace_pending()) mw_load_unwinder(0); \
         int depth = nesting == 1 ? mw_backtrace_from(frames, MW_MAX_BACKTRACE_DEPTH, trapped_at) : 0; \
         return engine(__VA_ARGS__, frames, depth);                                      \
     }

@@ -29,6 +29,10 @@
  * documented status under MAPWARDEN_ON_RESERVE_FAILURE=abort. */
 int mw_engine_start(void);
 
+/* Right before libunwind is loaded: the top of the unwind zone goes back
+ * to the kernel, so that the loader maps it there (UnwindZone.swift). */
+void mw_engine_make_room_for_unwinder(void);
+
 /* Each also takes the caller's stack (NULL, 0 at first): when the engine
  * will record the call and has no stack, it answers MW_NEEDS_STACK and the
  * hook asks again with one. */

@@ -9,6 +9,16 @@ func mw_engine_start() -> Int32 {
     Startup.run() ? 1 : 0
 }
 
+/// Right before libunwind is loaded (at the first call that needs a
+/// stack): room for its code where the program made no hole.
+@_cdecl("mw_engine_make_room_for_unwinder")
+func mw_engine_make_room_for_unwinder() {
+    _ = WindowService.locked({ KernelResult(0) }) { state in
+        state.unwindZone.makeRoomForLoader()
+        return KernelResult(0)
+    }
+}
+
 @_cdecl("mw_engine_mmap")
 func mw_engine_mmap(_ addr: UInt, _ len: Int, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,
                     _ frames: UnsafePointer<UInt64>?, _ depth: Int32) -> Int {

@@ -176,7 +176,12 @@ enum Startup {
         keepStandardError(&report)
         if settings.backtraceDepth > 0 {
             let library = libunwind.map { UnsafePointer(UnsafeRawPointer(text + $0).assumingMemoryBound(to: CChar.self)) }
-            mw_backtrace_configure(library, Int32(settings.backtraceDepth), settings.log >= .info && Output.stderr >= 0 ? 1 : 0)
+            // Stacks needed by calls outside the windows (the clobber guard,
+            // MAPWARDEN_TRACK=all) or from the SIGSYS handler (where dlopen
+            // is not safe): libunwind is loaded at start-up.
+            let atStart = tracksOutside || settings.rawSyscalls != .off
+            mw_backtrace_configure(library, Int32(settings.backtraceDepth), settings.log >= .info && Output.stderr >= 0 ? 1 : 0,
+                                   atStart ? 1 : 0)
         }
         // The state lives in the arena's first page, the unmap history after it.
         precondition(MemoryLayout<EngineState>.stride <= Int(EngineState.historyOffset))

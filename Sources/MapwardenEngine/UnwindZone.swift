@@ -47,6 +47,26 @@ struct UnwindZone {
         return true
     }
 
+    /// Address space the loader gets for libunwind's code (and liblzma's),
+    /// loaded at the first call that needs a stack: 4 MiB, about ten times
+    /// what the two libraries map.
+    static let loaderRoom: UInt64 = 4 << 20
+
+    /// Gives the top `loaderRoom` bytes of the area back to the kernel,
+    /// right before libunwind is loaded. The loader maps a library where
+    /// the kernel puts an mmap(NULL): the highest free range that fits,
+    /// below the libraries loaded at start-up. The area was reserved there
+    /// before the program ran; the freed top is that range now, never a
+    /// hole the program made since (where its own MAP_FIXED would later
+    /// replace libunwind's code). Caches are placed from the bottom up and
+    /// none exist yet.
+    mutating func makeRoomForLoader() {
+        let room = UnwindZone.loaderRoom
+        guard chunk > 0, end > next, end - next >= 2 * room else { return }
+        if Kernel.munmap(end - room, room).failed { return }
+        end -= room
+    }
+
     /// mmap for libunwind: in the area when the request is a plain one that
     /// fits, else as the kernel places it.
     mutating func map(_ addr: UInt64, _ len: UInt64, _ prot: Int32, _ flags: Int32, _ fd: Int32, _ off: Int,

@@ -14,10 +14,21 @@
 #define MW_MAX_BACKTRACE_DEPTH 128
 
 /* The libunwind to load (NULL: libunwind.so.8), MAPWARDEN_BACKTRACE_DEPTH,
- * and whether to say so on stderr if it cannot be loaded. It is loaded by
- * mw_backtrace_allow_loading(), from mapwarden's constructor. */
-void mw_backtrace_configure(const char *library, int depth, int verbose);
+ * whether to say so on stderr if it cannot be loaded, and whether to load
+ * it at start-up whatever else holds (stacks are wanted where it cannot
+ * be loaded safely later). */
+void mw_backtrace_configure(const char *library, int depth, int verbose, int at_start);
+/* From mapwarden's constructor: loads libunwind now when it cannot wait
+ * (backtrace.c says when), else lets the first call that needs it load it. */
 void mw_backtrace_allow_loading(void);
+/* Nonzero while libunwind waits to be loaded at the first call that needs it. */
+int mw_backtrace_pending(void);
+/* Nonzero when this call may load it now, and does so from here on: then
+ * mw_backtrace_load_claimed() must follow. Zero when it is loaded, being
+ * loaded, or this thread may be in a signal handler (unless
+ * at_thread_start: from pthread_create, which no handler calls). */
+int mw_backtrace_claim_loading(int at_thread_start);
+void mw_backtrace_load_claimed(void);
 /* Why there are no stacks (libunwind missing...), or NULL. */
 const char *mw_backtrace_error(void);
 

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# libunwind is loaded at the first call that needs a stack, not at start-up
+# (most processes never need one, and loading it is most of what the
+# preload costs at start-up), and stacks are as good as when it was loaded
+# at start-up:
+# - lazy: nothing of libunwind's in the process at main, nor after mmaps
+#   outside the windows; the first mapping in a window loads it and has its
+#   stack;
+# - thread: the program's first pthread_create loads it (before the thread
+#   runs), and the thread's mapping has its stack;
+# - handler: a mapping made by a signal handler before it is loaded gets no
+#   stack (dlopen is not safe there) and does not load it; the next call
+#   outside the handler does, and has its stack;
+# - hole: the loader maps libunwind's code where mapwarden made room for it,
+#   never in a hole the program made (here 4 MiB in the middle of a 16 MiB
+#   mapping), which the program may map over with MAP_FIXED later.
+. "$(dirname "$0")/../include/report_test_lib.bash" lunwlazy
+
+cat >"$tmp/prog.c" <<'C'
+#include <pthread.h>
+#include <signal.h>
+#include "common.h"
+#include "leak_helpers.h"
+
+static int libunwind_loaded(void) {
+    FILE *f = fopen("/proc/self/maps", "r");
+    CHECK(f != NULL);
+    char line[512];
+    int found = 0;
+    while (fgets(line, sizeof line, f)) found |= strstr(line, "libunwind") != NULL;
+    fclose(f);
+    return found;
+}
+
+/* Any mapping that meets [lo, hi) in /proc/self/maps, printed. */
+static int maps_meet(uintptr_t lo, uintptr_t hi) {
+    FILE *f = fopen("/proc/self/maps", "r");
+    CHECK(f != NULL);
+    char line[512];
+    int met = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long a, b;
+        if (sscanf(line, "%lx-%lx", &a, &b) == 2 && a < hi && b > lo) {
+            fprintf(stderr, "in the hole: %s", line);
+            met = 1;
+        }
+    }
+    fclose(f);
+    return met;
+}
+
+NOINLINE void leak_here(size_t off) {
+    CHECK(mmap(W(off), PAGE, PROT_READ | PROT_WRITE, LEAK_FLAGS, -1, 0) == W(off));
+}
+
+static void on_usr1(int sig) {
+    (void)sig;
+    leak_here(0x10000);
+}
+
+NOINLINE void *thread_body(void *arg) {
+    (void)arg;
+    leak_here(0x20000);
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    CHECK(argc == 2);
+    CHECK(!libunwind_loaded());
+    if (strcmp(argv[1], "hole") != 0) { /* (in the hole case, the one hole is the program's 4 MiB) */
+        void *outside = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        CHECK(outside != MAP_FAILED && munmap(outside, 1 << 20) == 0);
+        CHECK(!libunwind_loaded());
+    }
+    if (strcmp(argv[1], "lazy") == 0) {
+        leak_here(0x20000);
+        CHECK(libunwind_loaded());
+    } else if (strcmp(argv[1], "thread") == 0) {
+        pthread_t t;
+        CHECK(pthread_create(&t, NULL, thread_body, NULL) == 0);
+        CHECK(libunwind_loaded());
+        CHECK(pthread_join(t, NULL) == 0);
+    } else if (strcmp(argv[1], "handler") == 0) {
+        CHECK(signal(SIGUSR1, on_usr1) != SIG_ERR);
+        CHECK(raise(SIGUSR1) == 0);
+        CHECK(!libunwind_loaded());
+        leak_here(0x20000);
+        CHECK(libunwind_loaded());
+    } else if (strcmp(argv[1], "hole") == 0) {
+        size_t mib = 1 << 20;
+        char *p = mmap(NULL, 16 * mib, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        CHECK(p != MAP_FAILED);
+        /* Every free range of 64 KiB or more above it filled (the kernel
+         * leaves some where it aligned large mappings), so that the
+         * program's hole is the highest one where the kernel would put
+         * libunwind's code. */
+        int filled = 0;
+        for (;; filled++) {
+            char *q = mmap(NULL, 64 << 10, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            CHECK(q != MAP_FAILED && filled < 100000);
+            if (q < p) break;
+        }
+        CHECK(munmap(p + 6 * mib, 4 * mib) == 0);
+        leak_here(0x20000);
+        CHECK(libunwind_loaded());
+        CHECK(!maps_meet((uintptr_t)p + 6 * mib, (uintptr_t)p + 10 * mib));
+        CHECK(mmap(p + 6 * mib, 4 * mib, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == p + 6 * mib);
+        CHECK(munmap(p, 16 * mib) == 0);
+    }
+    return 0;
+}
+C
+$CC -std=gnu11 -g -O0 -rdynamic -fno-inline -fno-optimize-sibling-calls -pthread -Wall -I "$include" -I "$root/CShim/include" \
+    -o "$tmp/prog" "$tmp/prog.c" || { echo "cannot compile"; exit 1; }
+
+for mode in lazy thread handler hole; do
+    step_failed=0
+    env MAPWARDEN_REPORT="$tmp/r.json" MAPWARDEN_REPORT_FORMAT=json LD_PRELOAD="$LIB" \
+        "$tmp/prog" $mode >"$tmp/out" 2>"$tmp/err"
+    status=$?
+    [ $status -eq 0 ] || fail "$mode: status $status"
+    "$PY" - "$tmp/r.json" "$mode" <<'PY' || fail "$mode: report"
+import json, sys
+r = json.load(open(sys.argv[1]))
+mode = sys.argv[2]
+want = {"0x400000020000": ["leak_here", "thread_body" if mode == "thread" else "main"]}
+if mode == "handler": want["0x400000010000"] = None
+got = {l["address"]: [f.get("symbol") for f in l.get("stack") or []] for l in r.get("leaks", [])}
+errors = []
+if sorted(got) != sorted(want): errors.append("leaks at %r, expected %r" % (sorted(got), sorted(want)))
+for a, names in want.items():
+    if a not in got: continue
+    if names is None:
+        if got[a]: errors.append("%s: a stack %r from the signal handler" % (a, got[a]))
+    elif got[a][:2] != names:
+        errors.append("%s: stack %r, expected it to start %r" % (a, got[a], names))
+if r.get("stacks", {}).get("available") is not True: errors.append("stacks %r" % r.get("stacks"))
+for e in errors: print("FAIL: " + e)
+sys.exit(1 if errors else 0)
+PY
+    [ "$step_failed" = 0 ] || show "$tmp/r.json"
+    ok "$mode"
+done
+exit $failures
