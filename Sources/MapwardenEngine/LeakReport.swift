@@ -81,6 +81,13 @@ struct LeakReport {
         // registry is mid-change; say nothing rather than something wrong.
         if mw_owns_lock() != 0 { return 0 }
         mw_lock()
+        // Nothing mapped, nothing seen, no report asked for: the quiet case
+        // below, known before the report is built (most processes end so).
+        if !config.report.requested && state.pointee.registry.count == 0 && state.pointee.events.total == 0
+            && (state.pointee.outside?.registry.count ?? 0) == 0 && mw_deferred_count() == 0 {
+            mw_unlock()
+            return 0
+        }
         guard var report = LeakReport(&state.pointee) else {
             // No memory for the report: still say so, and still apply the
             // exit code to what the registry holds.

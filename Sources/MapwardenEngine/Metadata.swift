@@ -1,8 +1,8 @@
 import CShim
 import MapwardenLogic
 
-/// The engine's own memory: one PROT_NONE reservation outside every window,
-/// committed in steps as the registry grows. It holds the engine state and
+/// The engine's own memory: an arena of the PROT_NONE reservation made for
+/// all of them (Arenas), outside every window, committed in steps as it fills. It holds the engine state and
 /// the registry's nodes, so metadata never lives in the program's payload
 /// and the hook path never calls malloc. Sizes: MetadataBudget. The last
 /// page is never committed (the registry's arena lends it to Probe).
@@ -16,17 +16,13 @@ struct MetadataArena {
     /// What may be committed: all but the last page.
     var usable: UInt64 { size - UInt64(mw_page_size()) }
 
-    /// Maps an arena of `size` bytes (named when the kernel `names` anonymous
-    /// memory) and commits its first step. nil when the kernel refuses.
-    static func create(size: UInt64, names: Bool) -> MetadataArena? {
-        let r = Kernel.mmap(0, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
-        if r.failed { return nil }
-        if names { _ = Kernel.nameAnonymous(r.address, size, "mapwarden-metadata") }
-        var arena = MetadataArena(base: r.address, committed: 0, size: size)
-        if !arena.commit(upTo: Swift.min(commitStep, arena.usable)) {
-            _ = Kernel.munmap(r.address, size)
-            return nil
-        }
+    /// The arena over [base, base+size) of the metadata reservation (named
+    /// when the kernel `names` anonymous memory), its first step committed
+    /// (see Arenas.create). nil when the kernel refuses the commit.
+    static func carve(base: UInt64, size: UInt64, names: Bool) -> MetadataArena? {
+        if names { _ = Kernel.nameAnonymous(base, size, "mapwarden-metadata") }
+        var arena = MetadataArena(base: base, committed: 0, size: size)
+        if !arena.commit(upTo: Swift.min(commitStep, arena.usable)) { return nil }
         return arena
     }
 
@@ -65,7 +61,7 @@ extension MetadataArena {
 }
 
 /// Every arena of the engine's metadata, sized by MetadataBudget from the
-/// windows and RLIMIT_AS, made together at start-up.
+/// windows and RLIMIT_AS, made together at start-up: one reservation.
 struct Arenas {
     var registry: MetadataArena
     var depot: MetadataArena
@@ -96,21 +92,35 @@ struct Arenas {
             sayNoMemory(least.total, limit: limit, inUse: inUse, windowBytes: windowBytes)
             return nil
         }
-        let registry = MetadataArena.create(size: sizes.registry, names: names)
-        let depot = registry == nil ? nil : MetadataArena.create(size: sizes.depot, names: names)
-        let report = depot == nil ? nil : MetadataArena.create(size: sizes.report, names: names)
-        let outside = report == nil || sizes.outside == 0 ? nil : OutsideMappings.create(size: sizes.outside, names: names)
-        guard let registry, let depot, let report, sizes.outside == 0 || outside != nil else {
-            func release(_ arena: MetadataArena?) { if let arena { _ = Kernel.munmap(arena.base, arena.size) } }
-            release(registry)
-            release(depot)
-            release(report)
-            release(outside?.arena)
+        // One reservation for them all (one system call, one mapping until
+        // they are committed), the unwind area at its top: see UnwindZone.
+        let r = Kernel.mmap(0, sizes.total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
+        if r.failed {
             sayNoMemory(sizes.total, limit: limit, inUse: inUse, windowBytes: windowBytes)
             return nil
         }
+        var at = r.address
+        func next(_ size: UInt64) -> UInt64 {
+            defer { at += size }
+            return at
+        }
+        // Each arena's first step is committed now: the registry holds the
+        // engine state, the depot its buckets, and the report must be
+        // writable at an exit where vm.max_map_count refuses the new VMA a
+        // later commit would split off.
+        let registry = MetadataArena.carve(base: next(sizes.registry), size: sizes.registry, names: names)
+        let depot = MetadataArena.carve(base: next(sizes.depot), size: sizes.depot, names: names)
+        let report = MetadataArena.carve(base: next(sizes.report), size: sizes.report, names: names)
+        let outsideArena = sizes.outside == 0 ? nil
+            : MetadataArena.carve(base: next(sizes.outside), size: sizes.outside, names: names)
+        guard let registry, let depot, let report, sizes.outside == 0 || outsideArena != nil else {
+            _ = Kernel.munmap(r.address, sizes.total)
+            sayNoMemory(sizes.total, limit: limit, inUse: inUse, windowBytes: windowBytes)
+            return nil
+        }
+        let outside = outsideArena.map { OutsideMappings(arena: $0) }
         // Not needed to run: without it libunwind's mappings are the kernel's to place.
-        let zone = UnwindZone(chunk: sizes.unwind, names: names)
+        let zone = UnwindZone(area: next(sizes.unwind), size: sizes.unwind, names: names)
         return Arenas(registry: registry, depot: depot, report: report, outside: outside, unwindZone: zone)
     }
 

@@ -9,10 +9,9 @@ struct OutsideMappings {
     var arena: MetadataArena
     var registry: MappingRegistry
 
-    static func create(size: UInt64, names: Bool) -> OutsideMappings? {
-        guard let arena = MetadataArena.create(size: size, names: names) else { return nil }
-        return OutsideMappings(arena: arena,
-                               registry: MappingRegistry(storage: arena.pointer, capacity: arena.registryCapacity(nodesAt: 0)))
+    init(arena: MetadataArena) {
+        self.arena = arena
+        registry = MappingRegistry(storage: arena.pointer, capacity: arena.registryCapacity(nodesAt: 0))
     }
 
     mutating func ensureSpare(_ n: Int) -> Bool {

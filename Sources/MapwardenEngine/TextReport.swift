@@ -128,7 +128,7 @@ enum TextReport {
             let c = facts.context
             out.text.append(c.settings.stacksMissing != nil || config.backtraceDepth == 0
                             ? "    (no stack: capture is off or unavailable)\n"
-                            : "    (no stack: made before libunwind was loaded, or from a signal handler that interrupted mapwarden)\n")
+                            : "    (no stack: made before libunwind could be loaded (before start-up, in a signal handler, or by a trapped raw call), or from a signal handler that interrupted mapwarden)\n")
         }
     }
 }

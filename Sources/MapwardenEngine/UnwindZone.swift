@@ -12,8 +12,9 @@ import MapwardenLogic
 /// foreign mapping there (a false clobber, or EEXIST under deny), and
 /// without the guard libunwind's memory was silently overwritten.
 ///
-/// The area is a PROT_NONE reservation (a `chunk`, the first one made at
-/// start-up, before the program has holes); each mapping is a MAP_FIXED
+/// The area is a PROT_NONE reservation (a `chunk`, the first one the top of
+/// the metadata reservation made at start-up, before the program has
+/// holes); each mapping is a MAP_FIXED
 /// over its next free part. Ranges libunwind unmaps (its thread-exit
 /// clean-up) are never used again: they are holes like any other. When a
 /// chunk is used up, the next one is placed by the kernel.
@@ -28,11 +29,16 @@ struct UnwindZone {
     /// Below this an area would hold too few threads' caches to be worth it.
     static let smallest: UInt64 = 4 << 20
 
-    /// (At start-up, before `config` is published: `names` is
+    /// Over [area, area+size), the top of the metadata reservation made at
+    /// start-up (Arenas), before the program has holes; later chunks are
+    /// that size. (At start-up, before `config` is published: `names` is
     /// config.namesWork to be.)
-    init(chunk: UInt64, names: Bool) {
-        self.chunk = chunk >= UnwindZone.smallest ? chunk : 0
-        if self.chunk > 0 { _ = reserve(names: names) }
+    init(area: UInt64, size: UInt64, names: Bool) {
+        chunk = size >= UnwindZone.smallest ? size : 0
+        if chunk > 0 {
+            if names { _ = Kernel.nameAnonymous(area, size, "mapwarden-unwind") }
+            (next, end) = (area, area + size)
+        }
     }
 
     /// Reserves a new chunk (the rest of the current one is returned),
