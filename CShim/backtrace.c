@@ -38,12 +38,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/single_threaded.h>
 #define UNW_LOCAL_ONLY
 #include <libunwind.h> /* libunwind-dev: the declaration only; nothing is linked */
 #include <sys/stat.h>
 #include "include/mapwarden_kernel.h"
 #include "include/platform/loaded_object.h"
+#include "include/platform/auxv.h"
 #include "include/platform/backtrace.h"
 
 static __typeof__(unw_backtrace) *unw_backtrace_fn;
@@ -234,19 +236,58 @@ int mw_backtrace_pending(void) {
 /* glibc's sigaction under its other name: the symbol `sigaction` is the hooks'. */
 extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 
-/* Nonzero when this thread may be running a signal handler: a signal with
- * a handler is blocked, as the kernel blocks a handler's own signal while
- * it runs (unless SA_NODEFER). */
+/* Where the main thread's stack starts (the loader's; argv and the
+ * environment above it). */
+extern void *__libc_stack_end;
+
+/* Whether one of `words` is on the main thread's stack between this frame
+ * and where the stack starts: 1 yes, 0 no, -1 unknown (not on the main
+ * stack, or too deep to read). */
+static int on_main_stack(const uintptr_t *words, int n) {
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0), top = (uintptr_t)__libc_stack_end;
+    if (!top || sp >= top || top - sp > (64u << 20)) return -1;
+    uintptr_t page = sp & ~(uintptr_t)(mw_page_size() - 1);
+    if (mw_sys_msync(page, top - page, MS_ASYNC) != 0) return -1; /* not all mapped */
+    for (const uintptr_t *w = (const uintptr_t *)(sp & ~(uintptr_t)7); (uintptr_t)w < top; w++)
+        for (int i = 0; i < n; i++)
+            if (*w == words[i]) return 1;
+    return 0;
+}
+
+/* Nonzero when this thread may be running a signal handler. The kernel
+ * blocks a handler's own signal while it runs (unless SA_NODEFER), and the
+ * handler returns to its sa_restorer, whose address the kernel stores on
+ * the stack the handler runs on. So: no blocked signal with a handler, no
+ * handler; else the restorers of those handlers are looked for on the
+ * main thread's stack above this frame (a program that keeps a handled
+ * signal blocked, waiting for it in pselect or sigsuspend, is not in its
+ * handler). Where that cannot be read (another stack, an alternate signal
+ * stack in use, a handler without a restorer: aarch64's glibc uses the
+ * vDSO's), a blocked signal with a handler is taken as one. */
 static int maybe_in_signal_handler(void) {
     sigset_t blocked;
     if (pthread_sigmask(SIG_BLOCK, NULL, &blocked) != 0) return 1;
+    uintptr_t restorers[8];
+    int n = 0, handled = 0;
     for (int sig = 1; sig < NSIG; sig++) {
         if (sig == SIGKILL || sig == SIGSTOP || sigismember(&blocked, sig) != 1) continue;
         struct sigaction now;
         if (__sigaction(sig, NULL, &now) != 0) return 1;
-        if (now.sa_handler != SIG_DFL && now.sa_handler != SIG_IGN) return 1;
+        if (now.sa_handler == SIG_DFL || now.sa_handler == SIG_IGN) continue;
+        handled = 1;
+        uintptr_t r = (uintptr_t)now.sa_restorer;
+        if (!r) return 1;
+        int known = 0;
+        for (int i = 0; i < n; i++) known |= restorers[i] == r;
+        if (!known) {
+            if (n == 8) return 1;
+            restorers[n++] = r;
+        }
     }
-    return 0;
+    if (!handled) return 0;
+    stack_t alt;
+    if (sigaltstack(NULL, &alt) != 0 || (alt.ss_flags & SS_ONSTACK)) return 1;
+    return on_main_stack(restorers, n) != 0;
 }
 
 int mw_backtrace_claim_loading(int at_thread_start) {

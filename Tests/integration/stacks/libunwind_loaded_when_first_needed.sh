@@ -11,6 +11,9 @@
 # - handler: a mapping made by a signal handler before it is loaded gets no
 #   stack (dlopen is not safe there) and does not load it; the next call
 #   outside the handler does, and has its stack;
+# - blocked: a program that keeps a handled signal blocked (as one waiting
+#   for it in pselect does) is not in its handler: its first mapping loads
+#   libunwind and has its stack;
 # - hole: the loader maps libunwind's code where mapwarden made room for it,
 #   never in a hole the program made (here 4 MiB in the middle of a 16 MiB
 #   mapping), which the program may map over with MAP_FIXED later.
@@ -86,6 +89,13 @@ int main(int argc, char **argv) {
         CHECK(!libunwind_loaded());
         leak_here(0x20000);
         CHECK(libunwind_loaded());
+    } else if (strcmp(argv[1], "blocked") == 0) {
+        sigset_t usr1;
+        sigemptyset(&usr1);
+        sigaddset(&usr1, SIGUSR1);
+        CHECK(signal(SIGUSR1, on_usr1) != SIG_ERR && sigprocmask(SIG_BLOCK, &usr1, NULL) == 0);
+        leak_here(0x20000);
+        CHECK(libunwind_loaded());
     } else if (strcmp(argv[1], "hole") == 0) {
         size_t mib = 1 << 20;
         char *p = mmap(NULL, 16 * mib, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -113,7 +123,7 @@ C
 $CC -std=gnu11 -g -O0 -rdynamic -fno-inline -fno-optimize-sibling-calls -pthread -Wall -I "$include" -I "$root/CShim/include" \
     -o "$tmp/prog" "$tmp/prog.c" || { echo "cannot compile"; exit 1; }
 
-for mode in lazy thread handler hole; do
+for mode in lazy thread handler blocked hole; do
     step_failed=0
     env MAPWARDEN_REPORT="$tmp/r.json" MAPWARDEN_REPORT_FORMAT=json LD_PRELOAD="$LIB" \
         "$tmp/prog" $mode >"$tmp/out" 2>"$tmp/err"
