@@ -39,7 +39,9 @@
 #include <string.h>
 #include <pthread.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/single_threaded.h>
+#include <ucontext.h>
 #define UNW_LOCAL_ONLY
 #include <libunwind.h> /* libunwind-dev: the declaration only; nothing is linked */
 #include <sys/stat.h>
@@ -175,6 +177,14 @@ static int load(void) {
     return 1;
 }
 
+static void say_no_stacks(void) {
+    if (!unwind_verbose) return;
+    static const char head[] = "mapwarden: leak reports will have no stacks: ";
+    mw_sys_write(2, head, sizeof head - 1);
+    mw_sys_write(2, unwind_error, strlen(unwind_error));
+    mw_sys_write(2, "\n", 1);
+}
+
 static void load_now(void) {
     capturing = 1; /* libunwind's own mmaps go straight to the kernel */
     int ok = load();
@@ -188,12 +198,7 @@ static void load_now(void) {
     }
     capturing = 0;
     atomic_store_explicit(&unwind_state, ok ? READY : FAILED, memory_order_release);
-    if (!ok && unwind_verbose) {
-        static const char head[] = "mapwarden: leak reports will have no stacks: ";
-        mw_sys_write(2, head, sizeof head - 1);
-        mw_sys_write(2, unwind_error, strlen(unwind_error));
-        mw_sys_write(2, "\n", 1);
-    }
+    if (!ok) say_no_stacks();
 }
 
 /* Both addresses in one loaded object. */
@@ -215,6 +220,26 @@ static int malloc_is_glibcs(void) {
     return q.same;
 }
 
+/* glibc's sigaction under its other name: the symbol `sigaction` is the hooks'. */
+extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+
+/* The address a handler installed through glibc returns to (glibc's
+ * __restore_rt, which it sets as every action's sa_restorer), or 0 where
+ * glibc sets none (aarch64: the kernel's vDSO trampoline). */
+static uintptr_t glibc_restorer;
+
+static uintptr_t learn_glibc_restorer(void) {
+    struct sigaction now;
+    /* SIGSEGV: mapwarden's fault handler, installed through glibc, is
+     * usually there; where it is not and the action is the default, setting
+     * it again through glibc changes nothing but its restorer. */
+    if (__sigaction(SIGSEGV, NULL, &now) != 0) return 0;
+    if (!now.sa_restorer && (now.sa_handler == SIG_DFL || now.sa_handler == SIG_IGN)) {
+        if (__sigaction(SIGSEGV, &now, NULL) != 0 || __sigaction(SIGSEGV, NULL, &now) != 0) return 0;
+    }
+    return (uintptr_t)now.sa_restorer;
+}
+
 /* From mapwarden's constructor, never earlier: start-up may happen inside
  * another runtime's initialisation (TSan's, from .preinit_array), where
  * dlopen is not safe. Loads libunwind now when it cannot wait (see the top
@@ -225,6 +250,7 @@ void mw_backtrace_allow_loading(void) {
         atomic_store(&unwind_state, LOADING);
         load_now();
     } else {
+        glibc_restorer = learn_glibc_restorer();
         atomic_store_explicit(&unwind_state, PENDING, memory_order_release);
     }
 }
@@ -233,65 +259,97 @@ int mw_backtrace_pending(void) {
     return atomic_load_explicit(&unwind_state, memory_order_relaxed) == PENDING;
 }
 
-/* glibc's sigaction under its other name: the symbol `sigaction` is the hooks'. */
-extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
-
 /* Where the main thread's stack starts (the loader's; argv and the
  * environment above it). */
 extern void *__libc_stack_end;
 
-/* Whether one of `words` is on the main thread's stack between this frame
- * and where the stack starts: 1 yes, 0 no, -1 unknown (not on the main
- * stack, or too deep to read). */
-static int on_main_stack(const uintptr_t *words, int n) {
+/* Whether `at` holds a signal frame: x86-64's rt_sigframe is the
+ * restorer's address (where `at` points), then the interrupted context,
+ * whose stack pointer lies above the frame. (A copy of a sigaction, or a
+ * stale value, is not followed by that.) Elsewhere, any match counts. */
+static int signal_frame(const uintptr_t *at, uintptr_t top) {
+#if defined(__x86_64__)
+    const ucontext_t *uc = (const ucontext_t *)(at + 1);
+    if ((uintptr_t)&uc->uc_mcontext.gregs[REG_RIP] + sizeof(greg_t) > top) return 0;
+    uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+    return sp > (uintptr_t)at && sp <= top && uc->uc_mcontext.gregs[REG_RIP] != 0;
+#else
+    (void)at;
+    (void)top;
+    return 1;
+#endif
+}
+
+/* Whether a signal frame returning to one of `restorers` is on the main
+ * thread's stack between this frame and where the stack starts: 1 yes, 0
+ * no, -1 unknown (not on the main stack, or deeper than RLIMIT_STACK or
+ * 64 MiB, or not all mapped). */
+static int signal_frame_on_main_stack(const uintptr_t *restorers, int n) {
     uintptr_t sp = (uintptr_t)__builtin_frame_address(0), top = (uintptr_t)__libc_stack_end;
-    if (!top || sp >= top || top - sp > (64u << 20)) return -1;
+    struct rlimit stack;
+    uintptr_t limit = 64u << 20;
+    if (mw_sys_prlimit64(RLIMIT_STACK, &stack) == 0 && stack.rlim_cur < limit) limit = (uintptr_t)stack.rlim_cur;
+    if (!top || sp >= top || top - sp > limit) return -1;
     uintptr_t page = sp & ~(uintptr_t)(mw_page_size() - 1);
     if (mw_sys_msync(page, top - page, MS_ASYNC) != 0) return -1; /* not all mapped */
     for (const uintptr_t *w = (const uintptr_t *)(sp & ~(uintptr_t)7); (uintptr_t)w < top; w++)
         for (int i = 0; i < n; i++)
-            if (*w == words[i]) return 1;
+            if (*w == restorers[i] && signal_frame(w, top)) return 1;
     return 0;
 }
 
-/* Nonzero when this thread may be running a signal handler. The kernel
- * blocks a handler's own signal while it runs (unless SA_NODEFER), and the
- * handler returns to its sa_restorer, whose address the kernel stores on
- * the stack the handler runs on. So: no blocked signal with a handler, no
- * handler; else the restorers of those handlers are looked for on the
- * main thread's stack above this frame (a program that keeps a handled
- * signal blocked, waiting for it in pselect or sigsuspend, is not in its
- * handler). Where that cannot be read (another stack, an alternate signal
- * stack in use, a handler without a restorer: aarch64's glibc uses the
- * vDSO's), a blocked signal with a handler is taken as one. */
+/* Nonzero when this thread may be running a signal handler. On an
+ * alternate signal stack in use: yes. Else a handler returns to its
+ * sa_restorer, whose address the kernel stores on the stack with the
+ * interrupted context: mapwarden looks on the main thread's stack above
+ * this frame for a signal frame returning to glibc's restorer or to a
+ * blocked handler's (also handlers reset by SA_RESETHAND, or run with
+ * SA_NODEFER, are seen so). Where the stack cannot be read that way
+ * (another stack, a handler without a restorer: aarch64's glibc uses the
+ * vDSO's), a blocked signal with a handler is taken as one: the kernel
+ * blocks a handler's own signal while it runs, unless SA_NODEFER. */
 static int maybe_in_signal_handler(void) {
+    stack_t alt;
+    if (sigaltstack(NULL, &alt) != 0 || (alt.ss_flags & SS_ONSTACK)) return 1;
     sigset_t blocked;
     if (pthread_sigmask(SIG_BLOCK, NULL, &blocked) != 0) return 1;
     uintptr_t restorers[8];
-    int n = 0, handled = 0;
+    int n = 0, blocked_handler = 0, unknown = glibc_restorer == 0;
+    if (glibc_restorer) restorers[n++] = glibc_restorer;
     for (int sig = 1; sig < NSIG; sig++) {
         if (sig == SIGKILL || sig == SIGSTOP || sigismember(&blocked, sig) != 1) continue;
         struct sigaction now;
         if (__sigaction(sig, NULL, &now) != 0) return 1;
         if (now.sa_handler == SIG_DFL || now.sa_handler == SIG_IGN) continue;
-        handled = 1;
+        blocked_handler = 1;
         uintptr_t r = (uintptr_t)now.sa_restorer;
-        if (!r) return 1;
-        int known = 0;
+        int known = !r;
+        unknown |= !r;
         for (int i = 0; i < n; i++) known |= restorers[i] == r;
         if (!known) {
             if (n == 8) return 1;
             restorers[n++] = r;
         }
     }
-    if (!handled) return 0;
-    stack_t alt;
-    if (sigaltstack(NULL, &alt) != 0 || (alt.ss_flags & SS_ONSTACK)) return 1;
-    return on_main_stack(restorers, n) != 0;
+    int found = unknown ? -1 : signal_frame_on_main_stack(restorers, n);
+    return found < 0 ? blocked_handler : found;
 }
 
 int mw_backtrace_claim_loading(int at_thread_start) {
     if (!mw_backtrace_pending()) return 0;
+    if (!at_thread_start && !__libc_single_threaded) {
+        /* Threads pthread_create did not start (libc's own, for timer_create
+         * with SIGEV_THREAD, POSIX AIO, mq_notify): one may be inside dlopen
+         * now, waiting for a lock this caller holds. Never loaded then. */
+        int expected = PENDING;
+        if (atomic_compare_exchange_strong(&unwind_state, &expected, FAILED)) {
+            unwind_error = "libunwind was not loaded: the process had threads that pthread_create did not start "
+                           "(libc's own: timer_create with SIGEV_THREAD, POSIX AIO, mq_notify) before the first "
+                           "call that needed a stack (MAPWARDEN_LIBUNWIND=libunwind.so.8 loads it at start-up)";
+            say_no_stacks();
+        }
+        return 0;
+    }
     /* pthread_create is not async-signal-safe: its caller is no handler. */
     if (!at_thread_start && maybe_in_signal_handler()) return 0;
     int expected = PENDING;

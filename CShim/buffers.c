@@ -11,6 +11,7 @@ static unsigned char report_path[MW_STATIC_BUFFER_SIZE];
 static unsigned char demangled[MW_STATIC_BUFFER_SIZE];
 static unsigned char working_directory[MW_STATIC_BUFFER_SIZE];
 static unsigned char snapshot_template[MW_STATIC_BUFFER_SIZE];
+static unsigned char maps_lines[MW_STATIC_BUFFER_SIZE];
 static unsigned char startup_text[MW_STARTUP_TEXT_SIZE];
 
 unsigned char *mw_buffer_executable(void) { return executable; }
@@ -18,4 +19,5 @@ unsigned char *mw_buffer_report_path(void) { return report_path; }
 unsigned char *mw_buffer_demangled(void) { return demangled; }
 unsigned char *mw_buffer_working_directory(void) { return working_directory; }
 unsigned char *mw_buffer_snapshot_template(void) { return snapshot_template; }
+unsigned char *mw_buffer_maps_lines(void) { return maps_lines; }
 unsigned char *mw_buffer_startup_text(void) { return startup_text; }

@@ -25,6 +25,7 @@ void mw_load_unwinder(int at_thread_start) {
     if (!mw_backtrace_claim_loading(at_thread_start)) return;
     mw_engine_make_room_for_unwinder();
     mw_backtrace_load_claimed();
+    mw_engine_unwinder_loaded();
 }
 
 typedef int create_fn(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);

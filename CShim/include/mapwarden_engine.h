@@ -29,9 +29,12 @@
  * documented status under MAPWARDEN_ON_RESERVE_FAILURE=abort. */
 int mw_engine_start(void);
 
-/* Right before libunwind is loaded: the top of the unwind zone goes back
- * to the kernel, so that the loader maps it there (UnwindZone.swift). */
+/* Right before libunwind is loaded late: the top of the unwind zone goes
+ * back to the kernel, and every free range above it is covered, so that
+ * the loader maps libunwind there (LoaderRoom.swift); right after, the
+ * covers go. */
 void mw_engine_make_room_for_unwinder(void);
+void mw_engine_unwinder_loaded(void);
 
 /* Each also takes the caller's stack (NULL, 0 at first): when the engine
  * will record the call and has no stack, it answers MW_NEEDS_STACK and the

@@ -9,12 +9,21 @@ func mw_engine_start() -> Int32 {
     Startup.run() ? 1 : 0
 }
 
-/// Right before libunwind is loaded (at the first call that needs a
-/// stack): room for its code where the program made no hole.
+/// Right before libunwind is loaded late (at the first call that needs a
+/// stack): room for its code where the program made no hole (LoaderRoom).
 @_cdecl("mw_engine_make_room_for_unwinder")
 func mw_engine_make_room_for_unwinder() {
     _ = WindowService.locked({ KernelResult(0) }) { state in
-        state.unwindZone.makeRoomForLoader()
+        if let top = state.unwindZone.makeRoomForLoader() { loaderRoom.coverAbove(top) }
+        return KernelResult(0)
+    }
+}
+
+/// Right after: the placeholders LoaderRoom made go.
+@_cdecl("mw_engine_unwinder_loaded")
+func mw_engine_unwinder_loaded() {
+    _ = WindowService.locked({ KernelResult(0) }) { _ in
+        loaderRoom.uncover()
         return KernelResult(0)
     }
 }

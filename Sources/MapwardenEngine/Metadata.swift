@@ -88,13 +88,21 @@ struct Arenas {
             headroom = limit > used ? limit - used : 0
         }
         let least = MetadataBudget.minimum(wanted)
-        guard let sizes = MetadataBudget.fit(wanted, headroom: headroom) else {
+        guard var sizes = MetadataBudget.fit(wanted, headroom: headroom) else {
             sayNoMemory(least.total, limit: limit, inUse: inUse, windowBytes: windowBytes)
             return nil
         }
         // One reservation for them all (one system call, one mapping until
         // they are committed), the unwind area at its top: see UnwindZone.
-        let r = Kernel.mmap(0, sizes.total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
+        // That area is not needed to run (without it libunwind's mappings
+        // are the kernel's to place): none when it would be too small, or
+        // when the kernel refuses the rest with it.
+        if sizes.unwind < UnwindZone.smallest { sizes.unwind = 0 }
+        var r = Kernel.mmap(0, sizes.total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
+        if r.failed && sizes.unwind > 0 {
+            sizes.unwind = 0
+            r = Kernel.mmap(0, sizes.total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
+        }
         if r.failed {
             sayNoMemory(sizes.total, limit: limit, inUse: inUse, windowBytes: windowBytes)
             return nil
@@ -119,7 +127,6 @@ struct Arenas {
             return nil
         }
         let outside = outsideArena.map { OutsideMappings(arena: $0) }
-        // Not needed to run: without it libunwind's mappings are the kernel's to place.
         let zone = UnwindZone(area: next(sizes.unwind), size: sizes.unwind, names: names)
         return Arenas(registry: registry, depot: depot, report: report, outside: outside, unwindZone: zone)
     }

@@ -52,6 +52,9 @@ enum StaticBuffer {
     static var workingDirectory: (base: UnsafeMutablePointer<UInt8>, size: Int) {
         (mw_buffer_working_directory(), Int(MW_STATIC_BUFFER_SIZE))
     }
+    static var mapsLines: (base: UnsafeMutablePointer<UInt8>, size: Int) {
+        (mw_buffer_maps_lines(), Int(MW_STATIC_BUFFER_SIZE))
+    }
     static var startupText: (base: UnsafeMutablePointer<UInt8>, size: Int) {
         (mw_buffer_startup_text(), Int(MW_STARTUP_TEXT_SIZE))
     }

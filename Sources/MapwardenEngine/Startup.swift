@@ -178,8 +178,9 @@ enum Startup {
             let library = libunwind.map { UnsafePointer(UnsafeRawPointer(text + $0).assumingMemoryBound(to: CChar.self)) }
             // Stacks needed by calls outside the windows (the clobber guard,
             // MAPWARDEN_TRACK=all) or from the SIGSYS handler (where dlopen
-            // is not safe): libunwind is loaded at start-up.
-            let atStart = tracksOutside || settings.rawSyscalls != .off
+            // is not safe), or no room for the loader to use later (a tight
+            // RLIMIT_AS): libunwind is loaded at start-up.
+            let atStart = tracksOutside || settings.rawSyscalls != .off || !arenas.unwindZone.hasLoaderRoom
             mw_backtrace_configure(library, Int32(settings.backtraceDepth), settings.log >= .info && Output.stderr >= 0 ? 1 : 0,
                                    atStart ? 1 : 0)
         }

@@ -58,19 +58,21 @@ struct UnwindZone {
     /// what the two libraries map.
     static let loaderRoom: UInt64 = 4 << 20
 
+    /// Whether there is room to give to the loader (else libunwind is
+    /// loaded at start-up).
+    var hasLoaderRoom: Bool { chunk > 0 && end > next && end - next >= 2 * UnwindZone.loaderRoom }
+
     /// Gives the top `loaderRoom` bytes of the area back to the kernel,
-    /// right before libunwind is loaded. The loader maps a library where
-    /// the kernel puts an mmap(NULL): the highest free range that fits,
-    /// below the libraries loaded at start-up. The area was reserved there
-    /// before the program ran; the freed top is that range now, never a
-    /// hole the program made since (where its own MAP_FIXED would later
-    /// replace libunwind's code). Caches are placed from the bottom up and
-    /// none exist yet.
-    mutating func makeRoomForLoader() {
+    /// right before libunwind is loaded late, for the loader (LoaderRoom
+    /// covers every free range above it meanwhile). Returns the room's top,
+    /// or nil. Caches are placed from the bottom up and none exist yet.
+    mutating func makeRoomForLoader() -> UInt64? {
         let room = UnwindZone.loaderRoom
-        guard chunk > 0, end > next, end - next >= 2 * room else { return }
-        if Kernel.munmap(end - room, room).failed { return }
+        guard hasLoaderRoom else { return nil }
+        let top = end
+        if Kernel.munmap(top - room, room).failed { return nil }
         end -= room
+        return top
     }
 
     /// mmap for libunwind: in the area when the request is a plain one that

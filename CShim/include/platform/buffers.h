@@ -4,9 +4,9 @@
  * Layer: platform. Included by the engine (module.modulemap:
  * StaticBuffer in Process.swift). Calls nothing.
  *
- * Static memory in the library's .bss: never the heap, never a window.
- * Start-up and exit each run on one thread at a time; each buffer has one
- * use, named here.
+ * Static memory in the library's .bss: never the heap, never a window (and
+ * no new mapping). Start-up and exit each run on one thread at a time;
+ * each buffer has one use, named here.
  */
 #ifndef MAPWARDEN_PLATFORM_BUFFERS_H
 #define MAPWARDEN_PLATFORM_BUFFERS_H
@@ -24,6 +24,9 @@ unsigned char *mw_buffer_demangled(void);
 unsigned char *mw_buffer_snapshot_template(void);
 /* The working directory, read at start-up (window files, report path). */
 unsigned char *mw_buffer_working_directory(void);
+/* /proc/self/maps, a piece at a time, when libunwind is loaded late
+ * (LoaderRoom.swift: under the registry lock, with no other thread). */
+unsigned char *mw_buffer_maps_lines(void);
 
 /* The text start-up keeps for the process's life: the report's template
  * (16 KiB at most: its directory's % signs doubled), and PATH_MAX for each
