@@ -13,3 +13,8 @@ unsigned long mw_page_size(void) {
     unsigned long p = getauxval(AT_PAGESZ);
     return p ? p : 4096;
 }
+
+unsigned long mw_main_program_headers(unsigned long *count) {
+    *count = getauxval(AT_PHNUM);
+    return getauxval(AT_PHDR);
+}

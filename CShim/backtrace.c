@@ -45,6 +45,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h> /* libunwind-dev: the declaration only; nothing is linked */
 #include <sys/stat.h>
+#include "include/mapwarden_constants.h"
 #include "include/mapwarden_kernel.h"
 #include "include/platform/loaded_object.h"
 #include "include/platform/auxv.h"
@@ -229,15 +230,19 @@ extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *o
 static uintptr_t glibc_restorer;
 
 static uintptr_t learn_glibc_restorer(void) {
+#if defined(__x86_64__)
     struct sigaction now;
     /* SIGSEGV: mapwarden's fault handler, installed through glibc, is
      * usually there; where it is not and the action is the default, setting
      * it again through glibc changes nothing but its restorer. */
     if (__sigaction(SIGSEGV, NULL, &now) != 0) return 0;
-    if (!now.sa_restorer && (now.sa_handler == SIG_DFL || now.sa_handler == SIG_IGN)) {
+    if (!(now.sa_flags & SA_RESTORER) && (now.sa_handler == SIG_DFL || now.sa_handler == SIG_IGN)) {
         if (__sigaction(SIGSEGV, &now, NULL) != 0 || __sigaction(SIGSEGV, NULL, &now) != 0) return 0;
     }
-    return (uintptr_t)now.sa_restorer;
+    return (now.sa_flags & SA_RESTORER) ? (uintptr_t)now.sa_restorer : 0;
+#else
+    return 0; /* aarch64's glibc sets none: handlers return through the vDSO */
+#endif
 }
 
 /* From mapwarden's constructor, never earlier: start-up may happen inside
@@ -263,91 +268,138 @@ int mw_backtrace_pending(void) {
  * environment above it). */
 extern void *__libc_stack_end;
 
-/* Whether `at` holds a signal frame: x86-64's rt_sigframe is the
- * restorer's address (where `at` points), then the interrupted context,
- * whose stack pointer lies above the frame. (A copy of a sigaction, or a
- * stale value, is not followed by that.) Elsewhere, any match counts. */
-static int signal_frame(const uintptr_t *at, uintptr_t top) {
+/* What a signal handler in this thread would leave: the signals blocked
+ * now, those whose handler runs with its own signal unblocked
+ * (SA_NODEFER), and the addresses handlers return to. */
+struct handler_facts {
+    uint64_t blocked;  /* signals 1-64 blocked now, bit sig-1 (the kernel's mask) */
+    int nodefer;       /* some handler runs with its own signal unblocked */
+    uintptr_t restorers[8];
+    int count;
+};
+
 #if defined(__x86_64__)
-    const ucontext_t *uc = (const ucontext_t *)(at + 1);
-    if ((uintptr_t)&uc->uc_mcontext.gregs[REG_RIP] + sizeof(greg_t) > top) return 0;
-    uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
-    return sp > (uintptr_t)at && sp <= top && uc->uc_mcontext.gregs[REG_RIP] != 0;
-#else
-    (void)at;
-    (void)top;
-    return 1;
-#endif
+/* x86-64's rt_sigframe, as the kernel writes it: the address the handler
+ * returns to (its sa_restorer), then the kernel's ucontext: flags, link,
+ * the alternate stack, the registers, and the signal mask of the
+ * interrupted code (the siginfo after it is written for SA_SIGINFO
+ * handlers only). */
+enum { FRAME_REGS = 8 + 40, FRAME_MASK = FRAME_REGS + 256, FRAME_BYTES = FRAME_MASK + 8 };
+
+/* Whether the words at `at` are the frame of a handler still running. While
+ * it runs, the kernel blocks its signal and its sa_mask on top of the mask
+ * it interrupted, and restores that mask when it returns: so the mask now
+ * holds the saved one and more. A frame a handler that returned left
+ * behind has the mask of then, which holds no more than now's, or less
+ * than now's where the program unblocked a signal since. (A handler with
+ * SA_NODEFER and an empty sa_mask adds nothing: with one installed, an
+ * equal mask counts as running. A program that blocked more signals after
+ * a handler returned makes that frame count as running: no libunwind for
+ * that call, the next tries again.) */
+static int live_signal_frame(const unsigned char *at, uintptr_t address, uintptr_t top, const struct handler_facts *f) {
+    greg_t rip, rsp;
+    uint64_t interrupted, alt_base, alt_size;
+    memcpy(&rip, at + FRAME_REGS + REG_RIP * sizeof(greg_t), sizeof rip);
+    memcpy(&rsp, at + FRAME_REGS + REG_RSP * sizeof(greg_t), sizeof rsp);
+    memcpy(&interrupted, at + FRAME_MASK, sizeof interrupted);
+    memcpy(&alt_base, at + 8 + 16, sizeof alt_base); /* uc_stack.ss_sp */
+    memcpy(&alt_size, at + 8 + 32, sizeof alt_size); /* uc_stack.ss_size */
+    /* A frame: below the stack pointer it interrupted, or on the alternate
+     * stack it names (a kept copy of a sigaction is neither). */
+    int placed = ((uintptr_t)rsp > address && (uintptr_t)rsp <= top) ||
+                 (alt_size != 0 && address >= alt_base && address - alt_base < alt_size);
+    if (rip == 0 || !placed || (interrupted & ~f->blocked) != 0) return 0;
+    return interrupted != f->blocked || f->nodefer;
 }
 
-/* Whether a signal frame returning to one of `restorers` is on the main
- * thread's stack between this frame and where the stack starts: 1 yes, 0
- * no, -1 unknown (not on the main stack, or deeper than RLIMIT_STACK or
- * 64 MiB, or not all mapped). */
-static int signal_frame_on_main_stack(const uintptr_t *restorers, int n) {
-    uintptr_t sp = (uintptr_t)__builtin_frame_address(0), top = (uintptr_t)__libc_stack_end;
+/* Whether a running handler's frame is on the main thread's stack between
+ * this frame and where the stack starts: 1 yes, 0 no, -1 unknown (not on
+ * the main stack, deeper than RLIMIT_STACK, or a page there cannot be
+ * read). The stack is read with process_vm_readv, a piece at a time: a
+ * page the program made unreadable there ends the reading, never in a
+ * fault. */
+static int live_signal_frame_on_main_stack(const struct handler_facts *f) {
+    static unsigned char piece[8192 + FRAME_BYTES + 8];
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0) & ~(uintptr_t)7, top = (uintptr_t)__libc_stack_end;
     struct rlimit stack;
     uintptr_t limit = 64u << 20;
     if (mw_sys_prlimit64(RLIMIT_STACK, &stack) == 0 && stack.rlim_cur < limit) limit = (uintptr_t)stack.rlim_cur;
     if (!top || sp >= top || top - sp > limit) return -1;
-    uintptr_t page = sp & ~(uintptr_t)(mw_page_size() - 1);
-    if (mw_sys_msync(page, top - page, MS_ASYNC) != 0) return -1; /* not all mapped */
-    for (const uintptr_t *w = (const uintptr_t *)(sp & ~(uintptr_t)7); (uintptr_t)w < top; w++)
-        for (int i = 0; i < n; i++)
-            if (*w == restorers[i] && signal_frame(w, top)) return 1;
+    for (uintptr_t at = sp; at < top; at += 8192) {
+        size_t want = top - at < sizeof piece ? top - at : sizeof piece;
+        if (mw_sys_read_own_memory(piece, at, want) != (long)want) return -1;
+        size_t words = want < 8192 ? want : 8192;
+        for (size_t off = 0; off + 8 <= words; off += 8) {
+            uintptr_t w;
+            memcpy(&w, piece + off, sizeof w);
+            for (int i = 0; i < f->count; i++)
+                if (w == f->restorers[i] && off + FRAME_BYTES <= want && live_signal_frame(piece + off, at + off, top, f))
+                    return 1;
+        }
+    }
     return 0;
 }
+#endif
 
 /* Nonzero when this thread may be running a signal handler. On an
- * alternate signal stack in use: yes. Else a handler returns to its
- * sa_restorer, whose address the kernel stores on the stack with the
- * interrupted context: mapwarden looks on the main thread's stack above
- * this frame for a signal frame returning to glibc's restorer or to a
- * blocked handler's (also handlers reset by SA_RESETHAND, or run with
- * SA_NODEFER, are seen so). Where the stack cannot be read that way
- * (another stack, a handler without a restorer: aarch64's glibc uses the
- * vDSO's), a blocked signal with a handler is taken as one: the kernel
- * blocks a handler's own signal while it runs, unless SA_NODEFER. */
+ * alternate signal stack in use: yes. On x86-64, where glibc (and any
+ * SA_RESTORER handler) names the address the handler returns to, the main
+ * thread's stack is searched for the frame of a handler still running
+ * (also one installed with SA_RESETHAND, whose action is the default again
+ * meanwhile). Elsewhere (another stack, aarch64: its handlers return
+ * through the vDSO), a blocked signal with a handler is taken as one: the
+ * kernel blocks a handler's own signal while it runs, unless SA_NODEFER. */
 static int maybe_in_signal_handler(void) {
     stack_t alt;
     if (sigaltstack(NULL, &alt) != 0 || (alt.ss_flags & SS_ONSTACK)) return 1;
+    struct handler_facts f = { .blocked = 0, .nodefer = 0, .count = 0 };
     sigset_t blocked;
     if (pthread_sigmask(SIG_BLOCK, NULL, &blocked) != 0) return 1;
-    uintptr_t restorers[8];
-    int n = 0, blocked_handler = 0, unknown = glibc_restorer == 0;
-    if (glibc_restorer) restorers[n++] = glibc_restorer;
-    for (int sig = 1; sig < NSIG; sig++) {
-        if (sig == SIGKILL || sig == SIGSTOP || sigismember(&blocked, sig) != 1) continue;
+    for (int sig = 1; sig <= 64 && sig < NSIG; sig++)
+        if (sigismember(&blocked, sig) == 1) f.blocked |= 1ull << (sig - 1);
+    int blocked_handler = 0, restorers_known = 1;
+    if (glibc_restorer) f.restorers[f.count++] = glibc_restorer;
+    else restorers_known = 0;
+    for (int sig = 1; sig < NSIG && sig <= 64; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
         struct sigaction now;
-        if (__sigaction(sig, NULL, &now) != 0) return 1;
+        if (__sigaction(sig, NULL, &now) != 0) continue;
+        if (now.sa_flags & SA_NODEFER) f.nodefer = 1;
         if (now.sa_handler == SIG_DFL || now.sa_handler == SIG_IGN) continue;
-        blocked_handler = 1;
-        uintptr_t r = (uintptr_t)now.sa_restorer;
-        int known = !r;
-        unknown |= !r;
-        for (int i = 0; i < n; i++) known |= restorers[i] == r;
-        if (!known) {
-            if (n == 8) return 1;
-            restorers[n++] = r;
+        if (sigismember(&blocked, sig) == 1) blocked_handler = 1;
+        /* sa_restorer means something only with SA_RESTORER (aarch64's
+         * glibc leaves it as it found it). */
+        uintptr_t r = (now.sa_flags & SA_RESTORER) ? (uintptr_t)now.sa_restorer : 0;
+        if (!r) {
+            restorers_known = 0;
+            continue;
         }
+        int known = 0;
+        for (int i = 0; i < f.count; i++) known |= f.restorers[i] == r;
+        if (known) continue;
+        if (f.count == 8) restorers_known = 0;
+        else f.restorers[f.count++] = r;
     }
-    int found = unknown ? -1 : signal_frame_on_main_stack(restorers, n);
+#if defined(__x86_64__)
+    int found = restorers_known ? live_signal_frame_on_main_stack(&f) : -1;
+#else
+    (void)restorers_known;
+    int found = -1;
+#endif
     return found < 0 ? blocked_handler : found;
 }
 
 int mw_backtrace_claim_loading(int at_thread_start) {
     if (!mw_backtrace_pending()) return 0;
-    if (!at_thread_start && !__libc_single_threaded) {
+    if (!__libc_single_threaded) {
         /* Threads pthread_create did not start (libc's own, for timer_create
-         * with SIGEV_THREAD, POSIX AIO, mq_notify): one may be inside dlopen
-         * now, waiting for a lock this caller holds. Never loaded then. */
-        int expected = PENDING;
-        if (atomic_compare_exchange_strong(&unwind_state, &expected, FAILED)) {
-            unwind_error = "libunwind was not loaded: the process had threads that pthread_create did not start "
-                           "(libc's own: timer_create with SIGEV_THREAD, POSIX AIO, mq_notify) before the first "
-                           "call that needed a stack (MAPWARDEN_LIBUNWIND=libunwind.so.8 loads it at start-up)";
-            say_no_stacks();
-        }
+         * with SIGEV_THREAD, POSIX AIO, mq_notify; pthread_create loads it
+         * before the program's first): one may be inside dlopen now, waiting
+         * for a lock this caller holds, or map into the room meanwhile.
+         * Never loaded then. */
+        mw_backtrace_give_up("libunwind was not loaded: the process had threads that pthread_create did not start "
+                             "(libc's own: timer_create with SIGEV_THREAD, POSIX AIO, mq_notify) before the first "
+                             "call that needed a stack (MAPWARDEN_LIBUNWIND=libunwind.so.8 loads it at start-up)");
         return 0;
     }
     /* pthread_create is not async-signal-safe: its caller is no handler. */
@@ -357,6 +409,13 @@ int mw_backtrace_claim_loading(int at_thread_start) {
 }
 
 void mw_backtrace_load_claimed(void) { load_now(); }
+
+void mw_backtrace_give_up(const char *why) {
+    int state = atomic_load(&unwind_state);
+    if (state != PENDING && state != LOADING) return;
+    unwind_error = why;
+    if (atomic_compare_exchange_strong(&unwind_state, &state, FAILED)) say_no_stacks();
+}
 
 static inline int ready(void) {
     return atomic_load_explicit(&unwind_state, memory_order_acquire) == READY;

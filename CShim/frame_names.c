@@ -11,23 +11,30 @@
 #include "include/mapwarden_kernel.h"
 #include "include/platform/auxv.h"
 #include "include/platform/frame_names.h"
-#include "include/platform/loaded_object.h"
 
 /* The main program's lowest mapped address and its path: dladdr names it
- * as it was typed (./prog), which means nothing after a chdir. */
+ * as it was typed (./prog), which means nothing after a chdir.
+ *
+ * Nothing here calls dl_iterate_phdr: it takes the loader's write lock,
+ * which glibc (before 2.38) does not reset in a forked child, so a child
+ * forked while another thread of its parent was in dl_iterate_phdr would
+ * wait for ever at its report. dladdr takes the loader's main lock, which
+ * fork does reset; the rest is read from the program headers. */
 static uintptr_t main_base;
 static char main_path[4096];
 
-static int find_main(struct dl_phdr_info *info, size_t size, void *data) {
-    (void)size;
-    (void)data;
-    uintptr_t lo = UINTPTR_MAX;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type == PT_LOAD && info->dlpi_addr + ph->p_vaddr < lo) lo = info->dlpi_addr + ph->p_vaddr;
-    }
-    main_base = lo & ~(uintptr_t)(mw_page_size() - 1);
-    return 1; /* the first object is the main program */
+/* The lowest page of the main program's PT_LOAD segments, from the program
+ * headers the kernel names in the auxiliary vector. */
+static uintptr_t find_main_base(void) {
+    unsigned long count;
+    const ElfW(Phdr) *ph = (const ElfW(Phdr) *)mw_main_program_headers(&count);
+    if (!ph) return 0;
+    uintptr_t bias = 0, lo = UINTPTR_MAX;
+    for (unsigned long i = 0; i < count; i++)
+        if (ph[i].p_type == PT_PHDR) bias = (uintptr_t)ph - ph[i].p_vaddr;
+    for (unsigned long i = 0; i < count; i++)
+        if (ph[i].p_type == PT_LOAD && bias + ph[i].p_vaddr < lo) lo = bias + ph[i].p_vaddr;
+    return lo == UINTPTR_MAX ? 0 : lo & ~(uintptr_t)(mw_page_size() - 1);
 }
 
 static const char *main_program_path(void) {
@@ -46,7 +53,7 @@ int mw_symbolize(uint64_t address, struct mw_frame_name *out) {
     out->module = info.dli_fname;
     out->module_base = (uintptr_t)info.dli_fbase;
     if (info.dli_fname && info.dli_fname[0] != '/') {
-        if (!main_base) dl_iterate_phdr(find_main, NULL);
+        if (!main_base) main_base = find_main_base();
         const char *path = (uintptr_t)info.dli_fbase == main_base ? main_program_path() : NULL;
         if (path) out->module = path;
     }
@@ -65,44 +72,70 @@ static struct {
     char hex[2 * 64 + 1];
 } last_id;
 
-static int find_build_id(struct dl_phdr_info *info, size_t size, void *data) {
-    (void)size;
-    uintptr_t lo, hi;
-    if (!mw_object_holds(info, *(uintptr_t *)data, &lo, &hi)) return 0;
-    last_id.lo = lo;
-    last_id.hi = hi;
+/* Copies len bytes of this process's memory at `from`: 1, or 0 where they
+ * cannot all be read (never a fault). */
+static int copy_own(void *to, uintptr_t from, size_t len) {
+    return mw_sys_read_own_memory(to, from, len) == (long)len;
+}
+
+/* The build-id of the object whose first mapped byte is `base` (dladdr's
+ * dli_fbase: its ELF header), and its extent, into last_id. */
+static void read_object(uintptr_t base) {
     last_id.hex[0] = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_NOTE) continue;
-        const unsigned char *p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
-        size_t align = ph->p_align == 8 ? 8 : 4;
+    ElfW(Ehdr) eh;
+    ElfW(Phdr) ph[64];
+    if (!copy_own(&eh, base, sizeof eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+        eh.e_phentsize != sizeof(ElfW(Phdr)) || eh.e_phnum == 0 || eh.e_phnum > 64 ||
+        !copy_own(ph, base + eh.e_phoff, eh.e_phnum * sizeof ph[0]))
+        return;
+    uintptr_t first = UINTPTR_MAX;
+    for (int i = 0; i < eh.e_phnum; i++)
+        if (ph[i].p_type == PT_LOAD && ph[i].p_vaddr < first) first = ph[i].p_vaddr;
+    if (first == UINTPTR_MAX) return;
+    uintptr_t bias = base - (first & ~(uintptr_t)(mw_page_size() - 1));
+    last_id.lo = UINTPTR_MAX;
+    last_id.hi = 0;
+    for (int i = 0; i < eh.e_phnum; i++) {
+        if (ph[i].p_type != PT_LOAD) continue;
+        if (bias + ph[i].p_vaddr < last_id.lo) last_id.lo = bias + ph[i].p_vaddr;
+        if (bias + ph[i].p_vaddr + ph[i].p_memsz > last_id.hi) last_id.hi = bias + ph[i].p_vaddr + ph[i].p_memsz;
+    }
+    for (int i = 0; i < eh.e_phnum; i++) {
+        if (ph[i].p_type != PT_NOTE) continue;
+        static unsigned char notes[4096];
+        size_t size = ph[i].p_memsz < sizeof notes ? ph[i].p_memsz : sizeof notes;
+        if (!copy_own(notes, bias + ph[i].p_vaddr, size)) continue;
+        const unsigned char *p = notes, *end = notes + size;
+        size_t align = ph[i].p_align == 8 ? 8 : 4;
         while (p + sizeof(ElfW(Nhdr)) <= end) {
-            const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)p;
-            const unsigned char *name = p + sizeof *n;
-            const unsigned char *desc = name + ((n->n_namesz + align - 1) & ~(align - 1));
-            if (desc + n->n_descsz > end) break;
-            if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && memcmp(name, "GNU", 4) == 0 &&
-                n->n_descsz > 0 && n->n_descsz <= 64) {
+            ElfW(Nhdr) n;
+            memcpy(&n, p, sizeof n);
+            const unsigned char *name = p + sizeof n;
+            const unsigned char *desc = name + ((n.n_namesz + align - 1) & ~(align - 1));
+            if (desc + n.n_descsz > end) break;
+            if (n.n_type == NT_GNU_BUILD_ID && n.n_namesz == 4 && memcmp(name, "GNU", 4) == 0 && n.n_descsz > 0 &&
+                n.n_descsz <= 64) {
                 static const char digits[] = "0123456789abcdef";
-                for (size_t k = 0; k < n->n_descsz; k++) {
+                for (size_t k = 0; k < n.n_descsz; k++) {
                     last_id.hex[2 * k] = digits[desc[k] >> 4];
                     last_id.hex[2 * k + 1] = digits[desc[k] & 15];
                 }
-                last_id.hex[2 * n->n_descsz] = 0;
-                return 1;
+                last_id.hex[2 * n.n_descsz] = 0;
+                return;
             }
-            p = desc + ((n->n_descsz + align - 1) & ~(align - 1));
+            p = desc + ((n.n_descsz + align - 1) & ~(align - 1));
         }
     }
-    return 1;
 }
 
 const char *mw_build_id(uint64_t address) {
     uintptr_t a = (uintptr_t)address;
     if (!(a >= last_id.lo && a < last_id.hi)) {
         last_id.lo = last_id.hi = 0;
-        if (!dl_iterate_phdr(find_build_id, &a)) return NULL;
+        Dl_info info;
+        if (a == 0 || !dladdr((void *)(a - 1), &info) || !info.dli_fbase) return NULL;
+        read_object((uintptr_t)info.dli_fbase);
+        if (!(a - 1 >= last_id.lo && a - 1 < last_id.hi)) last_id.lo = last_id.hi = 0;
     }
     return last_id.hex[0] ? last_id.hex : NULL;
 }

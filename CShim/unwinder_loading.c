@@ -14,6 +14,7 @@
  */
 #include <dlfcn.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include "hooks.h"
 #include "include/mapwarden_engine.h"
@@ -21,11 +22,22 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
+/* Every signal stays blocked meanwhile: a handler's own mmap would take the
+ * room, or map where a placeholder is about to go, and a handler would
+ * find the loader's and malloc's state half changed. */
 void mw_load_unwinder(int at_thread_start) {
     if (!mw_backtrace_claim_loading(at_thread_start)) return;
-    mw_engine_make_room_for_unwinder();
-    mw_backtrace_load_claimed();
+    sigset_t all, before;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &before);
+    if (mw_engine_make_room_for_unwinder())
+        mw_backtrace_load_claimed();
+    else
+        mw_backtrace_give_up("libunwind was not loaded: no room for its code that is not a hole the program made "
+                             "(more free ranges above mapwarden's area than it covers, or the kernel refused a "
+                             "placeholder); MAPWARDEN_LIBUNWIND=libunwind.so.8 loads it at start-up");
     mw_engine_unwinder_loaded();
+    pthread_sigmask(SIG_SETMASK, &before, NULL);
 }
 
 typedef int create_fn(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);

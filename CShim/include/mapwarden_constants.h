@@ -55,6 +55,10 @@
 #define PR_SET_VMA_ANON_NAME 0
 #endif
 
+#ifndef SA_RESTORER /* the action names its sa_restorer (<asm/signal.h>; glibc reports it, never defines it) */
+#define SA_RESTORER 0x04000000
+#endif
+
 #ifndef SYS_SECCOMP /* si_code of a seccomp SIGSYS (<asm-generic/siginfo.h>) */
 #define SYS_SECCOMP 1
 #endif

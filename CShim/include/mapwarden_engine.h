@@ -31,9 +31,9 @@ int mw_engine_start(void);
 
 /* Right before libunwind is loaded late: the top of the unwind zone goes
  * back to the kernel, and every free range above it is covered, so that
- * the loader maps libunwind there (LoaderRoom.swift); right after, the
- * covers go. */
-void mw_engine_make_room_for_unwinder(void);
+ * the loader maps libunwind there (LoaderRoom.swift): 1, or 0 when that
+ * could not be done (then it is not loaded). Right after, the covers go. */
+int mw_engine_make_room_for_unwinder(void);
 void mw_engine_unwinder_loaded(void);
 
 /* Each also takes the caller's stack (NULL, 0 at first): when the engine

@@ -29,13 +29,7 @@ enum Clobber {
             }
             let next = outside.registry.firstOverlapping(at, hi)
             let gapEnd = next.map { Swift.max($0.start, at) } ?? hi
-            let p = Kernel.mmap(at, gapEnd - at, PROT_NONE, Reservation.flags | MAP_FIXED_NOREPLACE)
-            if p.failed || p.address != at {
-                if !p.failed { _ = Kernel.munmap(p.address, gapEnd - at) }
-                if victim == nil { victim = (at, gapEnd) }
-            } else {
-                placeholders.add(at, gapEnd)
-            }
+            if !placeholders.place(at, gapEnd), victim == nil { victim = (at, gapEnd) }
             at = gapEnd
         }
         guard let victim else { return true }
@@ -95,34 +89,3 @@ enum Clobber {
     }
 }
 
-/// Placeholders the clobber probe made (at most a few: gaps between the
-/// program's own mappings in one MAP_FIXED range).
-struct Placeholders {
-    var ranges: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
-    var count = 0
-    /// Set when more gaps than fit were probed (all were unmapped again).
-    var overflow = false
-
-    mutating func add(_ lo: UInt64, _ hi: UInt64) {
-        if count == 4 {
-            _ = Kernel.munmap(lo, hi - lo) // the MAP_FIXED would replace it; keep none we cannot list
-            overflow = true
-            return
-        }
-        withUnsafeMutableBytes(of: &ranges) { raw in
-            let p = raw.baseAddress!.assumingMemoryBound(to: UInt64.self)
-            p[2 * count] = lo
-            p[2 * count + 1] = hi
-        }
-        count += 1
-    }
-
-    mutating func removeAll() {
-        var copy = ranges
-        withUnsafeBytes(of: &copy) { raw in
-            let p = raw.baseAddress!.assumingMemoryBound(to: UInt64.self)
-            for i in 0..<count { _ = Kernel.munmap(p[2 * i], p[2 * i + 1] - p[2 * i]) }
-        }
-        count = 0
-    }
-}

@@ -11,12 +11,13 @@ func mw_engine_start() -> Int32 {
 
 /// Right before libunwind is loaded late (at the first call that needs a
 /// stack): room for its code where the program made no hole (LoaderRoom).
+/// 1 when libunwind may be loaded now, 0 when no room could be made.
 @_cdecl("mw_engine_make_room_for_unwinder")
-func mw_engine_make_room_for_unwinder() {
-    _ = WindowService.locked({ KernelResult(0) }) { state in
-        if let top = state.unwindZone.makeRoomForLoader() { loaderRoom.coverAbove(top) }
-        return KernelResult(0)
-    }
+func mw_engine_make_room_for_unwinder() -> Int32 {
+    Int32(WindowService.locked({ KernelResult(0) }) { state in
+        guard let top = state.unwindZone.makeRoomForLoader() else { return KernelResult(0) }
+        return KernelResult(loaderRoom.coverAbove(top) ? 1 : 0)
+    }.raw)
 }
 
 /// Right after: the placeholders LoaderRoom made go.

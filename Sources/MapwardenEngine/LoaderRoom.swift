@@ -12,63 +12,36 @@ import MapwardenLogic
 /// kernel aligns the reservation to 2 MiB, leaving one below the libraries,
 /// where the program's first small mappings land (and it may unmap parts of
 /// them). Each of those (LoaderGaps) gets a PROT_NONE placeholder while the
-/// loader runs. The process has one thread then (backtrace.c), so nothing
-/// else maps meanwhile but a signal handler, whose mmap(NULL) lands in the
-/// room or below. /proc/self/maps is read a piece at a time into static
+/// loader runs; where one cannot be made, libunwind is not loaded at all.
+/// The process has one thread then (backtrace.c) and blocks every signal
+/// meanwhile (unwinder_loading.c), so nothing else maps. /proc/self/maps is read a piece at a time into static
 /// memory: reading it must not map anything either.
 struct LoaderRoom {
-    /// Placeholders at most; more free ranges than this above the room are
-    /// left as they are (the loader may then use one).
-    static let capacity = 32
     /// Below this no library mapping fits (libunwind's is 110 KiB).
     static let minimum: UInt64 = 64 << 10
 
-    var ranges: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                 UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                 UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                 UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                 UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                 UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                 UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                 UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
-        = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-           0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    var count = 0
+    var covers = Placeholders()
 
     /// Covers every free range above `top` (the room's top) but the stack's.
-    mutating func coverAbove(_ top: UInt64) {
+    /// False when one could not be covered (more than Placeholders holds,
+    /// or the kernel refused: vm.max_map_count, RLIMIT_AS) or
+    /// /proc/self/maps was not read to the stack: the loader could then use
+    /// a hole of the program's.
+    mutating func coverAbove(_ top: UInt64) -> Bool {
         var gaps = LoaderGaps(floor: top, minimum: LoaderRoom.minimum)
+        var covered = true
         LoaderRoom.forEachMapsLine { line in
             guard let r = MapsLine.range(line) else { return true }
-            if let gap = gaps.next(start: r.start, end: r.end, isStack: LoaderGaps.isStack(line)) { cover(gap.lo, gap.hi) }
-            return !gaps.done && count < LoaderRoom.capacity
+            if let gap = gaps.next(start: r.start, end: r.end, isStack: LoaderGaps.isStack(line)) {
+                covered = covers.place(gap.lo, gap.hi) && !covers.overflow
+            }
+            return covered && !gaps.done
         }
-    }
-
-    mutating func cover(_ lo: UInt64, _ hi: UInt64) {
-        let r = Kernel.mmap(lo, hi - lo, PROT_NONE, Reservation.flags | MAP_FIXED_NOREPLACE)
-        if r.failed { return }
-        if r.address != lo { // a kernel that takes MAP_FIXED_NOREPLACE as a hint
-            _ = Kernel.munmap(r.address, hi - lo)
-            return
-        }
-        withUnsafeMutableBytes(of: &ranges) { raw in
-            let p = raw.baseAddress!.assumingMemoryBound(to: UInt64.self)
-            p[2 * count] = lo
-            p[2 * count + 1] = hi
-        }
-        count += 1
+        return covered && gaps.done
     }
 
     /// After the loader: the placeholders go.
-    mutating func uncover() {
-        var copy = ranges
-        withUnsafeBytes(of: &copy) { raw in
-            let p = raw.baseAddress!.assumingMemoryBound(to: UInt64.self)
-            for i in 0..<count { _ = Kernel.munmap(p[2 * i], p[2 * i + 1] - p[2 * i]) }
-        }
-        count = 0
-    }
+    mutating func uncover() { covers.removeAll() }
 
     /// Each line of /proc/self/maps until body says to stop; a line longer
     /// than the buffer ends the reading.

@@ -14,4 +14,7 @@ unsigned long mw_at_secure(void);
 /* AT_PAGESZ: the page size. */
 unsigned long mw_page_size(void);
 
+/* AT_PHDR, AT_PHNUM: the main program's program headers, as mapped. */
+unsigned long mw_main_program_headers(unsigned long *count);
+
 #endif

@@ -29,6 +29,9 @@ int mw_backtrace_pending(void);
  * at_thread_start: from pthread_create, which no handler calls). */
 int mw_backtrace_claim_loading(int at_thread_start);
 void mw_backtrace_load_claimed(void);
+/* libunwind will not be loaded (why: for the report), from waiting or from
+ * a claimed load. */
+void mw_backtrace_give_up(const char *why);
 /* Why there are no stacks (libunwind missing...), or NULL. */
 const char *mw_backtrace_error(void);
 

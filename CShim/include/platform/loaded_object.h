@@ -1,7 +1,7 @@
 /*
  * loaded_object.h - which loaded object holds an address: the extent of an
  * object's PT_LOAD segments, for dl_iterate_phdr callbacks (backtrace.c
- * finds the library itself, frame_names.c an object's build-id).
+ * finds the library itself and malloc's object, at start-up).
  *
  * Layer: platform. Included by platform files only. Calls nothing.
  */

@@ -18,10 +18,15 @@
 #   for it in pselect does), also with a copy of the handler's action kept
 #   on its stack, is not in its handler: its first mapping loads libunwind
 #   and has its stack;
+# - after handler: the frame a handler that returned left on the stack (in
+#   a later function's uninitialised buffer) is not taken for a running
+#   handler;
+# - guard page: a page of the main stack the program made unreadable does
+#   not crash the search for a handler's frame;
 # - unseen thread: after timer_create(SIGEV_THREAD) (a thread libc starts
 #   without pthread_create), libunwind is never loaded (dlopen with another
 #   thread running could wait for a lock the caller holds): no stacks, and
-#   the report says why;
+#   the report says why; nor at a pthread_create after it;
 # - hole: the loader maps libunwind's code where mapwarden made room for it,
 #   never in a hole the program made (here 4 MiB in the middle of a 16 MiB
 #   mapping), which the program may map over with MAP_FIXED later;
@@ -78,6 +83,22 @@ static void on_usr1(int sig) {
 
 static void on_timer(union sigval v) { (void)v; }
 
+static void on_usr2(int sig) { (void)sig; }
+
+NOINLINE void after_a_buffer(void) {
+    char buffer[8192]; /* uninitialised: where the handler's frame was */
+    __asm__ volatile("" : : "r"(buffer) : "memory");
+    leak_here(0x20000);
+}
+
+NOINLINE void under_a_guard_page(void) {
+    char region[4 * 4096];
+    char *page = (char *)(((uintptr_t)region + 4095) & ~(uintptr_t)4095);
+    CHECK(mprotect(page, 4096, PROT_NONE) == 0);
+    leak_here(0x20000);
+    CHECK(mprotect(page, 4096, PROT_READ | PROT_WRITE) == 0);
+}
+
 NOINLINE void *thread_body(void *arg) {
     (void)arg;
     leak_here(0x20000);
@@ -127,14 +148,27 @@ int main(int argc, char **argv) {
         leak_here(0x20000);
         CHECK(libunwind_loaded());
         CHECK(sigaction(SIGUSR1, &old, NULL) == 0);
-    } else if (strcmp(argv[1], "unseen_thread") == 0) {
+    } else if (strcmp(argv[1], "after_handler") == 0) {
+        CHECK(signal(SIGUSR2, on_usr2) != SIG_ERR && raise(SIGUSR2) == 0);
+        after_a_buffer();
+        CHECK(libunwind_loaded());
+    } else if (strcmp(argv[1], "guard_page") == 0) {
+        CHECK(signal(SIGUSR2, on_usr2) != SIG_ERR && raise(SIGUSR2) == 0);
+        under_a_guard_page();
+        CHECK(libunwind_loaded());
+    } else if (strcmp(argv[1], "unseen_thread") == 0 || strcmp(argv[1], "unseen_thread_create") == 0) {
         struct sigevent ev;
         memset(&ev, 0, sizeof ev);
         ev.sigev_notify = SIGEV_THREAD;
         ev.sigev_notify_function = on_timer;
         timer_t timer;
         CHECK(timer_create(CLOCK_MONOTONIC, &ev, &timer) == 0);
-        leak_here(0x20000);
+        if (strcmp(argv[1], "unseen_thread_create") == 0) {
+            pthread_t t;
+            CHECK(pthread_create(&t, NULL, thread_body, NULL) == 0 && pthread_join(t, NULL) == 0);
+        } else {
+            leak_here(0x20000);
+        }
         CHECK(!libunwind_loaded());
     } else if (strcmp(argv[1], "small_hole") == 0) {
         size_t kib = 1 << 10;
@@ -175,7 +209,7 @@ C
 $CC -std=gnu11 -g -O0 -rdynamic -fno-inline -fno-optimize-sibling-calls -pthread -Wall -I "$include" -I "$root/CShim/include" \
     -o "$tmp/prog" "$tmp/prog.c" || { echo "cannot compile"; exit 1; }
 
-for mode in lazy thread handler resethand nodefer blocked unseen_thread hole small_hole small_hole small_hole small_hole small_hole small_hole \
+for mode in lazy thread handler resethand nodefer blocked after_handler guard_page unseen_thread unseen_thread_create hole small_hole small_hole small_hole small_hole small_hole small_hole \
     small_hole small_hole; do
     step_failed=0
     env MAPWARDEN_REPORT="$tmp/r.json" MAPWARDEN_REPORT_FORMAT=json LD_PRELOAD="$LIB" \
@@ -186,9 +220,11 @@ for mode in lazy thread handler resethand nodefer blocked unseen_thread hole sma
 import json, sys
 r = json.load(open(sys.argv[1]))
 mode = sys.argv[2]
-want = {"0x400000020000": ["leak_here", "thread_body" if mode == "thread" else "main"]}
+caller = {"thread": "thread_body", "unseen_thread_create": "thread_body", "after_handler": "after_a_buffer",
+          "guard_page": "under_a_guard_page"}.get(mode, "main")
+want = {"0x400000020000": ["leak_here", caller]}
 if mode in ("handler", "resethand", "nodefer"): want["0x400000010000"] = None
-if mode == "unseen_thread": want["0x400000020000"] = None
+if mode.startswith("unseen_thread"): want["0x400000020000"] = None
 if mode == "small_hole": want["0x400000030000"] = ["leak_here", "main"]
 got = {l["address"]: [f.get("symbol") for f in l.get("stack") or []] for l in r.get("leaks", [])}
 errors = []
@@ -200,7 +236,7 @@ for a, names in want.items():
     elif got[a][:2] != names:
         errors.append("%s: stack %r, expected it to start %r" % (a, got[a], names))
 stacks = r.get("stacks", {})
-if mode == "unseen_thread":
+if mode.startswith("unseen_thread"):
     if stacks.get("available") is not False or "pthread_create did not start" not in (stacks.get("reason") or ""):
         errors.append("stacks %r" % stacks)
 elif stacks.get("available") is not True: errors.append("stacks %r" % stacks)
