@@ -233,8 +233,9 @@ static uintptr_t learn_glibc_restorer(void) {
 #if defined(__x86_64__)
     struct sigaction now;
     /* SIGSEGV: mapwarden's fault handler, installed through glibc, is
-     * usually there; where it is not and the action is the default, setting
-     * it again through glibc changes nothing but its restorer. */
+     * usually there, or a program's installed through glibc; where neither
+     * is and the action is the default, setting it again through glibc
+     * changes nothing but its restorer. */
     if (__sigaction(SIGSEGV, NULL, &now) != 0) return 0;
     if (!(now.sa_flags & SA_RESTORER) && (now.sa_handler == SIG_DFL || now.sa_handler == SIG_IGN)) {
         if (__sigaction(SIGSEGV, &now, NULL) != 0 || __sigaction(SIGSEGV, NULL, &now) != 0) return 0;
@@ -255,7 +256,6 @@ void mw_backtrace_allow_loading(void) {
         atomic_store(&unwind_state, LOADING);
         load_now();
     } else {
-        glibc_restorer = learn_glibc_restorer();
         atomic_store_explicit(&unwind_state, PENDING, memory_order_release);
     }
 }
@@ -358,6 +358,8 @@ static int maybe_in_signal_handler(void) {
     for (int sig = 1; sig <= 64 && sig < NSIG; sig++)
         if (sigismember(&blocked, sig) == 1) f.blocked |= 1ull << (sig - 1);
     int blocked_handler = 0, restorers_known = 1;
+    /* Learnt at the first look, not at start-up: most processes never look. */
+    if (!glibc_restorer) glibc_restorer = learn_glibc_restorer();
     if (glibc_restorer) f.restorers[f.count++] = glibc_restorer;
     else restorers_known = 0;
     for (int sig = 1; sig < NSIG && sig <= 64; sig++) {
